@@ -1,0 +1,113 @@
+"""Settings, read from the environment (prefix ``GRAPHFRAUD_``) through a cached getter.
+
+Nothing reads the environment at import time: callers ask :func:`get_settings`, tests clear the
+cache with ``get_settings.cache_clear()``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DetectionSettings(BaseModel):
+    """Knobs of ring detection (``algorithms``); ``GRAPHFRAUD_DETECTION__HUB_CAP=80`` sets one."""
+
+    #: Weight of a shared identifier per link kind (before rarity), and of a direct link.
+    link_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "USES_DEVICE": 1.0,
+            "PAYS_WITH": 1.0,
+            "SHIPS_TO": 0.8,
+            "HAS_PHONE": 0.8,
+            "HAS_EMAIL": 0.8,
+            "LOGS_IN_FROM": 0.3,
+            "BUYS_VIA": 0.3,
+            "OWNS": 0.3,
+            "REFERRED": 0.6,
+            "TRANSACTS_WITH": 0.6,
+        }
+    )
+    #: Identifiers used by more accounts than this are hubs: reported, never linking.
+    hub_cap: int = 50
+    #: Hub caps per identifier kind (entity kind, e.g. ``{"IP": 20}``) overriding ``hub_cap``.
+    hub_caps: dict[str, int] = Field(default_factory=dict)
+    #: Projected edges lighter than this do not join accounts into candidates.
+    min_edge_weight: float = 0.3
+    #: Smallest ring reported.
+    min_ring_size: int = 3
+    #: Candidates (connected components) larger than this are split by Leiden.
+    split_above: int = 10
+    #: Leiden resolution (modularity); higher gives smaller communities.
+    resolution: float = 1.0
+    #: Rings scoring below this are not reported.
+    min_score: float = 0.0
+    #: Rings up to this size get exact betweenness; bigger ones a sample of sources.
+    betweenness_exact_max: int = 300
+    #: Source accounts sampled for betweenness on bigger rings.
+    betweenness_samples: int = 64
+    #: A member is an organiser when its in-ring PageRank is this many times the ring's mean.
+    organiser_ratio: float = 1.5
+    #: Maximum weight of each named score contribution; zero switches one off.
+    score_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "shared_identifiers": 1.0,
+            "density": 1.0,
+            "rarity": 1.0,
+            "burstiness": 1.0,
+            "known_bad": 1.0,
+            "money_flow": 1.0,
+            "lockstep": 1.0,
+        }
+    )
+    #: Accounts created within this many days of each other count as a creation burst.
+    burst_days: float = 7.0
+    #: Members whose first use of the ring's shared identifiers falls within this many hours of
+    #: each other act in lockstep.
+    lockstep_hours: float = 24.0
+    #: A new ring keeps a stored ring's id when their memberships overlap this much (Jaccard).
+    match_jaccard: float = 0.5
+
+
+class Settings(BaseSettings):
+    """Every knob graphfraud has, with its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GRAPHFRAUD_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    store_url: str = "duckdb:///graphfraud.duckdb"
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr = SecretStr("graphfraud")
+    neo4j_database: str = "neo4j"
+    #: Rows per Neo4j write transaction (``UNWIND $rows``), chosen by benchmarks/neo4j_load.py.
+    neo4j_batch_size: int = 10_000
+    #: Folder of the server ``graphfraud neo4j start`` runs (conf, data, logs); default: the
+    #: installation folder.
+    neo4j_home: Path | None = None
+    #: Where Neo4j is assembled from Maven Central; default ~/.cache/graphfraud/neo4j-<version>.
+    neo4j_install: Path | None = None
+
+    #: Key of the HMAC that turns a card number into a payment-instrument fingerprint. Set your
+    #: own in production: fingerprints are only comparable between loads made with one key.
+    fingerprint_key: SecretStr = SecretStr("graphfraud-development-key")
+    #: Region assumed for phone numbers written without a country code (ISO 3166 alpha-2).
+    default_phone_region: str = "US"
+    #: Rows per batch written to a store.
+    batch_size: int = 100_000
+    #: Ring detection.
+    detection: DetectionSettings = Field(default_factory=DetectionSettings)
+
+    #: API keys of read-only clients (product teams): ``GRAPHFRAUD_API_READ_KEYS='["k1"]'``.
+    api_read_keys: list[SecretStr] = Field(default_factory=list)
+    #: API keys of investigators, who may also set ring status and start detection.
+    api_investigator_keys: list[SecretStr] = Field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()

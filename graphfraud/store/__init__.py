@@ -1,0 +1,53 @@
+"""Graph stores behind one contract, chosen by URL.
+
+``duckdb:///graphfraud.duckdb`` (a relative path), ``duckdb:////abs/path.duckdb``,
+``duckdb:///:memory:``; ``neo4j://host:7687`` or ``bolt://host:7687`` (credentials from settings).
+"""
+
+from __future__ import annotations
+
+from graphfraud.errors import ConfigError, StoreUnavailable
+from graphfraud.settings import Settings, get_settings
+from graphfraud.store.base import GraphStore
+
+NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
+
+
+def open_store(url: str | None = None, *, settings: Settings | None = None) -> GraphStore:
+    """Open the store at ``url`` (default: the ``store_url`` setting).
+
+    Raises
+    ------
+    ConfigError
+        The URL names no known engine.
+    StoreUnavailable
+        The engine's driver is not installed or the store cannot be reached.
+    """
+    settings = settings or get_settings()
+    url = url or settings.store_url
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(
+            f"store URL {url!r} has no scheme; use duckdb:///path.duckdb or neo4j://host:7687"
+        )
+    if scheme == "duckdb":
+        from graphfraud.store.duckdb import DuckDBStore
+
+        path = rest[1:] if rest.startswith("/") else rest
+        if not path:
+            raise ConfigError(f"store URL {url!r} names no database file")
+        return DuckDBStore(path, url=url)
+    if scheme in NEO4J_SCHEMES:
+        try:
+            from graphfraud.store.neo4j import Neo4jStore
+        except ImportError as exc:
+            raise StoreUnavailable(
+                "the Neo4j engine needs the neo4j driver: pip install 'graphfraud[neo4j]'"
+            ) from exc
+        return Neo4jStore(url, settings=settings)
+    raise ConfigError(
+        f"store URL {url!r}: unknown engine {scheme!r}; use duckdb:/// or neo4j:// (bolt://)"
+    )
+
+
+__all__ = ["GraphStore", "open_store"]

@@ -1,0 +1,327 @@
+"""The store contract: one abstract base, small per-engine hooks.
+
+Public methods here are the contract every engine honours; they validate input, batch it and
+call the engine's ``_hooks``. Callers never write a query language: they speak in entities,
+links and rings.
+
+Merge semantics (the same on every engine, so a load is idempotent):
+
+- an entity is identified by ``(kind, key)``; on conflict ``display`` and ``label`` keep the
+  newest non-null value and ``created_at`` the earliest;
+- a link is identified by ``(src_kind, src_key, kind, dst_kind, dst_key)``; on conflict
+  ``first_seen`` takes the earliest, ``last_seen`` the latest, and ``count`` and ``amount`` the
+  larger value. Loads are snapshots: loading the same export twice changes nothing, loading a
+  grown export updates the figures.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+
+from graphfraud.errors import InputError, NotFound
+from graphfraud.model import (
+    ENTITY_COLUMNS,
+    LINK_COLUMNS,
+    EntityRef,
+    Page,
+    Ring,
+    RingFilter,
+    RingPage,
+    RingStatus,
+    StoreStats,
+    Subgraph,
+)
+
+LINK_KEY: list[str] = ["src_kind", "src_key", "kind", "dst_kind", "dst_key"]
+SORTABLE: frozenset[str] = frozenset({"score", "size", "ring_id"})
+MAX_HOPS = 6
+
+
+class GraphStore(ABC):
+    """A graph of entities, links and rings behind one contract.
+
+    Parameters
+    ----------
+    url
+        The URL the store was opened with (shown in messages).
+    batch_size
+        Rows per write batch; ``None`` writes each frame in one go (columnar engines).
+    """
+
+    def __init__(self, url: str, *, batch_size: int | None) -> None:
+        self.url = url
+        self.batch_size = batch_size
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def ensure_schema(self) -> None:
+        """Create tables / constraints / indexes; safe to call any number of times."""
+        self._ensure_schema()
+
+    def close(self) -> None:
+        """Release the connection."""
+        self._close()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def upsert_entities(self, frame: pd.DataFrame) -> int:
+        """Insert or merge entities (columns ``ENTITY_COLUMNS``); returns rows written."""
+        entities = conform_entities(frame)
+        for batch in self._batches(entities):
+            self._upsert_entities(batch)
+        return len(entities)
+
+    def upsert_links(self, frame: pd.DataFrame) -> int:
+        """Insert or merge links (columns ``LINK_COLUMNS``); returns rows written.
+
+        Endpoints that are not yet in the store are created with their kind and key only.
+        """
+        links = conform_links(frame)
+        endpoints = pd.concat(
+            [
+                links[["src_kind", "src_key"]].set_axis(["kind", "key"], axis=1),
+                links[["dst_kind", "dst_key"]].set_axis(["kind", "key"], axis=1),
+            ],
+            ignore_index=True,
+        ).drop_duplicates()
+        for batch in self._batches(conform_entities(endpoints)):
+            self._insert_missing_entities(batch)
+        for batch in self._batches(links):
+            self._upsert_links(batch)
+        return len(links)
+
+    def write_rings(self, rings: list[Ring]) -> int:
+        """Replace the set of active rings with ``rings``; returns how many were written.
+
+        A ring whose id was stored before keeps its investigator status and note (unless the
+        new ring carries a status of its own). Stored rings missing from ``rings`` are dropped,
+        except those an investigator has labelled: they stay, marked inactive.
+        """
+        ids = [ring.ring_id for ring in rings]
+        if len(set(ids)) != len(ids):
+            raise InputError("ring ids must be unique within one write")
+        self._write_rings(rings)
+        return len(rings)
+
+    def set_ring_status(self, ring_id: str, status: RingStatus | str, note: str = "") -> Ring:
+        """Record an investigator's verdict on a ring; returns the updated ring."""
+        try:
+            verdict = RingStatus(status)
+        except ValueError:
+            allowed = ", ".join(s.value for s in RingStatus)
+            raise InputError(f"status {status!r} is not one of: {allowed}") from None
+        self.ring(ring_id)
+        self._set_ring_status(ring_id, verdict, note)
+        return self.ring(ring_id)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def links(self, *, kinds: list[str] | None = None, since: Any = None) -> pd.DataFrame:
+        """All links (``LINK_COLUMNS``), optionally of some kinds and last seen since a time."""
+        cutoff = None if since is None else pd.Timestamp(since)
+        return self._links(kinds, cutoff)
+
+    def entities(self, *, kind: str | None = None, keys: list[str] | None = None) -> pd.DataFrame:
+        """Entities (``ENTITY_COLUMNS``), optionally of one kind and with given keys."""
+        return self._entities(kind, keys)
+
+    def entity(self, ref: EntityRef) -> pd.Series:
+        """One entity as a row of ``ENTITY_COLUMNS``; raises NotFound."""
+        found = self._entities(ref.kind, [ref.key])
+        if found.empty:
+            raise NotFound(f"no {ref.kind} with key {ref.key!r}")
+        return found.iloc[0]
+
+    def neighbourhood(self, ref: EntityRef, *, hops: int = 1, limit: int = 500) -> Subgraph:
+        """The entities within ``hops`` links of ``ref`` (at most ``limit`` nodes)."""
+        if not 1 <= hops <= MAX_HOPS:
+            raise InputError(f"hops must be between 1 and {MAX_HOPS}, got {hops}")
+        if limit < 1:
+            raise InputError(f"limit must be positive, got {limit}")
+        self.entity(ref)
+        return self._neighbourhood(ref, hops, limit)
+
+    def path(self, a: EntityRef, b: EntityRef, *, max_hops: int = 4) -> Subgraph | None:
+        """A shortest chain of links from ``a`` to ``b``, or None within ``max_hops``."""
+        if not 1 <= max_hops <= MAX_HOPS:
+            raise InputError(f"max_hops must be between 1 and {MAX_HOPS}, got {max_hops}")
+        self.entity(a)
+        self.entity(b)
+        if a == b:
+            return Subgraph(self._entities(a.kind, [a.key]), _empty(LINK_COLUMNS))
+        return self._path(a, b, max_hops)
+
+    def accounts_sharing(self, ref: EntityRef) -> pd.DataFrame:
+        """Accounts linked to ``ref``: ``account``, ``link``, ``count``, ``first_seen``,
+        ``last_seen``, ``created_at``, ``label``; one row per account and link kind."""
+        self.entity(ref)
+        return self._accounts_sharing(ref)
+
+    def rings(self, flt: RingFilter | None = None, page: Page | None = None) -> RingPage:
+        """Active rings matching ``flt``, sorted and paginated by ``page``."""
+        page = page or Page()
+        if page.sort not in SORTABLE:
+            raise InputError(f"cannot sort rings by {page.sort!r}; use one of {sorted(SORTABLE)}")
+        if page.offset < 0 or page.limit < 1:
+            raise InputError("page offset must be >= 0 and limit >= 1")
+        return self._rings(flt or RingFilter(), page)
+
+    def ring(self, ring_id: str) -> Ring:
+        """One ring with its members and evidence; raises NotFound."""
+        found = self._ring(ring_id)
+        if found is None:
+            raise NotFound(f"no ring with id {ring_id!r}")
+        return found
+
+    def stats(self) -> StoreStats:
+        """Counts of entities per kind, links per kind, and active rings."""
+        return self._stats()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _batches(self, frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+        if self.batch_size is None or len(frame) <= self.batch_size:
+            if not frame.empty:
+                yield frame
+            return
+        for start in range(0, len(frame), self.batch_size):
+            yield frame.iloc[start : start + self.batch_size]
+
+    # -- engine hooks ------------------------------------------------------------------------
+
+    @abstractmethod
+    def _ensure_schema(self) -> None: ...
+
+    @abstractmethod
+    def _close(self) -> None: ...
+
+    @abstractmethod
+    def _upsert_entities(self, batch: pd.DataFrame) -> None: ...
+
+    @abstractmethod
+    def _insert_missing_entities(self, batch: pd.DataFrame) -> None: ...
+
+    @abstractmethod
+    def _upsert_links(self, batch: pd.DataFrame) -> None: ...
+
+    @abstractmethod
+    def _write_rings(self, rings: list[Ring]) -> None: ...
+
+    @abstractmethod
+    def _set_ring_status(self, ring_id: str, status: RingStatus, note: str) -> None: ...
+
+    @abstractmethod
+    def _links(self, kinds: list[str] | None, since: pd.Timestamp | None) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def _entities(self, kind: str | None, keys: list[str] | None) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def _neighbourhood(self, ref: EntityRef, hops: int, limit: int) -> Subgraph: ...
+
+    @abstractmethod
+    def _path(self, a: EntityRef, b: EntityRef, max_hops: int) -> Subgraph | None: ...
+
+    @abstractmethod
+    def _accounts_sharing(self, ref: EntityRef) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def _rings(self, flt: RingFilter, page: Page) -> RingPage: ...
+
+    @abstractmethod
+    def _ring(self, ring_id: str) -> Ring | None: ...
+
+    @abstractmethod
+    def _stats(self) -> StoreStats: ...
+
+
+def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype="object") for name in columns})
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        raise InputError(f"{what} frame lacks columns {missing}")
+
+
+def _utc_naive(values: pd.Series) -> pd.Series:
+    """Timestamps as tz-naive UTC at microsecond precision, the form every engine stores."""
+    stamps = pd.to_datetime(values, utc=True, errors="raise")
+    return stamps.dt.tz_convert(None).astype("datetime64[us]")
+
+
+def _require_keys(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    for name in columns:
+        blank = frame[name].isna() | (frame[name].astype("string").str.len() == 0)
+        if blank.any():
+            row = int(blank.to_numpy().nonzero()[0][0])
+            raise InputError(f"{what} has an empty {name}", row=row, column=name)
+
+
+def conform_entities(frame: pd.DataFrame) -> pd.DataFrame:
+    """Validate an entities frame and collapse duplicate ``(kind, key)`` rows."""
+    if "display" not in frame.columns or "created_at" not in frame.columns:
+        frame = frame.assign(
+            **{name: None for name in ("display", "created_at", "label") if name not in frame}
+        )
+    _require(frame, ENTITY_COLUMNS, "entities")
+    _require_keys(frame, ["kind", "key"], "entities")
+    out = pd.DataFrame(
+        {
+            "kind": frame["kind"].astype(str),
+            "key": frame["key"].astype(str),
+            "display": frame["display"].astype("object").where(frame["display"].notna(), None),
+            "created_at": _utc_naive(frame["created_at"]),
+            "label": frame["label"].astype("object").where(frame["label"].notna(), None),
+        }
+    )
+    if out.duplicated(["kind", "key"]).any():
+        out = out.groupby(["kind", "key"], as_index=False, sort=False).agg(
+            display=("display", "last"), created_at=("created_at", "min"), label=("label", "last")
+        )
+    return out.reset_index(drop=True)
+
+
+def conform_links(frame: pd.DataFrame) -> pd.DataFrame:
+    """Validate a links frame and aggregate duplicate rows of the same link."""
+    if "amount" not in frame.columns:
+        frame = frame.assign(amount=None)
+    _require(frame, LINK_COLUMNS, "links")
+    _require_keys(frame, LINK_KEY, "links")
+    count = pd.to_numeric(frame["count"], errors="raise").fillna(1).astype("int64")
+    if (count < 1).any():
+        raise InputError("links must have count >= 1", column="count")
+    out = pd.DataFrame(
+        {
+            **{name: frame[name].astype(str) for name in LINK_KEY},
+            "first_seen": _utc_naive(frame["first_seen"]),
+            "last_seen": _utc_naive(frame["last_seen"]),
+            "count": count,
+            "amount": pd.to_numeric(frame["amount"], errors="raise").astype("float64"),
+        }
+    )
+    if out.duplicated(LINK_KEY).any():
+        groups = out.groupby(LINK_KEY, sort=False)
+        out = groups.agg(
+            first_seen=("first_seen", "min"), last_seen=("last_seen", "max"), count=("count", "sum")
+        )
+        out["amount"] = groups["amount"].sum(min_count=1)
+        out = out.reset_index()
+    return out.reset_index(drop=True)

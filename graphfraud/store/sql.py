@@ -1,0 +1,180 @@
+"""Every SQL statement of the DuckDB engine, named.
+
+Frames are registered with the connection under the name ``incoming`` before a statement that
+reads them runs; parameters use ``$name`` placeholders.
+"""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entities (
+    kind VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    display VARCHAR,
+    created_at TIMESTAMP,
+    label VARCHAR
+);
+CREATE TABLE IF NOT EXISTS links (
+    src_kind VARCHAR NOT NULL,
+    src_key VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    dst_kind VARCHAR NOT NULL,
+    dst_key VARCHAR NOT NULL,
+    first_seen TIMESTAMP,
+    last_seen TIMESTAMP,
+    count BIGINT NOT NULL,
+    amount DOUBLE
+);
+CREATE TABLE IF NOT EXISTS rings (
+    ring_id VARCHAR PRIMARY KEY,
+    score DOUBLE NOT NULL,
+    typology VARCHAR NOT NULL,
+    size INTEGER NOT NULL,
+    status VARCHAR NOT NULL,
+    note VARCHAR NOT NULL,
+    evidence VARCHAR NOT NULL,
+    detected_at VARCHAR NOT NULL,
+    active BOOLEAN NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ring_members (
+    ring_id VARCHAR NOT NULL,
+    account VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    pagerank DOUBLE NOT NULL,
+    degree INTEGER NOT NULL
+);
+"""
+
+# Upserts run as an update of the rows that exist followed by an insert of the rest: two hash
+# joins, which DuckDB does at millions of rows per second, where a unique index would cost
+# memory and slow every bulk insert.
+UPDATE_ENTITIES = """
+UPDATE entities SET
+    display = coalesce(incoming.display, entities.display),
+    created_at = least(entities.created_at, incoming.created_at),
+    label = coalesce(incoming.label, entities.label)
+FROM incoming
+WHERE entities.kind = incoming.kind AND entities.key = incoming.key
+"""
+
+INSERT_NEW_ENTITIES = """
+INSERT INTO entities
+SELECT kind, key, display, created_at, label FROM incoming
+ANTI JOIN entities USING (kind, key)
+"""
+
+UPDATE_LINKS = """
+UPDATE links SET
+    first_seen = least(links.first_seen, incoming.first_seen),
+    last_seen = greatest(links.last_seen, incoming.last_seen),
+    count = greatest(links.count, incoming.count),
+    amount = greatest(links.amount, incoming.amount)
+FROM incoming
+WHERE links.src_kind = incoming.src_kind AND links.src_key = incoming.src_key
+  AND links.kind = incoming.kind
+  AND links.dst_kind = incoming.dst_kind AND links.dst_key = incoming.dst_key
+"""
+
+INSERT_NEW_LINKS = """
+INSERT INTO links
+SELECT src_kind, src_key, kind, dst_kind, dst_key, first_seen, last_seen, count, amount
+FROM incoming
+ANTI JOIN links USING (src_kind, src_key, kind, dst_kind, dst_key)
+"""
+
+SELECT_LINKS = """
+SELECT src_kind, src_key, kind, dst_kind, dst_key, first_seen, last_seen, count, amount
+FROM links
+WHERE ($kinds IS NULL OR list_contains($kinds, kind))
+  AND ($since IS NULL OR last_seen >= $since)
+"""
+
+SELECT_ENTITIES = """
+SELECT kind, key, display, created_at, label FROM entities
+WHERE ($kind IS NULL OR kind = $kind) AND ($keys IS NULL OR list_contains($keys, key))
+"""
+
+# Links touching any node of the frontier (registered as ``frontier`` with columns kind, key).
+LINKS_TOUCHING = """
+SELECT l.* FROM links l JOIN frontier f ON l.src_kind = f.kind AND l.src_key = f.key
+UNION
+SELECT l.* FROM links l JOIN frontier f ON l.dst_kind = f.kind AND l.dst_key = f.key
+"""
+
+SELECT_NODES = """
+SELECT e.kind, e.key, e.display, e.created_at, e.label
+FROM entities e JOIN frontier f ON e.kind = f.kind AND e.key = f.key
+"""
+
+ACCOUNTS_SHARING = """
+SELECT l.src_key AS account, l.kind AS link, l.count, l.first_seen, l.last_seen,
+       e.created_at, e.label
+FROM links l
+LEFT JOIN entities e ON e.kind = l.src_kind AND e.key = l.src_key
+WHERE l.dst_kind = $kind AND l.dst_key = $key AND l.src_kind = 'Account'
+UNION ALL
+SELECT l.dst_key AS account, l.kind AS link, l.count, l.first_seen, l.last_seen,
+       e.created_at, e.label
+FROM links l
+LEFT JOIN entities e ON e.kind = l.dst_kind AND e.key = l.dst_key
+WHERE l.src_kind = $kind AND l.src_key = $key AND l.dst_kind = 'Account'
+ORDER BY account, link
+"""
+
+# Rings: ``incoming`` holds the new rings, ``incoming_members`` their members.
+KEEP_LABELLED_RINGS = """
+UPDATE rings SET active = false
+WHERE status <> 'new' AND ring_id NOT IN (SELECT ring_id FROM incoming)
+"""
+
+DROP_UNLABELLED_RINGS = """
+DELETE FROM rings WHERE status = 'new' AND ring_id NOT IN (SELECT ring_id FROM incoming)
+"""
+
+DROP_REPLACED_MEMBERS = """
+DELETE FROM ring_members
+WHERE ring_id IN (SELECT ring_id FROM incoming)
+   OR ring_id NOT IN (SELECT ring_id FROM rings)
+"""
+
+CARRY_STATUS = """
+UPDATE incoming SET status = rings.status, note = rings.note
+FROM rings WHERE incoming.ring_id = rings.ring_id AND incoming.status = 'new'
+"""
+
+DROP_REPLACED_RINGS = "DELETE FROM rings WHERE ring_id IN (SELECT ring_id FROM incoming)"
+
+INSERT_RINGS = "INSERT INTO rings SELECT * FROM incoming"
+
+INSERT_MEMBERS = "INSERT INTO ring_members SELECT * FROM incoming_members"
+
+SET_RING_STATUS = "UPDATE rings SET status = $status, note = $note WHERE ring_id = $ring_id"
+
+RING_FILTER = """
+FROM rings r
+WHERE r.active
+  AND ($min_score IS NULL OR r.score >= $min_score)
+  AND ($typology IS NULL OR r.typology = $typology)
+  AND ($status IS NULL OR r.status = $status)
+  AND ($min_size IS NULL OR r.size >= $min_size)
+  AND ($max_size IS NULL OR r.size <= $max_size)
+  AND ($account IS NULL OR r.ring_id IN
+       (SELECT ring_id FROM ring_members WHERE account = $account))
+"""
+
+COUNT_RINGS = "SELECT count(*) " + RING_FILTER
+
+# The ORDER BY column and direction come from a whitelist in the engine, never from input.
+PAGE_RINGS = "SELECT r.* " + RING_FILTER + "ORDER BY {order} LIMIT $limit OFFSET $offset"
+
+SELECT_RING = "SELECT * FROM rings WHERE ring_id = $ring_id"
+
+SELECT_MEMBERS = """
+SELECT ring_id, account, role, pagerank, degree FROM ring_members
+WHERE list_contains($ring_ids, ring_id)
+ORDER BY ring_id, pagerank DESC, account
+"""
+
+ENTITY_COUNTS = "SELECT kind, count(*) FROM entities GROUP BY kind ORDER BY kind"
+
+LINK_COUNTS = "SELECT kind, count(*) FROM links GROUP BY kind ORDER BY kind"
+
+ACTIVE_RING_COUNT = "SELECT count(*) FROM rings WHERE active"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install everything the tests need, then run the whole suite: lint, types, layering, pytest.
+# Used by the README and by .ci/run. Needs root (or sudo) only to install Debian's chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "== installing Debian's chromium for the browser tests"
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+echo "== installing graphfraud with its test extras"
+python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+
+echo "== ruff"
+python3 -m ruff check .
+python3 -m ruff format --check .
+echo "== mypy"
+python3 -m mypy
+echo "== pytest"
+# pytest exits 5 when no test ran: under `set -e` that fails the run, as it should.
+python3 -m pytest "$@"

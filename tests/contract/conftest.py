@@ -1,0 +1,20 @@
+"""The store under test: every engine runs the same contract suite.
+
+A new engine plugs in by adding one entry to ``ENGINES`` and a branch in ``store``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from graphfraud.store import GraphStore, open_store
+
+ENGINES = [pytest.param("duckdb", id="duckdb")]
+
+
+@pytest.fixture(params=ENGINES)
+def store(request: pytest.FixtureRequest) -> Iterator[GraphStore]:
+    with open_store("duckdb:///:memory:") as opened:
+        yield opened
