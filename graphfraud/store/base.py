@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from graphfraud.errors import InputError, NotFound
@@ -36,6 +37,7 @@ from graphfraud.model import (
     StoreStats,
     Subgraph,
 )
+from graphfraud.store import sql
 
 LINK_KEY: list[str] = ["src_kind", "src_key", "kind", "dst_kind", "dst_key"]
 SORTABLE: frozenset[str] = frozenset({"score", "size", "ring_id"})
@@ -157,6 +159,17 @@ class GraphStore(ABC):
         self.entity(ref)
         return self._neighbourhood(ref, hops, limit)
 
+    def surroundings(self, refs: list[EntityRef], *, limit: int = 10_000) -> Subgraph:
+        """Every link touching one of ``refs``, with the entities at both ends.
+
+        One call for a whole set (a ring's members), where ``neighbourhood`` takes one entity.
+        At most ``limit`` nodes: ``refs`` first, then the others in (kind, key) order;
+        ``truncated`` says when some were left out. Refs that do not exist add nothing.
+        """
+        if limit < 1:
+            raise InputError(f"limit must be positive, got {limit}")
+        return self._surroundings(list(dict.fromkeys(refs)), limit)
+
     def path(self, a: EntityRef, b: EntityRef, *, max_hops: int = 4) -> Subgraph | None:
         """A shortest chain of links from ``a`` to ``b``, or None within ``max_hops``."""
         if not 1 <= max_hops <= MAX_HOPS:
@@ -235,6 +248,26 @@ class GraphStore(ABC):
     @abstractmethod
     def _neighbourhood(self, ref: EntityRef, hops: int, limit: int) -> Subgraph: ...
 
+    def _surroundings(self, refs: list[EntityRef], limit: int) -> Subgraph:
+        # Correct on any engine but one walk per entity: engines override it with one query.
+        parts = [self._neighbourhood(ref, 1, limit) for ref in refs]
+        touching = [
+            part.edges[
+                ((part.edges["src_kind"] == ref.kind) & (part.edges["src_key"] == ref.key))
+                | ((part.edges["dst_kind"] == ref.kind) & (part.edges["dst_key"] == ref.key))
+            ]
+            for ref, part in zip(refs, parts, strict=True)
+        ]
+        edges = pd.concat([_empty(LINK_COLUMNS), *touching], ignore_index=True)
+        nodes = pd.concat([_empty(ENTITY_COLUMNS), *(p.nodes for p in parts)], ignore_index=True)
+        return cap_subgraph(
+            nodes.drop_duplicates(["kind", "key"]),
+            edges.drop_duplicates(LINK_KEY),
+            first=refs,
+            limit=limit,
+            truncated=any(p.truncated for p in parts),
+        )
+
     @abstractmethod
     def _path(self, a: EntityRef, b: EntityRef, max_hops: int) -> Subgraph | None: ...
 
@@ -255,6 +288,38 @@ def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype="object") for name in columns})
 
 
+def cap_subgraph(
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    *,
+    first: list[EntityRef],
+    limit: int,
+    truncated: bool = False,
+) -> Subgraph:
+    """A subgraph of at most ``limit`` nodes: those in ``first``, then the rest in (kind, key)
+    order; edges whose ends were both kept."""
+    wanted = {(ref.kind, ref.key) for ref in first}
+    rank = pd.Series(
+        [(kind, key) not in wanted for kind, key in zip(nodes["kind"], nodes["key"], strict=True)],
+        index=nodes.index,
+        dtype=bool,
+    )
+    nodes = nodes.assign(_later=rank).sort_values(["_later", "kind", "key"], kind="stable")
+    nodes = nodes.drop(columns="_later").reset_index(drop=True)
+    if len(nodes) > limit:
+        nodes, truncated = nodes.head(limit), True
+        kept = set(zip(nodes["kind"], nodes["key"], strict=True))
+        inside = [
+            (sk, sv) in kept and (dk, dv) in kept
+            for sk, sv, dk, dv in zip(
+                edges["src_kind"], edges["src_key"], edges["dst_kind"], edges["dst_key"],
+                strict=True,
+            )
+        ]  # fmt: skip
+        edges = edges[pd.Series(inside, index=edges.index, dtype=bool)]
+    return Subgraph(nodes, edges.reset_index(drop=True), truncated=truncated)
+
+
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
     missing = [name for name in columns if name not in frame.columns]
     if missing:
@@ -269,46 +334,48 @@ def _utc_naive(values: pd.Series) -> pd.Series:
 
 def _require_keys(frame: pd.DataFrame, columns: list[str], what: str) -> None:
     for name in columns:
-        blank = frame[name].isna() | (frame[name].astype("string").str.len() == 0)
+        blank = frame[name].isna() | (frame[name] == "")
         if blank.any():
             row = int(blank.to_numpy().nonzero()[0][0])
             raise InputError(f"{what} has an empty {name}", row=row, column=name)
 
 
+def _aggregate(query: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Collapse duplicate rows with DuckDB: a parallel hash aggregate over millions of rows."""
+    with duckdb.connect() as db:
+        db.register("incoming", frame)
+        return db.execute(query).df()
+
+
 def conform_entities(frame: pd.DataFrame) -> pd.DataFrame:
     """Validate an entities frame and collapse duplicate ``(kind, key)`` rows."""
-    if "display" not in frame.columns or "created_at" not in frame.columns:
-        frame = frame.assign(
-            **{name: None for name in ("display", "created_at", "label") if name not in frame}
-        )
+    frame = frame.assign(
+        **{name: None for name in ("display", "created_at", "label") if name not in frame}
+    )
     _require(frame, ENTITY_COLUMNS, "entities")
     _require_keys(frame, ["kind", "key"], "entities")
-    out = pd.DataFrame(
+    typed = pd.DataFrame(
         {
             "kind": frame["kind"].astype(str),
             "key": frame["key"].astype(str),
-            "display": frame["display"].astype("object").where(frame["display"].notna(), None),
+            "display": frame["display"].astype("string"),
             "created_at": _utc_naive(frame["created_at"]),
-            "label": frame["label"].astype("object").where(frame["label"].notna(), None),
+            "label": frame["label"].astype("string"),
         }
     )
-    if out.duplicated(["kind", "key"]).any():
-        out = out.groupby(["kind", "key"], as_index=False, sort=False).agg(
-            display=("display", "last"), created_at=("created_at", "min"), label=("label", "last")
-        )
-    return out.reset_index(drop=True)
+    return _aggregate(sql.AGGREGATE_ENTITIES, typed)
 
 
 def conform_links(frame: pd.DataFrame) -> pd.DataFrame:
     """Validate a links frame and aggregate duplicate rows of the same link."""
-    if "amount" not in frame.columns:
+    if "amount" not in frame:
         frame = frame.assign(amount=None)
     _require(frame, LINK_COLUMNS, "links")
     _require_keys(frame, LINK_KEY, "links")
     count = pd.to_numeric(frame["count"], errors="raise").fillna(1).astype("int64")
     if (count < 1).any():
         raise InputError("links must have count >= 1", column="count")
-    out = pd.DataFrame(
+    typed = pd.DataFrame(
         {
             **{name: frame[name].astype(str) for name in LINK_KEY},
             "first_seen": _utc_naive(frame["first_seen"]),
@@ -317,11 +384,4 @@ def conform_links(frame: pd.DataFrame) -> pd.DataFrame:
             "amount": pd.to_numeric(frame["amount"], errors="raise").astype("float64"),
         }
     )
-    if out.duplicated(LINK_KEY).any():
-        groups = out.groupby(LINK_KEY, sort=False)
-        out = groups.agg(
-            first_seen=("first_seen", "min"), last_seen=("last_seen", "max"), count=("count", "sum")
-        )
-        out["amount"] = groups["amount"].sum(min_count=1)
-        out = out.reset_index()
-    return out.reset_index(drop=True)
+    return _aggregate(sql.AGGREGATE_LINKS, typed)

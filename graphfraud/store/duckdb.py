@@ -29,7 +29,7 @@ from graphfraud.model import (
     Subgraph,
 )
 from graphfraud.store import sql
-from graphfraud.store.base import GraphStore
+from graphfraud.store.base import GraphStore, cap_subgraph
 
 RING_COLUMNS = (
     "ring_id",
@@ -202,6 +202,11 @@ class DuckDBStore(GraphStore):
         edges = self._touching(_refs(list(seen)))
         inside = _within(edges, set(seen))
         return Subgraph(nodes, edges[inside].reset_index(drop=True), truncated=truncated)
+
+    def _surroundings(self, refs: list[EntityRef], limit: int) -> Subgraph:
+        edges = self._touching(_refs([(ref.kind, ref.key) for ref in refs]))
+        ends = list(dict.fromkeys([(ref.kind, ref.key) for ref in refs] + _ends(edges)))
+        return cap_subgraph(self._nodes(_refs(ends)), edges, first=refs, limit=limit)
 
     def _path(self, a: EntityRef, b: EntityRef, max_hops: int) -> Subgraph | None:
         # Bidirectional breadth-first search: expand the smaller side one level at a time.

@@ -43,6 +43,19 @@ CREATE TABLE IF NOT EXISTS ring_members (
 );
 """
 
+# Collapse duplicates within one incoming frame before it is merged into a store.
+AGGREGATE_ENTITIES = """
+SELECT kind, key, max(display) AS display, min(created_at) AS created_at, max(label) AS label
+FROM incoming GROUP BY kind, key
+"""
+
+AGGREGATE_LINKS = """
+SELECT src_kind, src_key, kind, dst_kind, dst_key,
+       min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+       sum(count)::BIGINT AS count, sum(amount) AS amount
+FROM incoming GROUP BY src_kind, src_key, kind, dst_kind, dst_key
+"""
+
 # Upserts run as an update of the rows that exist followed by an insert of the rest: two hash
 # joins, which DuckDB does at millions of rows per second, where a unique index would cost
 # memory and slow every bulk insert.
