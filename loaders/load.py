@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from graphfraud.errors import InputError, StoreError
 from graphfraud.model import ENTITY_COLUMNS, LINK_COLUMNS, EntityKind
 from graphfraud.settings import Settings, get_settings
 from graphfraud.store import GraphStore
-from graphfraud.store.base import conform_entities, conform_links
 from loaders.mapping import MappingSpec, Source
 from loaders.normalise import normalise
 from loaders.readers import Table, frame_table, locate, read_table
@@ -126,14 +126,13 @@ def load_tables(
         default = Path("rejects.csv") if isinstance(data, Mapping) else Path(data) / "rejects.csv"
         report.rejects_path = Path(rejects_path) if rejects_path is not None else default
         rejected.to_csv(report.rejects_path, index=False)
-    all_entities = conform_entities(pd.concat(entities, ignore_index=True))
-    all_links = conform_links(pd.concat(links, ignore_index=True))
     try:
         store.ensure_schema()
         tell("writing entities", 0, 2)
-        report.entities = store.upsert_entities(all_entities)
+        if entities:
+            report.entities = store.upsert_entities(pd.concat(entities, ignore_index=True))
         tell("writing links", 1, 2)
-        report.links = store.upsert_links(all_links)
+        report.links = store.upsert_links(pd.concat(links, ignore_index=True))
         tell("writing links", 2, 2)
     except StoreError as exc:
         raise StoreError(
@@ -191,18 +190,20 @@ def _parse(source: Source, table: Table, settings: Settings) -> _Parsed:
     ]
 
     keep = pd.Series(good, index=frame.index)
-    account = accounts.values[keep]
-    entities = [
-        pd.DataFrame(
-            {
-                "kind": EntityKind.ACCOUNT.value,
-                "key": account,
-                "display": None,
-                "created_at": None if created is None else created[keep],
-                "label": _labels(frame[source.label][keep]) if source.label else None,
-            }
+    entities = []
+    # Accounts without attributes need no entity row: writing their links creates them.
+    if created is not None or source.label is not None:
+        entities.append(
+            pd.DataFrame(
+                {
+                    "kind": EntityKind.ACCOUNT.value,
+                    "key": accounts.values[keep],
+                    "display": None,
+                    "created_at": None if created is None else created[keep],
+                    "label": _labels(frame[source.label][keep]) if source.label else None,
+                }
+            )
         )
-    ]
     links = []
     for column, found in identifiers:
         present = keep & found.values.notna()
@@ -273,11 +274,10 @@ def _normalised(kind: str, values: pd.Series, settings: Settings) -> _Unique:
 
 
 def _spread(per_unique: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
-    taken = per_unique.astype("object").where(per_unique.notna(), None).to_numpy()
-    out = np.full(len(codes), None, dtype=object)
-    present = codes >= 0
-    out[present] = taken[codes[present]]
-    return pd.Series(out, index=index, dtype="object")
+    """Row values from per-unique values: an Arrow take, no Python string per row."""
+    uniques = pa.array(per_unique.astype(object), type=pa.string(), from_pandas=True)
+    taken = uniques.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(taken, index=index, dtype="str")
 
 
 def _timestamps(frame: pd.DataFrame, column: str | None, reject: Callable[..., None]) -> pd.Series:
@@ -312,13 +312,14 @@ def _labels(values: pd.Series) -> pd.Series:
 def _links(
     src: pd.Series, kind: str, dst_kind: str, dst: pd.Series, stamp: pd.Series, amount: pd.Series
 ) -> pd.DataFrame:
+    # .array keeps Arrow-backed strings as they are; .to_numpy() would box every one.
     return pd.DataFrame(
         {
             "src_kind": EntityKind.ACCOUNT.value,
-            "src_key": src.to_numpy(),
+            "src_key": src.array,
             "kind": kind,
             "dst_kind": str(dst_kind),
-            "dst_key": dst.to_numpy(),
+            "dst_key": dst.array,
             "first_seen": stamp.to_numpy(),
             "last_seen": stamp.to_numpy(),
             "count": 1,

@@ -30,16 +30,16 @@ Email
     before or after the ``@``, a domain without a dot or with an empty label (``a@b..com``).
     Then the rules of the mailbox provider, where one mailbox answers to many addresses:
 
-    ==========================================  =========  ============  ======================
-    domains                                     tag from   dots ignored  canonical domain
-    ==========================================  =========  ============  ======================
-    gmail.com, googlemail.com                   ``+``      yes           gmail.com
-    outlook.com, hotmail.com, live.com, msn.com ``+``      no            unchanged
-    icloud.com, me.com, mac.com                 ``+``      no            unchanged
-    fastmail.com                                ``+``      no            unchanged
-    protonmail.com, proton.me, pm.me            ``+``      no            unchanged
-    yahoo.com                                   ``-``      no            unchanged
-    ==========================================  =========  ============  ======================
+    ============================================  ========  ============  ================
+    domains                                       tag from  dots ignored  canonical domain
+    ============================================  ========  ============  ================
+    gmail.com, googlemail.com                     ``+``     yes           gmail.com
+    outlook.com, hotmail.com, live.com, msn.com   ``+``     no            unchanged
+    icloud.com, me.com, mac.com                   ``+``     no            unchanged
+    fastmail.com                                  ``+``     no            unchanged
+    protonmail.com, proton.me, pm.me              ``+``     no            unchanged
+    yahoo.com                                     ``-``     no            unchanged
+    ============================================  ========  ============  ================
 
     So ``" J.Doe+promo@GoogleMail.com"`` → ``"jdoe@gmail.com"``. The tag runs from its
     character to the ``@``; an address that is only a tag (``+x@gmail.com``) is invalid.
@@ -50,14 +50,14 @@ Phone
     E.164 (``"+14155550123"``). Separators (spaces, dots, dashes, brackets, slashes), a ``tel:``
     prefix and an extension (``x12``, ``ext. 12``, ``#12``, ``;ext=12``) are dropped: the key is
     the line, not the desk. A leading ``00`` is read as the international prefix, in every
-    region; a number without one is national to the region given (``GRAPHFRAUD_DEFAULT_PHONE_
-    REGION``, default ``US``), with its national prefix (``0`` in most of Europe, ``1`` in North
-    America) and its own international prefix (``011`` in North America) understood. A number
-    must be *valid* in the sense of the ``phonenumbers`` library (its length and range exist in
-    the country's numbering plan), so ``"123-456-7890"`` and ``"000 000 0000"`` are errors, not a
-    node every lazy sign-up shares. Common shapes are decided by vectorised rules built from
-    the library's own metadata, which agree with the library exactly; anything else is parsed
-    by the library itself.
+    region; a number without ``+`` or ``00`` is national to the region given (setting
+    ``GRAPHFRAUD_DEFAULT_PHONE_REGION``, default ``US``), with the region's national prefix
+    (``0`` in most of Europe, ``1`` in North America) and its own international prefix (``011``
+    in North America) understood. A number must be *valid* in the sense of the ``phonenumbers``
+    library (its length and range exist in the country's numbering plan), so ``"123-456-7890"``
+    and ``"000 000 0000"`` are errors, not a node every lazy sign-up shares. Common shapes are
+    decided by vectorised rules built from the library's own metadata, which agree with the
+    library exactly; anything else is parsed by the library itself.
 
 Address
     Free text, canonicalised so that two spellings of one place collide:
@@ -83,10 +83,14 @@ Address
       States (of America)`` → ``us``; ``UK``, ``U.K.``, ``United Kingdom``, ``Great Britain`` →
       ``gb`` (``usa`` and ``uk`` anywhere).
 
+    * a US address ends at its ZIP: a state abbreviation just before the ZIP and a trailing
+      ``us`` after it are dropped, since exports include or omit them at random
+      (``Springfield, IL 62704, USA`` and ``Springfield 62704`` collide).
+
     Words keep their order: ``"Apt 4B, 12 Main St"`` and ``"12 Main St Apt 4B"`` stay two keys,
-    and so do an address with and without its country. A value with no letter or digit is an
-    error. ``"12 Main Street, Apt. #4B, Springfield, IL 62704-1234, U.S.A."`` →
-    ``"12 main st unit 4b springfield il 62704 us"``.
+    and so does a non-US address with and without its country. A value with no letter or digit
+    is an error. ``"12 Main Street, Apt. #4B, Springfield, IL 62704-1234, U.S.A."`` →
+    ``"12 main st unit 4b springfield 62704"``.
 
 PaymentInstrument
     A raw card number, spaces and dashes allowed: 12 to 19 digits that pass the Luhn check. The
@@ -242,8 +246,11 @@ def _missing(size: int) -> pd.Series:
 
 
 def _strings(array: np.ndarray) -> pd.Series:
-    """An object array of str and None as Arrow strings (setting into Arrow is slow, so the
-    normalisers that fill results in pieces fill a numpy array and convert once)."""
+    """An object array of str and None as Arrow strings.
+
+    Setting values into an Arrow-backed Series is slow, so the normalisers that fill their
+    results piece by piece fill a numpy array and convert it once.
+    """
     return pd.Series(array, dtype=_TEXT)
 
 
@@ -361,8 +368,8 @@ def normalise_email(values: pd.Series) -> Normalised:
     text = _text(values).str.lower()
     local = text.str.replace("@.*", "", regex=True)
     domain = text.str.replace("^[^@]*@", "", regex=True)
-    for mailbox in set(_EMAIL_PROVIDERS.values()):
-        rows = _flag(domain.isin([d for d, box in _EMAIL_PROVIDERS.items() if box == mailbox]))
+    for provider, mailbox in _EMAIL_PROVIDERS.items():
+        rows = _flag(domain == provider)
         if not rows.any():
             continue
         mailbox_local = local[rows]
@@ -400,7 +407,7 @@ def normalise_email(values: pd.Series) -> Normalised:
 _PHONE_SEPARATORS = f"[{_SPACE_CHARS}.()\\[\\]/~\u2010-\u2015-]"
 _PHONE_EXTENSION = "(?:;ext=|extension|ext|x|#)[0-9]{1,7}$"
 
-#: Country calling codes by their number of digits; the codes form a prefix code.
+#: Country calling codes by their number of digits, tried shortest first as phonenumbers does.
 _CALLING_CODES: Mapping[int, list[str]] = {
     width: [
         text for text in map(str, phonenumbers.COUNTRY_CODE_TO_REGION_CODE) if len(text) == width
@@ -710,7 +717,8 @@ _ORDINAL_SUFFIXES = {1: "st", 2: "nd", 3: "rd"}
 
 
 def _ordinal(number: int) -> str:
-    teen = 10 <= number % 100 <= 20
+    """1 → "1st", 12 → "12th", 22 → "22nd"."""
+    teen = 11 <= number % 100 <= 13
     return f"{number}{'th' if teen else _ORDINAL_SUFFIXES.get(number % 10, 'th')}"
 
 
@@ -776,12 +784,21 @@ _ADDRESS_WORDS: Mapping[str, str] = {
 }
 
 #: Multi-word phrases, matched on the text padded with one space at each end.
+_US_STATES = (
+    "al ak az ar ca co ct de dc fl ga hi id il in ia ks ky la me md ma mi mn ms mo mt ne nv nh "
+    "nj nm ny nc nd oh ok or pa ri sc sd tn tx ut vt va wa wv wi wy pr"
+).split()
+
 _ADDRESS_PHRASES: tuple[tuple[str, str], ...] = (
     (" (?:p o|post office) box ", " po box "),
     (" (?:united states(?: of america)?|u s a?) $", " us "),
     (" (?:united kingdom|great britain|u k) $", " gb "),
     (" unit(?: unit)+ ", " unit "),
     (" unit ([0-9]+) ([a-z]) ", r" unit \1\2 "),
+    # A US address ends in its ZIP: the state before it and the country after it say nothing
+    # the ZIP does not, and exports write them or leave them out at random.
+    (f" (?:{'|'.join(_US_STATES)}) ([0-9]{{5}}) ", r" \1 "),
+    (" ([0-9]{5}) us $", r" \1 "),
 )
 _UK_POSTCODE = "[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}"
 
@@ -797,8 +814,8 @@ def normalise_address(values: pd.Series) -> Normalised:
     ...     "Flat 2, 10 Downing St, London sw1a2aa, UK",
     ... ])
     >>> normalise_address(addresses).values.tolist()  # doctest: +NORMALIZE_WHITESPACE
-    ['12 main st unit 4b springfield il 62704 us',
-     '12 main st unit 4b springfield il 62704 us',
+    ['12 main st unit 4b springfield 62704',
+     '12 main st unit 4b springfield 62704',
      'unit 2 10 downing st london SW1A 2AA gb']
     """
     text = _fold_unicode(_text(values).str.lower())
@@ -928,7 +945,8 @@ def fingerprint_card(values: pd.Series, *, key: str) -> Normalised:
     good = sized & luhn
     card = digits[good]
 
-    keys = text.where(fingerprint).to_numpy(dtype=object, na_value=None)
+    keys = np.full(len(text), None, dtype=object)
+    keys[fingerprint] = text[fingerprint].to_numpy(dtype=object)
     keys[good] = _fingerprints(card, key)
     display = np.full(len(text), None, dtype=object)
     display[good] = (_card_brands(card) + " \u2022\u2022" + card.str.slice(-4)).to_numpy(object)

@@ -344,7 +344,8 @@ def _aggregate(query: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Collapse duplicate rows with DuckDB: a parallel hash aggregate over millions of rows."""
     with duckdb.connect() as db:
         db.register("incoming", frame)
-        return db.execute(query).df()
+        # Through Arrow: strings stay in Arrow buffers instead of becoming Python objects.
+        return db.sql(query).to_arrow_table().to_pandas()
 
 
 def conform_entities(frame: pd.DataFrame) -> pd.DataFrame:
