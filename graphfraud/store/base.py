@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from graphfraud.errors import InputError, NotFound
 from graphfraud.model import (
@@ -87,7 +88,7 @@ class GraphStore(ABC):
         entities = conform_entities(frame)
         for batch in self._batches(entities):
             self._upsert_entities(batch)
-        return len(entities)
+        return entities.num_rows
 
     def upsert_links(self, frame: pd.DataFrame) -> int:
         """Insert or merge links (columns ``LINK_COLUMNS``); returns rows written.
@@ -95,18 +96,11 @@ class GraphStore(ABC):
         Endpoints that are not yet in the store are created with their kind and key only.
         """
         links = conform_links(frame)
-        endpoints = pd.concat(
-            [
-                links[["src_kind", "src_key"]].set_axis(["kind", "key"], axis=1),
-                links[["dst_kind", "dst_key"]].set_axis(["kind", "key"], axis=1),
-            ],
-            ignore_index=True,
-        ).drop_duplicates()
-        for batch in self._batches(conform_entities(endpoints)):
+        for batch in self._batches(_aggregate(sql.LINK_ENDPOINTS, links)):
             self._insert_missing_entities(batch)
         for batch in self._batches(links):
             self._upsert_links(batch)
-        return len(links)
+        return links.num_rows
 
     def write_rings(self, rings: list[Ring]) -> int:
         """Replace the set of active rings with ``rings``; returns how many were written.
@@ -208,13 +202,10 @@ class GraphStore(ABC):
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _batches(self, frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
-        if self.batch_size is None or len(frame) <= self.batch_size:
-            if not frame.empty:
-                yield frame
-            return
-        for start in range(0, len(frame), self.batch_size):
-            yield frame.iloc[start : start + self.batch_size]
+    def _batches(self, table: pa.Table) -> Iterator[pa.Table]:
+        size = self.batch_size or max(table.num_rows, 1)
+        for start in range(0, table.num_rows, size):
+            yield table.slice(start, size)
 
     # -- engine hooks ------------------------------------------------------------------------
 
@@ -225,13 +216,13 @@ class GraphStore(ABC):
     def _close(self) -> None: ...
 
     @abstractmethod
-    def _upsert_entities(self, batch: pd.DataFrame) -> None: ...
+    def _upsert_entities(self, batch: pa.Table) -> None: ...
 
     @abstractmethod
-    def _insert_missing_entities(self, batch: pd.DataFrame) -> None: ...
+    def _insert_missing_entities(self, batch: pa.Table) -> None: ...
 
     @abstractmethod
-    def _upsert_links(self, batch: pd.DataFrame) -> None: ...
+    def _upsert_links(self, batch: pa.Table) -> None: ...
 
     @abstractmethod
     def _write_rings(self, rings: list[Ring]) -> None: ...
@@ -340,35 +331,35 @@ def _require_keys(frame: pd.DataFrame, columns: list[str], what: str) -> None:
             raise InputError(f"{what} has an empty {name}", row=row, column=name)
 
 
-def _aggregate(query: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Collapse duplicate rows with DuckDB: a parallel hash aggregate over millions of rows."""
+def _aggregate(query: str, table: pa.Table) -> pa.Table:
+    """Run ``query`` over ``table`` (as ``incoming``) in DuckDB: a parallel hash aggregate
+    that keeps strings in Arrow buffers, where pandas would group Python objects."""
     with duckdb.connect() as db:
-        db.register("incoming", frame)
-        # Through Arrow: strings stay in Arrow buffers instead of becoming Python objects.
-        return db.sql(query).to_arrow_table().to_pandas()
+        db.register("incoming", table)
+        return db.sql(query).to_arrow_table()
 
 
-def conform_entities(frame: pd.DataFrame) -> pd.DataFrame:
-    """Validate an entities frame and collapse duplicate ``(kind, key)`` rows."""
+def conform_entities(frame: pd.DataFrame) -> pa.Table:
+    """Validate an entities frame; one row per ``(kind, key)``, as an Arrow table."""
     frame = frame.assign(
         **{name: None for name in ("display", "created_at", "label") if name not in frame}
     )
     _require(frame, ENTITY_COLUMNS, "entities")
     _require_keys(frame, ["kind", "key"], "entities")
-    typed = pd.DataFrame(
+    typed = pa.table(
         {
-            "kind": frame["kind"].astype(str),
-            "key": frame["key"].astype(str),
-            "display": frame["display"].astype("string"),
-            "created_at": _utc_naive(frame["created_at"]),
-            "label": frame["label"].astype("string"),
+            "kind": _text(frame["kind"]),
+            "key": _text(frame["key"]),
+            "display": _text(frame["display"]),
+            "created_at": pa.array(_utc_naive(frame["created_at"]), type=pa.timestamp("us")),
+            "label": _text(frame["label"]),
         }
     )
     return _aggregate(sql.AGGREGATE_ENTITIES, typed)
 
 
-def conform_links(frame: pd.DataFrame) -> pd.DataFrame:
-    """Validate a links frame and aggregate duplicate rows of the same link."""
+def conform_links(frame: pd.DataFrame) -> pa.Table:
+    """Validate a links frame; one row per link, duplicates aggregated, as an Arrow table."""
     if "amount" not in frame:
         frame = frame.assign(amount=None)
     _require(frame, LINK_COLUMNS, "links")
@@ -376,13 +367,20 @@ def conform_links(frame: pd.DataFrame) -> pd.DataFrame:
     count = pd.to_numeric(frame["count"], errors="raise").fillna(1).astype("int64")
     if (count < 1).any():
         raise InputError("links must have count >= 1", column="count")
-    typed = pd.DataFrame(
+    typed = pa.table(
         {
-            **{name: frame[name].astype(str) for name in LINK_KEY},
-            "first_seen": _utc_naive(frame["first_seen"]),
-            "last_seen": _utc_naive(frame["last_seen"]),
-            "count": count,
-            "amount": pd.to_numeric(frame["amount"], errors="raise").astype("float64"),
+            **{name: _text(frame[name]) for name in LINK_KEY},
+            "first_seen": pa.array(_utc_naive(frame["first_seen"]), type=pa.timestamp("us")),
+            "last_seen": pa.array(_utc_naive(frame["last_seen"]), type=pa.timestamp("us")),
+            "count": pa.array(count, type=pa.int64()),
+            "amount": pa.array(
+                pd.to_numeric(frame["amount"], errors="raise"), type=pa.float64(), from_pandas=True
+            ),
         }
     )
     return _aggregate(sql.AGGREGATE_LINKS, typed)
+
+
+def _text(values: pd.Series) -> pa.Array:
+    """A column as Arrow strings, nulls kept; zero-copy for Arrow-backed pandas strings."""
+    return pa.array(values, type=pa.string(), from_pandas=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from graphfraud.errors import StoreError, StoreUnavailable
 from graphfraud.model import (
@@ -95,20 +96,20 @@ class DuckDBStore(GraphStore):
     def _close(self) -> None:
         self._db.close()
 
-    def _upsert_entities(self, batch: pd.DataFrame) -> None:
+    def _upsert_entities(self, batch: pa.Table) -> None:
         with self._transaction() as db:
             db.register("incoming", batch)
             db.execute(sql.UPDATE_ENTITIES)
             db.execute(sql.INSERT_NEW_ENTITIES)
             db.unregister("incoming")
 
-    def _insert_missing_entities(self, batch: pd.DataFrame) -> None:
+    def _insert_missing_entities(self, batch: pa.Table) -> None:
         with self._transaction() as db:
             db.register("incoming", batch)
             db.execute(sql.INSERT_NEW_ENTITIES)
             db.unregister("incoming")
 
-    def _upsert_links(self, batch: pd.DataFrame) -> None:
+    def _upsert_links(self, batch: pa.Table) -> None:
         with self._transaction() as db:
             db.register("incoming", batch)
             db.execute(sql.UPDATE_LINKS)
@@ -168,21 +169,20 @@ class DuckDBStore(GraphStore):
         return self._frame(sql.SELECT_LINKS, kinds=kinds, since=cutoff)
 
     def _entities(self, kind: str | None, keys: list[str] | None) -> pd.DataFrame:
-        return self._frame(sql.SELECT_ENTITIES, kind=kind, keys=keys)
+        if keys is None:
+            return self._frame(sql.SELECT_ENTITIES, kind=kind)
+        found = self._frame(sql.SELECT_ENTITIES_BY_KEY, keys=keys)
+        return found if kind is None else found[found["kind"] == kind].reset_index(drop=True)
 
     def _touching(self, frontier: pd.DataFrame) -> pd.DataFrame:
-        self._db.register("frontier", frontier)
-        try:
-            return self._frame(sql.LINKS_TOUCHING)
-        finally:
-            self._db.unregister("frontier")
+        found = self._frame(sql.LINKS_BY_KEY, keys=frontier["key"].unique().tolist())
+        wanted = set(zip(frontier["kind"], frontier["key"], strict=True))
+        return found[_touches(found, wanted)].reset_index(drop=True)
 
     def _nodes(self, refs: pd.DataFrame) -> pd.DataFrame:
-        self._db.register("frontier", refs)
-        try:
-            return self._frame(sql.SELECT_NODES).sort_values(["kind", "key"], ignore_index=True)
-        finally:
-            self._db.unregister("frontier")
+        found = self._entities(None, refs["key"].unique().tolist())
+        found = found.merge(refs[["kind", "key"]].drop_duplicates(), on=["kind", "key"])
+        return found.sort_values(["kind", "key"], ignore_index=True)
 
     def _neighbourhood(self, ref: EntityRef, hops: int, limit: int) -> Subgraph:
         seen: dict[tuple[str, str], None] = {(ref.kind, ref.key): None}
@@ -258,7 +258,22 @@ class DuckDBStore(GraphStore):
         return Subgraph(nodes, edge_frame.reset_index(drop=True))
 
     def _accounts_sharing(self, ref: EntityRef) -> pd.DataFrame:
-        return self._frame(sql.ACCOUNTS_SHARING, kind=ref.kind, key=ref.key)
+        links = self._touching(_refs([(ref.kind, ref.key)]))
+        to_it = (links["dst_kind"] == ref.kind) & (links["dst_key"] == ref.key)
+        other_kind = links["src_kind"].where(to_it, links["dst_kind"])
+        sharing = pd.DataFrame(
+            {
+                "account": links["src_key"].where(to_it, links["dst_key"]),
+                "link": links["kind"],
+                "count": links["count"],
+                "first_seen": links["first_seen"],
+                "last_seen": links["last_seen"],
+            }
+        )[(other_kind == "Account").to_numpy()]
+        facts = self._entities("Account", sharing["account"].unique().tolist())
+        facts = facts[["key", "created_at", "label"]].rename(columns={"key": "account"})
+        sharing = sharing.merge(facts, on="account", how="left")
+        return sharing.sort_values(["account", "link"], ignore_index=True)
 
     def _rings(self, flt: RingFilter, page: Page) -> RingPage:
         params: dict[str, Any] = {
@@ -322,6 +337,13 @@ def _ends(edges: pd.DataFrame) -> list[tuple[str, str]]:
     return list(zip(edges["src_kind"], edges["src_key"], strict=True)) + list(
         zip(edges["dst_kind"], edges["dst_key"], strict=True)
     )
+
+
+def _touches(edges: pd.DataFrame, nodes: set[tuple[str, str]]) -> pd.Series:
+    """Edges with at least one end in ``nodes``."""
+    src = [(k, v) in nodes for k, v in zip(edges["src_kind"], edges["src_key"], strict=True)]
+    dst = [(k, v) in nodes for k, v in zip(edges["dst_kind"], edges["dst_key"], strict=True)]
+    return pd.Series(src, index=edges.index, dtype=bool) | pd.Series(dst, index=edges.index)
 
 
 def _within(edges: pd.DataFrame, nodes: set[tuple[str, str]]) -> pd.Series:

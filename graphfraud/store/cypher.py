@@ -1,0 +1,248 @@
+"""Every Cypher statement of the Neo4j engine, named.
+
+The graph in Neo4j: one node per entity, labelled with its kind (``:Account``, ``:Device``...)
+and identified by a uniquely constrained ``key``; one relationship per link, typed with its kind
+(``USES_DEVICE``...) and carrying ``first_seen``, ``last_seen`` (UTC datetimes), ``count`` and
+``amount``; one ``:Ring`` node per ring, ``(:Ring)-[:HAS_MEMBER]->(:Account)``, its evidence a
+JSON string property.
+
+Cypher cannot take a label or relationship type as a parameter and still use the key index, so
+statements that need one are templates: ``{label}``, ``{src}``, ``{dst}`` and ``{kind}`` are
+filled by the engine with backtick-quoted names it has checked. Everything else is a ``$param``.
+Timestamps are read back as microseconds since the epoch (``epochSeconds * 1e6 +
+microsecond``), which pandas turns into a column at once.
+"""
+
+RING = "Ring"
+MEMBER = "HAS_MEMBER"
+
+# -- schema ----------------------------------------------------------------------------------
+
+KEY_CONSTRAINT = "CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.key IS UNIQUE"
+
+RING_CONSTRAINT = "CREATE CONSTRAINT ring_id IF NOT EXISTS FOR (r:Ring) REQUIRE r.ring_id IS UNIQUE"
+
+# -- writes ----------------------------------------------------------------------------------
+
+# Merge rules are those of the store contract: display and label keep the newest non-null
+# value, created_at the earliest. Timestamps arrive as ISO-8601 text: the driver converts
+# Python datetimes some 50x slower than strings, and ``datetime()`` parses them in a microsecond.
+UPSERT_ENTITIES = """
+UNWIND $rows AS row
+MERGE (n:{label} {{key: row.key}})
+SET n.display = coalesce(row.display, n.display),
+    n.label = coalesce(row.label, n.label),
+    n.created_at = CASE WHEN n.created_at IS NULL OR datetime(row.created_at) < n.created_at
+                        THEN datetime(row.created_at) ELSE n.created_at END
+"""
+
+# One SET serves new and existing relationships: on a new one every property is null, so each
+# CASE takes the incoming value. Endpoints are merged here, in the same pass, rather than in a
+# separate one before (which cost a tenth of a load).
+UPSERT_LINKS = """
+UNWIND $rows AS row
+MERGE (a:{src} {{key: row.src_key}})
+MERGE (b:{dst} {{key: row.dst_key}})
+MERGE (a)-[r:{kind}]->(b)
+SET r.first_seen = CASE WHEN r.first_seen IS NULL OR datetime(row.first_seen) < r.first_seen
+                        THEN datetime(row.first_seen) ELSE r.first_seen END,
+    r.last_seen = CASE WHEN r.last_seen IS NULL OR datetime(row.last_seen) > r.last_seen
+                       THEN datetime(row.last_seen) ELSE r.last_seen END,
+    r.count = CASE WHEN r.count IS NULL OR row.count > r.count THEN row.count ELSE r.count END,
+    r.amount = CASE WHEN r.amount IS NULL OR row.amount > r.amount
+                    THEN row.amount ELSE r.amount END
+"""
+
+# Rings, in one transaction: retire labelled rings that are gone, delete unlabelled ones,
+# upsert the new set (a stored verdict wins over an incoming "new"), replace memberships.
+RETIRE_RINGS = """
+MATCH (r:Ring) WHERE NOT r.ring_id IN $ids AND r.status <> 'new'
+SET r.active = false
+"""
+
+DROP_RINGS = """
+MATCH (r:Ring) WHERE NOT r.ring_id IN $ids AND r.status = 'new'
+DETACH DELETE r
+"""
+
+DROP_MEMBERS = """
+MATCH (r:Ring)-[m:HAS_MEMBER]->() WHERE r.ring_id IN $ids
+DELETE m
+"""
+
+UPSERT_RINGS = """
+UNWIND $rings AS row
+MERGE (r:Ring {ring_id: row.ring_id})
+SET r.status = CASE WHEN row.status = 'new' AND r.status IS NOT NULL
+                    THEN r.status ELSE row.status END,
+    r.note = CASE WHEN row.status = 'new' AND r.note IS NOT NULL THEN r.note ELSE row.note END,
+    r.score = row.score,
+    r.typology = row.typology,
+    r.size = row.size,
+    r.evidence = row.evidence,
+    r.detected_at = row.detected_at,
+    r.active = true
+"""
+
+ADD_MEMBERS = """
+UNWIND $members AS row
+MATCH (r:Ring {ring_id: row.ring_id})
+MERGE (a:Account {key: row.account})
+CREATE (r)-[:HAS_MEMBER {role: row.role, pagerank: row.pagerank, degree: row.degree}]->(a)
+"""
+
+SET_RING_STATUS = """
+MATCH (r:Ring {ring_id: $ring_id})
+SET r.status = $status, r.note = $note
+"""
+
+# -- reads -----------------------------------------------------------------------------------
+
+
+def _micros(value: str) -> str:
+    return f"{value}.epochSeconds * 1000000 + {value}.microsecond"
+
+
+_ENTITY = (
+    f"labels(n)[0] AS kind, n.key AS key, n.display AS display, "
+    f"{_micros('n.created_at')} AS created_at, n.label AS label"
+)
+
+_LINK = (
+    f"labels(a)[0] AS src_kind, a.key AS src_key, type(r) AS kind, labels(b)[0] AS dst_kind, "
+    f"b.key AS dst_key, {_micros('r.first_seen')} AS first_seen, "
+    f"{_micros('r.last_seen')} AS last_seen, r.count AS count, r.amount AS amount"
+)
+
+LINKS = f"""
+MATCH (a)-[r]->(b)
+WHERE type(r) <> 'HAS_MEMBER'
+  AND ($kinds IS NULL OR type(r) IN $kinds)
+  AND ($since IS NULL OR r.last_seen >= $since)
+RETURN {_LINK}
+"""
+
+ENTITIES_OF_KIND = "MATCH (n:{label})\nRETURN " + _ENTITY
+
+ENTITIES_BY_KEYS = "UNWIND $keys AS key\nMATCH (n:{label} {{key: key}})\nRETURN " + _ENTITY
+
+ALL_ENTITIES = f"""
+MATCH (n) WHERE NOT n:Ring AND ($keys IS NULL OR n.key IN $keys)
+RETURN {_ENTITY}
+"""
+
+ELEMENT_ID = "MATCH (n:{label} {{key: $key}})\nRETURN elementId(n) AS id"
+
+# The neighbours of a frontier (element ids), in (kind, key) order, at most $limit of them.
+NEIGHBOURS = """
+UNWIND $ids AS id
+MATCH (n) WHERE elementId(n) = id
+MATCH (n)-[r]-(m) WHERE type(r) <> 'HAS_MEMBER'
+WITH DISTINCT m
+RETURN elementId(m) AS id, labels(m)[0] AS kind, m.key AS key
+ORDER BY kind, key
+LIMIT $limit
+"""
+
+NODES_BY_IDS = f"""
+UNWIND $ids AS id
+MATCH (n) WHERE elementId(n) = id
+RETURN {_ENTITY}
+ORDER BY kind, key
+"""
+
+LINKS_WITHIN = f"""
+UNWIND $ids AS id
+MATCH (a) WHERE elementId(a) = id
+MATCH (a)-[r]->(b) WHERE type(r) <> 'HAS_MEMBER' AND elementId(b) IN $ids
+RETURN {_LINK}
+"""
+
+# ``{hops}`` is an integer the contract has bounded; Ring nodes are reachable only through
+# HAS_MEMBER, so excluding that type keeps the walk inside the entity graph. Nodes and links
+# come back in path order, as lists in ENTITY_COLUMNS / LINK_COLUMNS order.
+SHORTEST_PATH = (
+    "MATCH (x:{src} {{key: $src_key}}), (y:{dst} {{key: $dst_key}})\n"
+    "MATCH p = shortestPath((x)-[*..{hops}]-(y))\n"
+    "WHERE all(rel IN relationships(p) WHERE type(rel) <> 'HAS_MEMBER')\n"
+    "RETURN [n IN nodes(p) | [labels(n)[0], n.key, n.display, "
+    + _micros("n.created_at")
+    + ", n.label]] AS nodes,\n"
+    "       [r IN relationships(p) | [labels(startNode(r))[0], startNode(r).key, type(r), "
+    "labels(endNode(r))[0], endNode(r).key, "
+    + _micros("r.first_seen")
+    + ", "
+    + _micros("r.last_seen")
+    + ", r.count, r.amount]] AS links"
+)
+
+ACCOUNTS_SHARING = (
+    "MATCH (x:{label} {{key: $key}})-[r]-(a:Account)\n"
+    "WHERE type(r) <> 'HAS_MEMBER'\n"
+    "RETURN a.key AS account, type(r) AS link, r.count AS count, "
+    + _micros("r.first_seen")
+    + " AS first_seen, "
+    + _micros("r.last_seen")
+    + " AS last_seen, "
+    + _micros("a.created_at")
+    + " AS created_at, a.label AS label\n"
+    "ORDER BY account, link"
+)
+
+_RING_FILTER = """
+MATCH (r:Ring)
+WHERE r.active
+  AND ($min_score IS NULL OR r.score >= $min_score)
+  AND ($typology IS NULL OR r.typology = $typology)
+  AND ($status IS NULL OR r.status = $status)
+  AND ($min_size IS NULL OR r.size >= $min_size)
+  AND ($max_size IS NULL OR r.size <= $max_size)
+  AND ($account IS NULL OR EXISTS { (r)-[:HAS_MEMBER]->(:Account {key: $account}) })
+"""
+
+_RING = """r.ring_id AS ring_id, r.score AS score, r.typology AS typology, r.status AS status,
+       r.note AS note, r.evidence AS evidence, r.detected_at AS detected_at"""
+
+COUNT_RINGS = _RING_FILTER + "RETURN count(r) AS total"
+
+# ``$sort`` names the property (score, size or ring_id, checked by the contract); a direction
+# cannot be a parameter, hence two statements.
+PAGE_RINGS_DESC = (
+    _RING_FILTER + f"RETURN {_RING}\nORDER BY r[$sort] DESC, r.ring_id\nSKIP $offset LIMIT $limit"
+)
+PAGE_RINGS_ASC = (
+    _RING_FILTER + f"RETURN {_RING}\nORDER BY r[$sort] ASC, r.ring_id\nSKIP $offset LIMIT $limit"
+)
+
+RING_BY_ID = f"""
+MATCH (r:Ring {{ring_id: $ring_id}})
+RETURN {_RING}
+"""
+
+RING_MEMBERS = """
+MATCH (r:Ring)-[m:HAS_MEMBER]->(a:Account) WHERE r.ring_id IN $ids
+RETURN r.ring_id AS ring_id, a.key AS account, m.role AS role, m.pagerank AS pagerank,
+       m.degree AS degree
+ORDER BY ring_id, pagerank DESC, account
+"""
+
+# -- stats (count-store lookups: constant time whatever the graph size) ----------------------
+
+LABELS = "CALL db.labels() YIELD label RETURN label"
+
+RELATIONSHIP_TYPES = "CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType"
+
+COUNT_LABEL = "MATCH (n:{label}) RETURN count(n) AS n"
+
+COUNT_TYPE = "MATCH ()-[r:{kind}]->() RETURN count(r) AS n"
+
+ACTIVE_RINGS = "MATCH (r:Ring) WHERE r.active RETURN count(r) AS n"
+
+# -- maintenance -----------------------------------------------------------------------------
+
+#: Empties the database in bounded transactions (tests and benchmarks start from nothing).
+#: Needs an auto-commit transaction (``session.run``), as every ``IN TRANSACTIONS`` does.
+DELETE_EVERYTHING = """
+MATCH (n)
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS
+"""
