@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +24,10 @@ from graphfraud.errors import InputError, StoreError
 from graphfraud.model import ENTITY_COLUMNS, LINK_COLUMNS, EntityKind
 from graphfraud.settings import Settings, get_settings
 from graphfraud.store import GraphStore
+from graphfraud.store.base import conform_entities, conform_links
 from loaders.mapping import MappingSpec, Source
 from loaders.normalise import normalise
-from loaders.readers import Table, frame_table, locate, read_table
+from loaders.readers import Table, check_columns, frame_table, locate, read_table
 
 Progress = Callable[[str, int, int], None]
 
@@ -107,20 +109,25 @@ def load_tables(
     started = time.perf_counter()
     settings = settings or get_settings()
     tell = progress or (lambda stage, done, total: None)
-    tables = _read_all(spec, data, tell)
+    readers = _check_all(spec, data)
     report = LoadReport()
-    entities: list[pd.DataFrame] = []
-    links: list[pd.DataFrame] = []
+    entities: list[pa.Table] = []
+    links: list[pa.Table] = []
     rejects: list[pd.DataFrame] = []
-    for step, (source, table) in enumerate(tables, start=1):
-        tell(f"parsing {source.table}", step - 1, len(tables))
-        parsed = _parse(source, table, settings)
-        entities += parsed.entities
-        links += parsed.links
+    # One table at a time, aggregated as soon as it is parsed: peak memory is that of the
+    # largest table, not of all of them.
+    for step, (source, read) in enumerate(readers):
+        tell(f"reading {source.table}", step, len(readers))
+        parsed = _parse(source, read(), settings)
+        if parsed.entities:
+            entities.append(conform_entities(pd.concat(parsed.entities, ignore_index=True)))
+        if parsed.links:
+            links.append(conform_links(pd.concat(parsed.links, ignore_index=True)))
         rejects.append(parsed.rejects)
         report.rows_read[source.table] = parsed.read
         report.rows_rejected[source.table] = int(parsed.rejects["row"].nunique())
-    tell("parsing", len(tables), len(tables))
+        del parsed
+    tell("reading", len(readers), len(readers))
     rejected = pd.concat(rejects, ignore_index=True)
     if not rejected.empty:
         default = Path("rejects.csv") if isinstance(data, Mapping) else Path(data) / "rejects.csv"
@@ -130,9 +137,10 @@ def load_tables(
         store.ensure_schema()
         tell("writing entities", 0, 2)
         if entities:
-            report.entities = store.upsert_entities(pd.concat(entities, ignore_index=True))
+            report.entities = store.upsert_entities(pa.concat_tables(entities))
         tell("writing links", 1, 2)
-        report.links = store.upsert_links(pd.concat(links, ignore_index=True))
+        if links:
+            report.links = store.upsert_links(pa.concat_tables(links))
         tell("writing links", 2, 2)
     except StoreError as exc:
         raise StoreError(
@@ -143,22 +151,26 @@ def load_tables(
     return report
 
 
-def _read_all(
-    spec: MappingSpec, data: Path | str | Mapping[str, pd.DataFrame], tell: Progress
-) -> list[tuple[Source, Table]]:
-    tables = []
-    for step, source in enumerate(spec.sources):
-        tell(f"reading {source.table}", step, len(spec.sources))
+def _check_all(
+    spec: MappingSpec, data: Path | str | Mapping[str, pd.DataFrame]
+) -> list[tuple[Source, Callable[[], Table]]]:
+    """Find every table and check its columns before any is read in full."""
+    readers: list[tuple[Source, Callable[[], Table]]] = []
+    for source in spec.sources:
         if isinstance(data, Mapping):
             if source.table not in data:
                 raise InputError(f"no DataFrame given for table {source.table!r}")
             table = frame_table(data[source.table], source.columns, table=source.table)
+            readers.append((source, partial(_given, table)))
         else:
             path = locate(Path(data), source.table, source.file)
-            table = read_table(path, source.columns, table=source.table)
-        tables.append((source, table))
-    tell("reading", len(spec.sources), len(spec.sources))
-    return tables
+            check_columns(path, source.columns)
+            readers.append((source, partial(read_table, path, source.columns, table=source.table)))
+    return readers
+
+
+def _given(table: Table) -> Table:
+    return table
 
 
 def _parse(source: Source, table: Table, settings: Settings) -> _Parsed:

@@ -49,6 +49,18 @@ def locate(data_dir: Path, table: str, file: str | None) -> Path:
     raise InputError(f"no file for table {table!r} in {data_dir} (looked for {tried})")
 
 
+def check_columns(path: Path, columns: list[str]) -> None:
+    """Raise InputError if the file at ``path`` lacks any of ``columns``."""
+    if path.suffix == ".parquet":
+        try:
+            present = pq.read_schema(path).names
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"cannot read Parquet: {exc}", file=str(path)) from None
+    else:
+        present = _csv_header(path)
+    _check_columns(present, columns, origin=str(path))
+
+
 def read_table(path: Path, columns: list[str], *, table: str) -> Table:
     """Read the named columns of a CSV or Parquet file as text."""
     if path.suffix == ".parquet":

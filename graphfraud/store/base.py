@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphfraud.errors import InputError, NotFound
 from graphfraud.model import (
@@ -83,14 +84,14 @@ class GraphStore(ABC):
 
     # -- writes ------------------------------------------------------------------------------
 
-    def upsert_entities(self, frame: pd.DataFrame) -> int:
+    def upsert_entities(self, frame: pd.DataFrame | pa.Table) -> int:
         """Insert or merge entities (columns ``ENTITY_COLUMNS``); returns rows written."""
         entities = conform_entities(frame)
         for batch in self._batches(entities):
             self._upsert_entities(batch)
         return entities.num_rows
 
-    def upsert_links(self, frame: pd.DataFrame) -> int:
+    def upsert_links(self, frame: pd.DataFrame | pa.Table) -> int:
         """Insert or merge links (columns ``LINK_COLUMNS``); returns rows written.
 
         Endpoints that are not yet in the store are created with their kind and key only.
@@ -323,11 +324,11 @@ def _utc_naive(values: pd.Series) -> pd.Series:
     return stamps.dt.tz_convert(None).astype("datetime64[us]")
 
 
-def _require_keys(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+def _require_keys(table: pa.Table, columns: list[str], what: str) -> None:
     for name in columns:
-        blank = frame[name].isna() | (frame[name] == "")
-        if blank.any():
-            row = int(blank.to_numpy().nonzero()[0][0])
+        blank = pc.fill_null(pc.equal(table[name], ""), True)
+        if pc.any(blank).as_py():
+            row = pc.index(blank, True).as_py()
             raise InputError(f"{what} has an empty {name}", row=row, column=name)
 
 
@@ -339,46 +340,82 @@ def _aggregate(query: str, table: pa.Table) -> pa.Table:
         return db.sql(query).to_arrow_table()
 
 
-def conform_entities(frame: pd.DataFrame) -> pa.Table:
-    """Validate an entities frame; one row per ``(kind, key)``, as an Arrow table."""
-    frame = frame.assign(
-        **{name: None for name in ("display", "created_at", "label") if name not in frame}
-    )
-    _require(frame, ENTITY_COLUMNS, "entities")
-    _require_keys(frame, ["kind", "key"], "entities")
-    typed = pa.table(
-        {
-            "kind": _text(frame["kind"]),
-            "key": _text(frame["key"]),
-            "display": _text(frame["display"]),
-            "created_at": pa.array(_utc_naive(frame["created_at"]), type=pa.timestamp("us")),
-            "label": _text(frame["label"]),
-        }
-    )
+ENTITY_SCHEMA = pa.schema(
+    [("kind", pa.string()), ("key", pa.string()), ("display", pa.string()),
+     ("created_at", pa.timestamp("us")), ("label", pa.string())]
+)  # fmt: skip
+LINK_SCHEMA = pa.schema(
+    [(name, pa.string()) for name in LINK_KEY]
+    + [("first_seen", pa.timestamp("us")), ("last_seen", pa.timestamp("us")),
+       ("count", pa.int64()), ("amount", pa.float64())]
+)  # fmt: skip
+
+
+def conform_entities(frame: pd.DataFrame | pa.Table) -> pa.Table:
+    """Validate entities; one row per ``(kind, key)``, as an Arrow table.
+
+    Accepts a pandas frame or an Arrow table with ``ENTITY_COLUMNS`` (``display``,
+    ``created_at`` and ``label`` may be left out).
+    """
+    optional = ("display", "created_at", "label")
+    if isinstance(frame, pa.Table):
+        typed = _typed_arrow(frame, ENTITY_SCHEMA, optional, "entities")
+    else:
+        frame = frame.assign(**{name: None for name in optional if name not in frame})
+        _require(frame, ENTITY_COLUMNS, "entities")
+        typed = pa.table(
+            {
+                "kind": _text(frame["kind"]),
+                "key": _text(frame["key"]),
+                "display": _text(frame["display"]),
+                "created_at": pa.array(_utc_naive(frame["created_at"]), type=pa.timestamp("us")),
+                "label": _text(frame["label"]),
+            }
+        )
+    _require_keys(typed, ["kind", "key"], "entities")
     return _aggregate(sql.AGGREGATE_ENTITIES, typed)
 
 
-def conform_links(frame: pd.DataFrame) -> pa.Table:
-    """Validate a links frame; one row per link, duplicates aggregated, as an Arrow table."""
-    if "amount" not in frame:
-        frame = frame.assign(amount=None)
-    _require(frame, LINK_COLUMNS, "links")
-    _require_keys(frame, LINK_KEY, "links")
-    count = pd.to_numeric(frame["count"], errors="raise").fillna(1).astype("int64")
-    if (count < 1).any():
+def conform_links(frame: pd.DataFrame | pa.Table) -> pa.Table:
+    """Validate links; one row per link, duplicates aggregated, as an Arrow table.
+
+    Accepts a pandas frame or an Arrow table with ``LINK_COLUMNS`` (``amount`` may be left out).
+    """
+    if isinstance(frame, pa.Table):
+        typed = _typed_arrow(frame, LINK_SCHEMA, ("amount",), "links")
+    else:
+        if "amount" not in frame:
+            frame = frame.assign(amount=None)
+        _require(frame, LINK_COLUMNS, "links")
+        typed = pa.table(
+            {
+                **{name: _text(frame[name]) for name in LINK_KEY},
+                "first_seen": pa.array(_utc_naive(frame["first_seen"]), type=pa.timestamp("us")),
+                "last_seen": pa.array(_utc_naive(frame["last_seen"]), type=pa.timestamp("us")),
+                "count": pa.array(pd.to_numeric(frame["count"]).fillna(1), type=pa.int64()),
+                "amount": pa.array(
+                    pd.to_numeric(frame["amount"]), type=pa.float64(), from_pandas=True
+                ),
+            }
+        )
+    _require_keys(typed, LINK_KEY, "links")
+    if pc.any(pc.less(typed["count"], 1)).as_py():
         raise InputError("links must have count >= 1", column="count")
-    typed = pa.table(
-        {
-            **{name: _text(frame[name]) for name in LINK_KEY},
-            "first_seen": pa.array(_utc_naive(frame["first_seen"]), type=pa.timestamp("us")),
-            "last_seen": pa.array(_utc_naive(frame["last_seen"]), type=pa.timestamp("us")),
-            "count": pa.array(count, type=pa.int64()),
-            "amount": pa.array(
-                pd.to_numeric(frame["amount"], errors="raise"), type=pa.float64(), from_pandas=True
-            ),
-        }
-    )
     return _aggregate(sql.AGGREGATE_LINKS, typed)
+
+
+def _typed_arrow(
+    table: pa.Table, schema: pa.Schema, optional: tuple[str, ...], what: str
+) -> pa.Table:
+    missing = [name for name in schema.names if name not in table.column_names]
+    if [name for name in missing if name not in optional]:
+        raise InputError(f"{what} table lacks columns {missing}")
+    for name in missing:
+        table = table.append_column(name, pa.nulls(table.num_rows, schema.field(name).type))
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InputError(f"{what} table has columns of the wrong type: {exc}") from None
 
 
 def _text(values: pd.Series) -> pa.Array:
