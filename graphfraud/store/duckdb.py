@@ -44,6 +44,8 @@ RING_COLUMNS = (
     "active",
 )
 MEMBER_COLUMNS = ("ring_id", "account", "role", "pagerank", "degree")
+#: Batches at least this big are merged without index maintenance (see sql.CREATE_KEY_INDEXES).
+BULK_ROWS = 100_000
 ORDER = {"score": "r.score", "size": "r.size", "ring_id": "r.ring_id"}
 
 
@@ -92,28 +94,32 @@ class DuckDBStore(GraphStore):
 
     def _ensure_schema(self) -> None:
         self._db.execute(sql.SCHEMA)
+        self._db.execute(sql.CREATE_KEY_INDEXES)
 
     def _close(self) -> None:
         self._db.close()
 
     def _upsert_entities(self, batch: pa.Table) -> None:
-        with self._transaction() as db:
-            db.register("incoming", batch)
-            db.execute(sql.UPDATE_ENTITIES)
-            db.execute(sql.INSERT_NEW_ENTITIES)
-            db.unregister("incoming")
+        self._merge(batch, sql.UPDATE_ENTITIES, sql.INSERT_NEW_ENTITIES)
 
     def _insert_missing_entities(self, batch: pa.Table) -> None:
-        with self._transaction() as db:
-            db.register("incoming", batch)
-            db.execute(sql.INSERT_NEW_ENTITIES)
-            db.unregister("incoming")
+        self._merge(batch, sql.INSERT_NEW_ENTITIES)
 
     def _upsert_links(self, batch: pa.Table) -> None:
+        self._merge(batch, sql.UPDATE_LINKS, sql.INSERT_NEW_LINKS)
+
+    def _merge(self, batch: pa.Table, *statements: str) -> None:
+        """Run merge statements over ``batch`` in one transaction; rebuild indexes after big
+        batches instead of maintaining them row by row."""
+        bulk = batch.num_rows >= BULK_ROWS
         with self._transaction() as db:
             db.register("incoming", batch)
-            db.execute(sql.UPDATE_LINKS)
-            db.execute(sql.INSERT_NEW_LINKS)
+            if bulk:
+                db.execute(sql.DROP_KEY_INDEXES)
+            for statement in statements:
+                db.execute(statement)
+            if bulk:
+                db.execute(sql.CREATE_KEY_INDEXES)
             db.unregister("incoming")
 
     def _write_rings(self, rings: list[Ring]) -> None:
@@ -199,7 +205,7 @@ class DuckDBStore(GraphStore):
             if truncated or not frontier:
                 break
         nodes = self._nodes(_refs(list(seen)))
-        edges = self._touching(_refs(list(seen)))
+        edges = self._frame(sql.LINKS_FROM_KEY, keys=sorted({key for _, key in seen}))
         inside = _within(edges, set(seen))
         return Subgraph(nodes, edges[inside].reset_index(drop=True), truncated=truncated)
 
