@@ -8,68 +8,99 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Weight of a shared identifier per link kind (before rarity), and of a direct link.
+DEFAULT_LINK_WEIGHTS: dict[str, float] = {
+    "USES_DEVICE": 1.0,
+    "PAYS_WITH": 1.0,
+    "SHIPS_TO": 0.8,
+    "HAS_PHONE": 0.8,
+    "HAS_EMAIL": 0.8,
+    "LOGS_IN_FROM": 0.25,
+    "BUYS_VIA": 0.25,
+    "OWNS": 0.25,
+    "REFERRED": 0.25,
+    "TRANSACTS_WITH": 0.25,
+}
+#: Hub caps per entity kind that differ from the general one.
+DEFAULT_HUB_CAPS: dict[str, int] = {"IP": 50}
+#: Maximum of each named score contribution (calibrated on generated marketplaces).
+DEFAULT_SCORE_WEIGHTS: dict[str, float] = {
+    "shared_identifiers": 0.25,
+    "density": 0.1,
+    "rarity": 0.25,
+    "burstiness": 1.0,
+    "known_bad": 0.5,
+    "money_flow": 0.75,
+    "lockstep": 0.25,
+}
 
 
 class DetectionSettings(BaseModel):
-    """Knobs of ring detection (``algorithms``); ``GRAPHFRAUD_DETECTION__HUB_CAP=80`` sets one."""
+    """Knobs of ring detection (``algorithms``); ``GRAPHFRAUD_DETECTION__HUB_CAP=80`` sets one.
+
+    The dict settings are merged over their defaults: ``{"SHIPS_TO": 0.5}`` changes one link
+    weight and keeps the others.
+    """
 
     #: Weight of a shared identifier per link kind (before rarity), and of a direct link.
-    link_weights: dict[str, float] = Field(
-        default_factory=lambda: {
-            "USES_DEVICE": 1.0,
-            "PAYS_WITH": 1.0,
-            "SHIPS_TO": 0.8,
-            "HAS_PHONE": 0.8,
-            "HAS_EMAIL": 0.8,
-            "LOGS_IN_FROM": 0.3,
-            "BUYS_VIA": 0.3,
-            "OWNS": 0.3,
-            "REFERRED": 0.6,
-            "TRANSACTS_WITH": 0.6,
-        }
-    )
-    #: Identifiers used by more accounts than this are hubs: reported, never linking.
-    hub_cap: int = 50
-    #: Hub caps per identifier kind (entity kind, e.g. ``{"IP": 20}``) overriding ``hub_cap``.
-    hub_caps: dict[str, int] = Field(default_factory=dict)
+    link_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_LINK_WEIGHTS))
+    #: Identifiers used by more accounts than this (and accounts with more direct
+    #: counterparties) are hubs: reported, never linking.
+    hub_cap: int = 100
+    #: Hub caps per entity kind (``"IP"``, ``"Account"`` for direct links, ...) overriding
+    #: ``hub_cap``.
+    hub_caps: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_HUB_CAPS))
+    #: How fast an identifier's weight falls with its users: ``1 / log2(users) ** exponent``.
+    rarity_exponent: float = 0.5
+    #: Money/order links on a directed cycle of three or more accounts weigh this many times more.
+    cycle_boost: float = 3.0
     #: Projected edges lighter than this do not join accounts into candidates.
     min_edge_weight: float = 0.3
+    #: Communities merge when their ties to each other (weak ones included) carry this share of
+    #: the smaller one's tie weight.
+    merge_share: float = 0.3
+    #: Groups holding together at least this share of an identifier's users merge, and a lone
+    #: user of it joins the group holding that share.
+    attach_share: float = 0.66
     #: Smallest ring reported.
     min_ring_size: int = 3
     #: Candidates (connected components) larger than this are split by Leiden.
-    split_above: int = 10
+    split_above: int = 4
     #: Leiden resolution (modularity); higher gives smaller communities.
-    resolution: float = 1.0
+    resolution: float = 0.2
     #: Rings scoring below this are not reported.
-    min_score: float = 0.0
+    min_score: float = 1.25
     #: Rings up to this size get exact betweenness; bigger ones a sample of sources.
     betweenness_exact_max: int = 300
     #: Source accounts sampled for betweenness on bigger rings.
     betweenness_samples: int = 64
-    #: A member is an organiser when its in-ring PageRank is this many times the ring's mean.
-    organiser_ratio: float = 1.5
+    #: A member is an organiser when its in-ring PageRank stands this many standard deviations
+    #: above the ring's mean.
+    organiser_z: float = 2.0
     #: Maximum weight of each named score contribution; zero switches one off.
-    score_weights: dict[str, float] = Field(
-        default_factory=lambda: {
-            "shared_identifiers": 1.0,
-            "density": 1.0,
-            "rarity": 1.0,
-            "burstiness": 1.0,
-            "known_bad": 1.0,
-            "money_flow": 1.0,
-            "lockstep": 1.0,
-        }
-    )
+    score_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_SCORE_WEIGHTS))
     #: Accounts created within this many days of each other count as a creation burst.
-    burst_days: float = 7.0
+    burst_days: float = 30.0
     #: Members whose first use of the ring's shared identifiers falls within this many hours of
     #: each other act in lockstep.
     lockstep_hours: float = 24.0
     #: A new ring keeps a stored ring's id when their memberships overlap this much (Jaccard).
     match_jaccard: float = 0.5
+
+    @field_validator("link_weights", "hub_caps", "score_weights", mode="before")
+    @classmethod
+    def _over_defaults(cls, value: Any, info: ValidationInfo) -> Any:
+        defaults: dict[str, dict[str, Any]] = {
+            "link_weights": DEFAULT_LINK_WEIGHTS,
+            "hub_caps": DEFAULT_HUB_CAPS,
+            "score_weights": DEFAULT_SCORE_WEIGHTS,
+        }
+        return {**defaults[str(info.field_name)], **value} if isinstance(value, dict) else value
 
 
 class Settings(BaseSettings):

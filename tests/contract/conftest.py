@@ -11,10 +11,19 @@ import pytest
 
 from graphfraud.store import GraphStore, open_store
 
-ENGINES = [pytest.param("duckdb", id="duckdb")]
+ENGINES = [
+    pytest.param("duckdb", id="duckdb"),
+    pytest.param("neo4j", id="neo4j", marks=pytest.mark.neo4j),
+]
 
 
 @pytest.fixture(params=ENGINES)
 def store(request: pytest.FixtureRequest) -> Iterator[GraphStore]:
+    if request.param == "neo4j":
+        from tests.neo4j_server import empty_store
+
+        with empty_store(request.getfixturevalue("neo4j_server")) as opened:
+            yield opened
+        return
     with open_store("duckdb:///:memory:") as opened:
         yield opened

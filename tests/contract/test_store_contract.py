@@ -208,6 +208,20 @@ def test_neighbourhood_rejects_bad_hops(loaded: GraphStore) -> None:
         loaded.neighbourhood(A1, hops=0)
 
 
+def test_surroundings_of_a_set_are_the_links_touching_it(loaded: GraphStore) -> None:
+    sub = loaded.surroundings([A1, A3])
+    assert set(sub.nodes["key"]) == {"A1", "dev-1", "A3", "pi_abc"}
+    assert sorted(sub.edges["src_key"]) == ["A1", "A3"]
+    assert not sub.truncated
+
+
+def test_surroundings_limit_keeps_the_given_entities_first(loaded: GraphStore) -> None:
+    sub = loaded.surroundings([A2, A4], limit=2)
+    assert set(sub.nodes["key"]) == {"A2", "A4"}
+    assert sub.edges.empty
+    assert sub.truncated
+
+
 def test_path_through_shared_identifiers_in_order(loaded: GraphStore) -> None:
     sub = loaded.path(A1, A3, max_hops=4)
     assert sub is not None
