@@ -1,0 +1,324 @@
+"""Measure detection against planted ground truth, next to two naive baselines.
+
+A planted ring counts as *found* when a detected ring matches it with Jaccard >= 0.5. Every
+detected ring is *attributed* to the planted ring it overlaps most (if any), which gives
+per-typology precision for methods that name no typology. Counts are kept next to the ratios
+so runs over several seeds and sizes combine by summing counts (micro-averages).
+
+Baselines, run on the same graph:
+
+- ``components``: connected components of accounts over *all* shared identifiers (no weights,
+  no hub caps), biggest first;
+- ``louvain``: Louvain communities of the unweighted account projection, biggest first.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import igraph as ig
+import numpy as np
+import pandas as pd
+
+from algorithms.engines import igraph_graph
+from algorithms.pipeline import detect_rings
+from algorithms.projection import Projection, project_accounts
+from graphfraud.model import ACCOUNT_LINKS, EntityKind, Ring
+from graphfraud.settings import DetectionSettings
+from graphfraud.store.base import GraphStore
+
+ALL = "all"
+METHODS: tuple[str, ...] = ("graphfraud", "components", "louvain")
+#: Counts summed across runs; the ratios are computed from them.
+COUNTS: tuple[str, ...] = (
+    "planted",
+    "found",
+    "detected",
+    "correct",
+    "planted_members",
+    "members_found",
+    "detected_members",
+    "members_correct",
+    "top",
+    "top_correct",
+    "benign_in_top",
+    "typed",
+    "typed_correct",
+)
+RATIOS: tuple[str, ...] = (
+    "ring_recall",
+    "ring_precision",
+    "ring_f1",
+    "member_recall",
+    "member_precision",
+    "precision_at_top",
+    "typology_accuracy",
+)
+
+#: Turns raw identifiers of one kind into store keys: ``normalise(kind, values) -> keys``.
+Normaliser = Callable[[str, pd.Series], pd.Series]
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """Planted rings (``ring_id``, ``typology``, ``account_id``) and benign look-alikes
+    (``structure_id``, ``kind``, ``account_id``)."""
+
+    rings: pd.DataFrame
+    benign: pd.DataFrame
+
+
+def read_ground_truth(
+    folder: Path | str, links: pd.DataFrame, *, normalise: Normaliser
+) -> GroundTruth:
+    """Read a generated marketplace's ``ground_truth/`` and resolve benign structures to accounts.
+
+    Parameters
+    ----------
+    folder
+        The marketplace folder (holding ``ground_truth/rings.csv`` and ``benign.csv``).
+    links
+        The loaded graph's links: benign identifiers become the accounts linked to them.
+    normalise
+        Turns raw identifiers into store keys the way the loader did.
+    """
+    truth = Path(folder) / "ground_truth"
+    rings = pd.read_csv(truth / "rings.csv", dtype=str)[["ring_id", "typology", "account_id"]]
+    raw = pd.read_csv(truth / "benign.csv", dtype=str)
+    by_kind = raw.groupby("identifier_kind")
+    keys = pd.concat(
+        [normalise(str(kind), group["identifier"]) for kind, group in by_kind]
+        or [pd.Series(dtype=str)]
+    )
+    structures = raw.assign(dst_key=keys.reindex(raw.index)).dropna(subset=["dst_key"])
+    uses = links[["src_key", "dst_kind", "dst_key"]].merge(
+        structures.rename(columns={"identifier_kind": "dst_kind"}), on=["dst_kind", "dst_key"]
+    )
+    benign = uses.rename(columns={"src_key": "account_id"})[
+        ["structure_id", "kind", "account_id"]
+    ].drop_duplicates()
+    return GroundTruth(rings=rings, benign=benign.reset_index(drop=True))
+
+
+def evaluate_rings(
+    detected: Sequence[Sequence[str]],
+    truth: GroundTruth,
+    *,
+    typologies: Sequence[str] | None = None,
+    top: int = 50,
+    min_jaccard: float = 0.5,
+) -> pd.DataFrame:
+    """Score ranked detected rings against the planted ones, per typology and overall.
+
+    Parameters
+    ----------
+    detected
+        Member accounts of each detected ring, best first.
+    truth
+        Planted rings and benign structures.
+    typologies
+        The typology each detected ring was given, if the method names one.
+    top
+        How many of the best rings count for ``precision_at_top`` and ``benign_in_top``.
+    min_jaccard
+        Overlap at which a detected ring matches a planted one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: each planted typology and ``"all"``; columns :data:`COUNTS` and :data:`RATIOS`.
+    """
+    found = pd.DataFrame(
+        {
+            "ring": np.repeat(np.arange(len(detected)), [len(m) for m in detected]),
+            "account_id": [str(a) for members in detected for a in members],
+        }
+    ).drop_duplicates()
+    planted = truth.rings.drop_duplicates(["ring_id", "account_id"])
+    overlap = (
+        found.merge(planted, on="account_id")
+        .groupby(["ring", "ring_id"])
+        .size()
+        .reset_index(name="inter")
+    )
+    det_size = found.groupby("ring").size()
+    true_size = planted.groupby("ring_id").size()
+    overlap["jaccard"] = overlap["inter"] / (
+        det_size.reindex(overlap["ring"]).to_numpy()
+        + true_size.reindex(overlap["ring_id"]).to_numpy()
+        - overlap["inter"].to_numpy()
+    )
+    # Attribute each detected ring to the planted ring it overlaps most.
+    best = overlap.sort_values(["ring", "inter", "jaccard"], ascending=[True, False, False])
+    best = best.drop_duplicates("ring").set_index("ring")
+    typology_of = planted.drop_duplicates("ring_id").set_index("ring_id")["typology"]
+    ring_typology = pd.Series(
+        typology_of.reindex(best["ring_id"]).to_numpy(), index=best.index
+    ).reindex(range(len(detected)))
+    matched = (best["jaccard"] >= min_jaccard).reindex(range(len(detected)), fill_value=False)
+    found_ids = set(overlap.loc[overlap["jaccard"] >= min_jaccard, "ring_id"].tolist())
+
+    is_top = np.arange(len(detected)) < top
+    benign_top = _benign(found, truth.benign, det_size, top=top) & ~matched
+    planted_members = set(planted["account_id"])
+    found["planted"] = found["account_id"].isin(planted_members)
+    found["typology"] = ring_typology.reindex(found["ring"]).to_numpy()
+    detected_members = set(found["account_id"])
+    given = None if typologies is None else pd.Series(list(typologies), dtype=object)
+
+    rows = {}
+    for typology in [*sorted(planted["typology"].unique()), ALL]:
+        every = typology == ALL
+        in_t = planted if every else planted[planted["typology"] == typology]
+        rings_t = pd.Series(True, index=ring_typology.index) if every else ring_typology == typology
+        members_t = found if every else found[found["typology"] == typology]
+        typed = matched & rings_t & (given is not None)
+        rows[typology] = {
+            "planted": in_t["ring_id"].nunique(),
+            "found": len(set(in_t["ring_id"]) & found_ids),
+            "detected": int(rings_t.sum()),
+            "correct": int((rings_t & matched).sum()),
+            "planted_members": in_t["account_id"].nunique(),
+            "members_found": len(set(in_t["account_id"]) & detected_members),
+            "detected_members": members_t["account_id"].nunique(),
+            "members_correct": members_t.loc[members_t["planted"], "account_id"].nunique(),
+            "top": int((rings_t & is_top).sum()),
+            "top_correct": int((rings_t & is_top & matched).sum()),
+            "benign_in_top": int(benign_top.sum()) if every else 0,
+            "typed": int(typed.sum()),
+            "typed_correct": 0
+            if given is None
+            else int((typed & (given.reindex(typed.index) == ring_typology)).sum()),
+        }
+    return with_ratios(pd.DataFrame.from_dict(rows, orient="index")[list(COUNTS)])
+
+
+def with_ratios(counts: pd.DataFrame) -> pd.DataFrame:
+    """Add :data:`RATIOS` computed from :data:`COUNTS` (NaN where a denominator is zero)."""
+    out = counts[list(COUNTS)].astype("int64").copy()
+
+    def ratio(num: str, den: str) -> pd.Series:
+        return (out[num] / out[den].where(out[den] > 0)).astype("float64")
+
+    out["ring_recall"] = ratio("found", "planted")
+    out["ring_precision"] = ratio("correct", "detected")
+    total = out["ring_recall"] + out["ring_precision"]
+    f1 = 2 * out["ring_recall"] * out["ring_precision"] / total.where(total > 0)
+    out["ring_f1"] = f1.where(total.isna() | (total > 0), 0.0)
+    out["member_recall"] = ratio("members_found", "planted_members")
+    out["member_precision"] = ratio("members_correct", "detected_members")
+    out["precision_at_top"] = ratio("top_correct", "top")
+    out["typology_accuracy"] = ratio("typed_correct", "typed")
+    return out
+
+
+def combine_evaluations(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Sum the counts of several evaluations (same method) and recompute the ratios."""
+    summed = pd.concat([frame[list(COUNTS)] for frame in frames]).groupby(level=0).sum()
+    order = [t for t in summed.index if t != ALL] + [ALL]
+    return with_ratios(summed.loc[order])
+
+
+def components_baseline(links: pd.DataFrame, *, min_size: int = 3) -> list[list[str]]:
+    """Connected components of accounts over every shared identifier, biggest first."""
+    through = links[
+        (links["src_kind"] == EntityKind.ACCOUNT) & ~links["kind"].isin(list(ACCOUNT_LINKS))
+    ]
+    account, accounts = pd.factorize(through["src_key"].astype(str))
+    thing, _ = pd.factorize(through["dst_kind"].astype(str) + "\x00" + through["dst_key"])
+    n = len(accounts)
+    graph = igraph_graph(
+        n + int(thing.max(initial=-1)) + 1,
+        account.astype(np.int64),
+        n + thing.astype(np.int64),
+        np.ones(len(account)),
+    )
+    labels = np.asarray(graph.connected_components().membership)[:n]
+    return _ranked_groups(labels, np.asarray(accounts, dtype=object), min_size)
+
+
+def louvain_baseline(
+    projection: Projection, *, seed: int = 0, min_size: int = 3
+) -> list[list[str]]:
+    """Louvain communities of the projection with every edge weighing one, biggest first."""
+    edges = projection.edges
+    graph = igraph_graph(
+        len(projection.accounts),
+        edges["a"].to_numpy(np.int64),
+        edges["b"].to_numpy(np.int64),
+        np.ones(len(edges)),
+    )
+    # igraph draws from Python's random module; a private generator keeps this reproducible.
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        labels = np.asarray(graph.community_multilevel().membership)
+    finally:
+        ig.set_random_number_generator(random)
+    return _ranked_groups(labels, projection.accounts.to_numpy(), min_size)
+
+
+def evaluate_store(
+    store: GraphStore,
+    folder: Path | str,
+    *,
+    normalise: Normaliser,
+    settings: DetectionSettings | None = None,
+    seed: int = 0,
+    top: int = 50,
+) -> dict[str, pd.DataFrame]:
+    """Detect rings in a loaded marketplace and score them and both baselines.
+
+    Returns
+    -------
+    dict[str, pandas.DataFrame]
+        Method name (:data:`METHODS`) → :func:`evaluate_rings` table.
+    """
+    settings = settings or DetectionSettings()
+    result = detect_rings(store, settings=settings, seed=seed, write=False)
+    links = store.links()
+    truth = read_ground_truth(folder, links, normalise=normalise)
+    rings: list[Ring] = result.rings
+    projection = project_accounts(links, settings=settings)
+    return {
+        "graphfraud": evaluate_rings(
+            [r.accounts for r in rings], truth, typologies=[r.typology for r in rings], top=top
+        ),
+        "components": evaluate_rings(components_baseline(links), truth, top=top),
+        "louvain": evaluate_rings(louvain_baseline(projection, seed=seed), truth, top=top),
+    }
+
+
+def as_nested(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Method → typology → metric, JSON-ready (NaN becomes None)."""
+    return {
+        method: {
+            str(typology): {
+                str(name): None if pd.isna(value) else getattr(value, "item", lambda v=value: v)()
+                for name, value in row.items()
+            }
+            for typology, row in table.iterrows()
+        }
+        for method, table in tables.items()
+    }
+
+
+def _ranked_groups(labels: np.ndarray, keys: np.ndarray, min_size: int) -> list[list[str]]:
+    sizes = np.bincount(labels)
+    order = np.argsort(labels, kind="stable")
+    starts = np.r_[0, np.cumsum(sizes)]
+    big = np.flatnonzero(sizes >= min_size)
+    big = big[np.argsort(-sizes[big], kind="stable")]
+    return [[str(k) for k in keys[order[starts[g] : starts[g + 1]]]] for g in big]
+
+
+def _benign(found: pd.DataFrame, benign: pd.DataFrame, sizes: pd.Series, *, top: int) -> pd.Series:
+    """Whether each ring is among the ``top`` and half or more of its members belong to one
+    benign structure (a household, a café IP's users, ...)."""
+    hits = found[found["ring"] < top].merge(benign, on="account_id")
+    largest = hits.groupby(["ring", "structure_id"]).size().groupby(level="ring").max()
+    share = largest.reindex(sizes.index, fill_value=0) / sizes
+    return share >= 0.5

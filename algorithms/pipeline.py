@@ -1,0 +1,352 @@
+"""Ring detection end to end: links in, scored and explained rings out (and into the store).
+
+Stages: project accounts through shared identifiers → connected components of the strong edges
+→ Leiden inside large components → score every candidate → centrality, evidence and typology
+for the rings kept → stable ids against the stored rings → write. Each stage is timed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from algorithms.centrality import ring_centrality
+from algorithms.communities import (
+    attach_dominated,
+    merge_dominating,
+    merge_entangled,
+    split_communities,
+)
+from algorithms.components import connected_components, peel_pendants, strong_edges
+from algorithms.engines import Engine, check_engine, dense_labels
+from algorithms.evidence import RingTables, ring_evidence
+from algorithms.projection import Projection, project_accounts
+from algorithms.scoring import ring_signals, score_rings
+from algorithms.stable_ids import assign_ring_ids
+from algorithms.typology import classify_ring
+from graphfraud.model import EntityKind, Page, Ring, RingMember
+from graphfraud.settings import DetectionSettings, get_settings
+from graphfraud.store.base import GraphStore
+
+#: ``progress(stage, done, total)``, as the loader calls it.
+Progress = Callable[[str, int, int], None]
+#: Looks up display text for identifiers: frame of ``kind``, ``key`` → one value per row.
+Describe = Callable[[pd.DataFrame], Sequence[str | None]]
+
+STAGES: tuple[str, ...] = (
+    "reading",
+    "projection",
+    "components",
+    "communities",
+    "scoring",
+    "centrality",
+    "evidence",
+    "ids",
+    "writing",
+)
+_PAGE = 1_000
+
+
+@dataclass
+class DetectionResult:
+    """What a detection run found and how long each stage took.
+
+    Attributes
+    ----------
+    rings
+        Rings kept, best score first.
+    timings
+        Seconds per stage (keys from :data:`STAGES` that ran).
+    hubs
+        Identifiers too widely used to link accounts: ``kind``, ``key``, ``link``, ``accounts``.
+    accounts, edges, candidates
+        Accounts projected, projected edges, and candidate communities scored.
+    """
+
+    rings: list[Ring]
+    timings: dict[str, float] = field(default_factory=dict)
+    hubs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    accounts: int = 0
+    edges: int = 0
+    candidates: int = 0
+
+    @property
+    def seconds(self) -> float:
+        """Total seconds over all stages."""
+        return sum(self.timings.values())
+
+
+def detect_rings(
+    store: GraphStore,
+    *,
+    settings: DetectionSettings | None = None,
+    seed: int = 0,
+    engine: Engine = "igraph",
+    write: bool = True,
+    progress: Progress | None = None,
+) -> DetectionResult:
+    """Detect rings in a store's graph and write them back with stable ids.
+
+    Parameters
+    ----------
+    store
+        The graph store to read links and accounts from and write rings to.
+    settings
+        Detection settings; default: ``get_settings().detection``.
+    seed
+        Seed of every randomised step (communities, sampled betweenness).
+    engine
+        ``"igraph"`` (default) or ``"networkx"`` (the slow reference).
+    write
+        Whether to write the rings to the store (replacing the previous set).
+    progress
+        Called as ``progress(stage, done, total)`` as stages start and at the end.
+
+    Returns
+    -------
+    DetectionResult
+        Rings (best first), per-stage timings, hubs.
+    """
+    settings = settings or get_settings().detection
+    tell = progress or (lambda stage, done, total: None)
+    started = time.perf_counter()
+    tell("reading", 0, len(STAGES))
+    accounts = store.entities(kind=EntityKind.ACCOUNT)
+    previous = stored_memberships(store)
+    reading = time.perf_counter() - started
+
+    def describe(frame: pd.DataFrame) -> list[str | None]:
+        found = pd.concat(
+            [
+                store.entities(kind=str(kind), keys=group["key"].tolist())
+                for kind, group in frame.groupby("kind", sort=False)
+            ]
+            or [pd.DataFrame(columns=["kind", "key", "display"])],
+            ignore_index=True,
+        )
+        lookup = found.set_index(["kind", "key"])["display"]
+        values = lookup.reindex(pd.MultiIndex.from_frame(frame[["kind", "key"]])).to_numpy()
+        return [None if pd.isna(v) else str(v) for v in values]
+
+    result = find_rings(
+        store.links,  # read inside, so the frame is freed once projected
+        accounts,
+        settings=settings,
+        seed=seed,
+        engine=engine,
+        previous=previous,
+        describe=describe,
+        progress=progress,
+    )
+    result.timings["reading"] = result.timings.get("reading", 0.0) + reading
+    if write:
+        tell("writing", STAGES.index("writing"), len(STAGES))
+        began = time.perf_counter()
+        store.write_rings(result.rings)
+        result.timings["writing"] = time.perf_counter() - began
+    tell("done", len(STAGES), len(STAGES))
+    return result
+
+
+def stored_memberships(store: GraphStore) -> dict[str, list[str]]:
+    """Every active stored ring's id and member accounts, for stable-id matching."""
+    out: dict[str, list[str]] = {}
+    offset = 0
+    while True:
+        page = store.rings(page=Page(offset=offset, limit=_PAGE, sort="ring_id"))
+        out.update({ring.ring_id: ring.accounts for ring in page.rings})
+        offset += _PAGE
+        if offset >= page.total or not page.rings:
+            return out
+
+
+def find_rings(
+    links: pd.DataFrame | Callable[[], pd.DataFrame],
+    accounts: pd.DataFrame,
+    *,
+    settings: DetectionSettings | None = None,
+    seed: int = 0,
+    engine: Engine = "igraph",
+    previous: Mapping[str, Sequence[str]] | None = None,
+    describe: Describe | None = None,
+    progress: Progress | None = None,
+) -> DetectionResult:
+    """Detect rings in frames, without a store.
+
+    Parameters
+    ----------
+    links
+        Links frame (``LINK_COLUMNS``), or a function returning one: it is then called here
+        (timed as "reading") and the frame is freed as soon as it is projected.
+    accounts
+        Account entities (``ENTITY_COLUMNS``): ``created_at`` and ``label`` (non-null = a
+        known-bad seed) are used.
+    settings, seed, engine, progress
+        As for :func:`detect_rings`.
+    previous
+        Stored rings (id → member accounts) whose ids persist when matched.
+    describe
+        Looks up display text of identifiers shown in the evidence.
+
+    Returns
+    -------
+    DetectionResult
+        Rings best first, with timings of the stages that ran here.
+    """
+    settings = settings or DetectionSettings()
+    engine = check_engine(engine)
+    tell = progress or (lambda stage, done, total: None)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def stage(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = now - clock
+        clock = now
+        tell(name, STAGES.index(name) + 1, len(STAGES))
+
+    if callable(links):
+        tell("reading", 0, len(STAGES))
+        links = links()
+        stage("reading")
+    tell("projection", STAGES.index("projection"), len(STAGES))
+    accounts = accounts.drop_duplicates("key")
+    projection = project_accounts(
+        links, accounts=pd.Index(accounts["key"].astype(str)), settings=settings, engine=engine
+    )
+    del links  # the largest frame of the run; everything below works on the projection
+    n_nodes = len(projection.accounts)
+    created_at, labelled = _account_facts(projection, accounts)
+    stage("projection")
+
+    strong = strong_edges(projection.edges, min_weight=settings.min_edge_weight)
+    strong = peel_pendants(n_nodes, strong)
+    components = connected_components(n_nodes, strong, engine=engine)
+    stage("components")
+
+    communities = split_communities(
+        projection.edges,
+        components,
+        split_above=settings.split_above,
+        resolution=settings.resolution,
+        seed=seed,
+        engine=engine,
+    )
+    communities = merge_entangled(projection.edges, communities, share=settings.merge_share)
+    communities = merge_dominating(
+        communities, projection.usage, projection.identifiers, share=settings.attach_share
+    )
+    communities = attach_dominated(
+        communities, projection.usage, projection.identifiers, share=settings.attach_share
+    )
+    candidates = _at_least(communities, settings.min_ring_size)
+    stage("communities")
+
+    signals = ring_signals(
+        projection,
+        candidates,
+        created_at=created_at,
+        labelled=labelled,
+        settings=settings,
+        engine=engine,
+    )
+    scores = score_rings(signals, settings=settings)
+    kept = np.flatnonzero(scores["score"].to_numpy() >= settings.min_score)
+    kept = kept[np.argsort(-scores["score"].to_numpy()[kept], kind="stable")]
+    rank = np.full(len(signals) + 1, -1, dtype=np.int64)
+    rank[kept] = np.arange(len(kept))
+    rings = rank[candidates]  # candidates' -1 picks the trailing -1
+    signals = signals.iloc[kept].reset_index(drop=True)
+    scores = scores.iloc[kept].reset_index(drop=True)
+    stage("scoring")
+
+    centrality = ring_centrality(
+        projection.edges,
+        rings,
+        exact_max=settings.betweenness_exact_max,
+        samples=settings.betweenness_samples,
+        seed=seed,
+        engine=engine,
+    )
+    stage("centrality")
+
+    tables = RingTables(
+        projection=projection,
+        rings=rings,
+        centrality=centrality,
+        signals=signals,
+        scores=scores,
+        created_at=created_at,
+        labelled=labelled,
+        display=_display(projection, rings, describe),
+    )
+    evidence = ring_evidence(tables, settings=settings)
+    for ring_evidence_ in evidence:
+        name, reasons = classify_ring(ring_evidence_)
+        ring_evidence_["typology"] = {"name": name, "reasons": reasons}
+    stage("evidence")
+
+    members = [[m["account"] for m in e["members"]] for e in evidence]
+    ids = assign_ring_ids(members, dict(previous or {}), min_jaccard=settings.match_jaccard)
+    detected_at = datetime.now(UTC).replace(microsecond=0).isoformat()
+    found = [
+        Ring(
+            ring_id=ring_id,
+            score=e["score"]["total"],
+            typology=e["typology"]["name"],
+            members=[
+                RingMember(m["account"], m["role"], m["pagerank"], m["degree"])
+                for m in e["members"]
+            ],
+            evidence=e,
+            detected_at=detected_at,
+        )
+        for ring_id, e in zip(ids, evidence, strict=True)
+    ]
+    stage("ids")
+    hubs = projection.hubs
+    return DetectionResult(
+        rings=found,
+        timings=timings,
+        hubs=hubs,
+        accounts=n_nodes,
+        edges=len(projection.edges),
+        candidates=int(candidates.max(initial=-1)) + 1,
+    )
+
+
+def _at_least(labels: np.ndarray, min_size: int) -> np.ndarray:
+    """Keep groups of at least ``min_size`` nodes, relabelled ``0..k-1``; others become -1."""
+    sizes = np.bincount(labels) if len(labels) else np.zeros(0, dtype=np.int64)
+    return dense_labels(np.where(sizes[labels] >= min_size, labels, -1))
+
+
+def _account_facts(projection: Projection, accounts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Creation time and known-bad flag per projected node.
+
+    The projection numbers the given accounts first, in order; accounts seen only in links
+    come after them and have neither.
+    """
+    extra = len(projection.accounts) - len(accounts)
+    created = pd.to_datetime(accounts["created_at"]).to_numpy("datetime64[us]")
+    created_at = np.concatenate([created, np.full(extra, np.datetime64("NaT", "us"))])
+    labelled = np.concatenate([accounts["label"].notna().to_numpy(), np.zeros(extra, bool)])
+    return created_at, labelled
+
+
+def _display(projection: Projection, rings: np.ndarray, describe: Describe | None) -> np.ndarray:
+    """Display text for the identifiers ring members use (``None`` elsewhere)."""
+    display = np.full(len(projection.identifiers), None, dtype=object)
+    if describe is None:
+        return display
+    usage = projection.usage
+    wanted = np.unique(usage["identifier"].to_numpy()[rings[usage["node"].to_numpy()] >= 0])
+    if len(wanted):
+        display[wanted] = list(describe(projection.identifiers.iloc[wanted][["kind", "key"]]))
+    return display

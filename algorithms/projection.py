@@ -1,0 +1,386 @@
+"""Project the entity graph onto accounts: weighted account-account edges through shared things.
+
+Two accounts are joined when they use the same identifier (device, card, address, phone, …) or
+are linked directly (a referral, money or orders). A shared identifier weighs less the more
+accounts use it (an IDF-like rarity), and one used by more accounts than the hub cap links no one
+at all: it is reported as a hub instead, so a café IP or a parcel locker cannot glue thousands of
+strangers into one "ring".
+
+Everything is columnar: identifiers are grouped once, account pairs are generated with numpy for
+the identifiers under the cap only, and pair weights are summed with ``bincount``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from algorithms.engines import Engine, strong_components
+from graphfraud.model import ACCOUNT_LINKS, EntityKind, LinkKind
+from graphfraud.settings import DetectionSettings
+
+#: Columns of :attr:`Projection.edges`.
+EDGE_COLUMNS: tuple[str, ...] = ("a", "b", "weight", "shared")
+#: Columns of :attr:`Projection.identifiers`.
+IDENTIFIER_COLUMNS: tuple[str, ...] = ("kind", "key", "link", "accounts", "rarity", "hub")
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Accounts, the weighted edges between them, and the identifiers that made them.
+
+    Attributes
+    ----------
+    accounts
+        Account keys; an account's position is its node id everywhere else.
+    edges
+        One row per joined pair ``a < b`` (node ids): summed ``weight`` and the number of
+        ``shared`` identifiers behind it.
+    identifiers
+        One row per identifier used by an account: entity ``kind`` and ``key``, the ``link``
+        kind of its strongest use, how many ``accounts`` use it in the whole graph, its
+        per-pair ``rarity`` weight, and whether it is a ``hub``.
+    usage
+        Which account uses which identifier: ``node``, ``identifier`` (a row of
+        ``identifiers``), the link ``weight`` of that use and when it was ``first_seen``.
+    direct
+        Direct account links (referrals, money/orders): ``src``, ``dst`` (node ids), ``kind``,
+        ``count``, ``amount``, ``first_seen``.
+    owners
+        Ownership links (``OWNS``, account → creator): ``node`` and ``identifier``.
+    account_hubs
+        Accounts with more direct counterparties than the cap (``key``, ``counterparties``):
+        their direct links join no one.
+    """
+
+    accounts: pd.Index
+    edges: pd.DataFrame
+    identifiers: pd.DataFrame
+    usage: pd.DataFrame
+    direct: pd.DataFrame
+    owners: pd.DataFrame
+    account_hubs: pd.DataFrame
+
+    @property
+    def hubs(self) -> pd.DataFrame:
+        """Hubs, most used first: identifiers used by more accounts than their cap, and
+        accounts with more direct counterparties than the cap (``kind`` ``Account``, ``link``
+        ``direct``); columns ``kind``, ``key``, ``link``, ``accounts``."""
+        things = self.identifiers.loc[self.identifiers["hub"], ["kind", "key", "link", "accounts"]]
+        accounts = pd.DataFrame(
+            {
+                "kind": EntityKind.ACCOUNT.value,
+                "key": self.account_hubs["key"],
+                "link": "direct",
+                "accounts": self.account_hubs["counterparties"],
+            }
+        )
+        hubs = pd.concat([things.astype({"kind": str, "link": str}), accounts], ignore_index=True)
+        return hubs.sort_values("accounts", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def rarity(users: np.ndarray, *, exponent: float = 0.5) -> np.ndarray:
+    """Per-pair weight of an identifier shared by ``users`` accounts: 1 for two, then falling.
+
+    ``1 / log2(n) ** exponent``. With ``exponent=1`` this is the Adamic-Adar weight; the
+    default 0.5 falls more gently, because a card or a device that thirty accounts share is
+    no weaker a tie between any two of them than one two accounts share. Things used so widely
+    that they tell nothing (a café's IP) are cut off by the hub cap instead.
+
+    Examples
+    --------
+    >>> rarity(np.array([2, 4, 16])).tolist()
+    [1.0, 0.7071067811865475, 0.5]
+    >>> rarity(np.array([2, 4, 16]), exponent=1.0).tolist()
+    [1.0, 0.5, 0.25]
+    """
+    return 1.0 / np.log2(np.maximum(users, 2).astype("float64")) ** exponent
+
+
+def project_accounts(
+    links: pd.DataFrame,
+    *,
+    accounts: pd.Index | None = None,
+    settings: DetectionSettings | None = None,
+    engine: Engine = "igraph",
+) -> Projection:
+    """Build the weighted account projection of a links frame.
+
+    Parameters
+    ----------
+    links
+        Links frame (``graphfraud.model.LINK_COLUMNS``) as ``GraphStore.links()`` returns it.
+    accounts
+        Account keys to include even without links (their order is kept); by default the
+        accounts that appear in ``links``.
+    settings
+        Link weights per kind, hub caps; defaults to ``DetectionSettings()``.
+    engine
+        Graph engine for the one graph step here (money cycles among direct links).
+
+    Returns
+    -------
+    Projection
+        Accounts, edges, identifiers (with hubs marked) and identifier usage.
+
+    Examples
+    --------
+    >>> links = pd.DataFrame({
+    ...     "src_kind": "Account", "src_key": ["a", "b", "c"], "kind": "USES_DEVICE",
+    ...     "dst_kind": "Device", "dst_key": ["d1", "d1", "d2"], "first_seen": "2024-05-01",
+    ...     "last_seen": "2024-05-02", "count": 1, "amount": None})
+    >>> project_accounts(links).edges[["a", "b", "weight"]].to_dict("records")
+    [{'a': 0, 'b': 1, 'weight': 1.0}]
+    """
+    settings = settings or DetectionSettings()
+    rows = _LinkRows.of(links, accounts, settings)
+    usage, identifiers = _identifier_usage(rows, settings)
+    direct = pd.DataFrame(
+        {
+            "src": rows.src[rows.direct],
+            "dst": rows.dst_account,
+            "kind": rows.link_names[rows.link[rows.direct]],
+            "count": links["count"].to_numpy()[rows.direct],
+            "amount": pd.to_numeric(links["amount"]).to_numpy("float64")[rows.direct],
+            "first_seen": rows.first_seen[rows.direct],
+        }
+    )
+    owns = rows.through & (rows.link_names[rows.link] == LinkKind.OWNS)
+    owners = pd.DataFrame(
+        {"node": rows.src[owns], "identifier": rows.identifier[owns[rows.through]]}
+    )
+    direct_pairs, partners = _direct_pairs(rows, settings, engine)
+    edges = _sum_pairs([_identifier_pairs(usage, identifiers), direct_pairs], len(rows.accounts))
+    cap = settings.hub_caps.get(EntityKind.ACCOUNT, settings.hub_cap)
+    busy = np.flatnonzero(partners > cap)
+    account_hubs = pd.DataFrame(
+        {"key": rows.accounts.to_numpy()[busy], "counterparties": partners[busy]}
+    )
+    return Projection(
+        accounts=rows.accounts,
+        edges=edges,
+        identifiers=identifiers,
+        usage=usage,
+        direct=direct,
+        owners=owners,
+        account_hubs=account_hubs,
+    )
+
+
+@dataclass(frozen=True)
+class _LinkRows:
+    """Integer codes for every link row, computed once (string hashing is the costly part)."""
+
+    accounts: pd.Index
+    link_names: np.ndarray
+    link_weights: np.ndarray
+    link: np.ndarray
+    weight: np.ndarray
+    direct: np.ndarray
+    through: np.ndarray
+    src: np.ndarray
+    dst_account: np.ndarray
+    identifier: np.ndarray
+    identifier_key: np.ndarray
+    keys: pd.Index
+    identifier_kind: np.ndarray
+    kind_names: np.ndarray
+    first_seen: np.ndarray
+
+    @classmethod
+    def of(
+        cls, links: pd.DataFrame, accounts: pd.Index | None, settings: DetectionSettings
+    ) -> _LinkRows:
+        link, link_names = _codes(links["kind"])
+        src_kind, src_kinds = _codes(links["src_kind"])
+        dst_kind, dst_kinds = _codes(links["dst_kind"])
+        from_account = (src_kinds == EntityKind.ACCOUNT)[src_kind]
+        to_account = (dst_kinds == EntityKind.ACCOUNT)[dst_kind]
+        direct = from_account & to_account & np.isin(link_names, list(ACCOUNT_LINKS))[link]
+        through = from_account & ~direct
+
+        # Each key column is hashed once; only distinct keys are looked up among the accounts,
+        # which are numbered given ones first (in their order), then as first seen.
+        src_code, src_keys = pd.factorize(links["src_key"])
+        dst_code, dst_keys = pd.factorize(links["dst_key"])
+        targets, target_of_row = np.unique(dst_code[direct], return_inverse=True)
+        index = _account_index(accounts, src_keys, dst_keys.take(targets))
+        src = index.get_indexer(src_keys)[src_code].astype(np.int64)
+        src[~from_account] = -1
+        dst_account = index.get_indexer(dst_keys.take(targets))[target_of_row].astype(np.int64)
+
+        key_code = dst_code[through].astype(np.int64)
+        identifier, _ = pd.factorize(dst_kind[through].astype(np.int64) * len(dst_keys) + key_code)
+        weights = np.array(
+            [settings.link_weights.get(str(n), 1.0) for n in link_names], dtype="float64"
+        )
+        return cls(
+            accounts=index,
+            link_names=np.asarray(link_names, dtype=object),
+            link_weights=weights,
+            link=link,
+            weight=weights[link] if len(weights) else np.zeros(len(links)),
+            direct=direct,
+            through=through,
+            src=src,
+            dst_account=dst_account,
+            identifier=identifier.astype(np.int64),
+            identifier_key=key_code,
+            keys=dst_keys,
+            identifier_kind=dst_kind[through],
+            kind_names=dst_kinds,
+            first_seen=pd.to_datetime(links["first_seen"]).to_numpy("datetime64[us]"),
+        )
+
+
+def _account_index(accounts: pd.Index | None, *seen: pd.Index) -> pd.Index:
+    """Given accounts first, in order, then accounts only seen in links, as first seen."""
+    first, *rest = seen
+    extra = first.append(rest).unique() if rest else first.unique()
+    if accounts is None:
+        return extra
+    given = pd.Index(accounts).unique()
+    return given.append(extra[given.get_indexer(extra) < 0])
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct values of a low-cardinality column (a categorical is fastest)."""
+    categorical = values.astype("category")
+    return (
+        categorical.cat.codes.to_numpy(np.int64),
+        np.asarray(categorical.cat.categories, dtype=object),
+    )
+
+
+def _identifier_usage(
+    rows: _LinkRows, settings: DetectionSettings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Deduplicated (account, identifier) uses sorted by identifier, and the identifier table."""
+    node = rows.src[rows.through]
+    ident = rows.identifier
+    link_weight = rows.weight[rows.through]
+    first_seen = rows.first_seen[rows.through]
+    link = rows.link[rows.through]
+
+    # An account may reach one identifier by several link kinds (an owner and a buyer of one
+    # creator); keep its strongest use only, then sort by identifier for the pair generation.
+    n_nodes = max(len(rows.accounts), 1)
+    strength_rank = np.argsort(np.argsort(-rows.link_weights, kind="stable"), kind="stable")
+    ranks = max(len(strength_rank), 1)
+    order = np.argsort((ident * n_nodes + node) * ranks + strength_rank[link], kind="stable")
+    node, ident, link_weight = node[order], ident[order], link_weight[order]
+    first = np.ones(len(node), dtype=bool)
+    first[1:] = (ident[1:] != ident[:-1]) | (node[1:] != node[:-1])
+    usage = pd.DataFrame(
+        {
+            "node": node[first],
+            "identifier": ident[first],
+            "weight": link_weight[first],
+            "first_seen": first_seen[order][first],
+        }
+    )
+
+    users = np.bincount(usage["identifier"].to_numpy(), minlength=int(ident.max(initial=-1)) + 1)
+    # The first sorted use of each identifier is its strongest (ties: lowest node).
+    head = order[np.flatnonzero(np.r_[True, ident[1:] != ident[:-1]])[: len(users)]]
+    kind = rows.identifier_kind[head]
+    caps = np.array([settings.hub_caps.get(str(k), settings.hub_cap) for k in rows.kind_names])
+    identifiers = pd.DataFrame(
+        {
+            "kind": _categorical(kind, rows.kind_names),
+            "key": rows.keys.take(rows.identifier_key[head]),
+            "link": _categorical(link[head], rows.link_names),
+            "accounts": users.astype(np.int64),
+            "rarity": rarity(users, exponent=settings.rarity_exponent),
+            "hub": users > caps[kind] if len(caps) else np.zeros(len(users), dtype=bool),
+        }
+    )
+    return usage, identifiers
+
+
+def _categorical(codes: np.ndarray, names: np.ndarray) -> pd.Categorical:
+    """A categorical from integer codes: millions of repeated kind names cost one byte each."""
+    return pd.Categorical.from_codes(codes, categories=list(names))  # type: ignore[call-overload]
+
+
+def _identifier_pairs(usage: pd.DataFrame, identifiers: pd.DataFrame) -> pd.DataFrame:
+    """Every pair of accounts sharing a non-hub identifier, with the pair's weight."""
+    ident = usage["identifier"].to_numpy()
+    users = identifiers["accounts"].to_numpy()[ident]
+    linking = ~identifiers["hub"].to_numpy()[ident] & (users >= 2)
+    node = usage["node"].to_numpy()[linking]
+    link_weight = usage["weight"].to_numpy()[linking]
+    ident, users = ident[linking], users[linking]
+
+    # Within each identifier's run of n users, the user at position p pairs with the n-1-p
+    # users after it; positions come from the run starts.
+    starts = np.flatnonzero(np.r_[True, ident[1:] != ident[:-1]])
+    run = np.repeat(starts, np.diff(np.r_[starts, len(ident)]))
+    position = np.arange(len(ident)) - run
+    partners = users - 1 - position
+    left = np.repeat(np.arange(len(ident)), partners)
+    first_pair = np.cumsum(partners) - partners
+    right = left + 1 + (np.arange(len(left)) - np.repeat(first_pair, partners))
+
+    weight = identifiers["rarity"].to_numpy()[ident[left]] * np.minimum(
+        link_weight[left], link_weight[right]
+    )
+    return pd.DataFrame({"a": node[left], "b": node[right], "weight": weight, "shared": 1})
+
+
+def _direct_pairs(
+    rows: _LinkRows, settings: DetectionSettings, engine: Engine
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Referral and money/order links as undirected weighted pairs, and each account's
+    number of distinct direct counterparties.
+
+    A direct link weighs its kind's weight times the rarity of its busier end (a seller with
+    thousands of buyers ties none of them together; past the cap it ties nothing and is a hub).
+    Money/order links that lie on a directed cycle of three or more accounts (money sent round
+    and back) weigh ``cycle_boost`` times more.
+    """
+    n = len(rows.accounts)
+    src, dst = rows.src[rows.direct], rows.dst_account
+    link = rows.link[rows.direct]
+    weight = rows.weight[rows.direct]
+    keep = src != dst
+    src, dst, link, weight = src[keep], dst[keep], link[keep], weight[keep]
+    a, b = np.minimum(src, dst), np.maximum(src, dst)
+
+    pairs = np.unique(a * max(n, 1) + b)
+    first, second = pairs // max(n, 1), pairs % max(n, 1)
+    partners = np.bincount(first, minlength=n) + np.bincount(second, minlength=n)
+    hub = partners > settings.hub_caps.get(EntityKind.ACCOUNT, settings.hub_cap)
+    calm = ~hub[first] & ~hub[second]
+    degree = np.bincount(first[calm], minlength=n) + np.bincount(second[calm], minlength=n)
+
+    linking = ~hub[src] & ~hub[dst]
+    flows = linking & (rows.link_names[link] == LinkKind.TRANSACTS_WITH)
+    scc = strong_components(n, src[flows], dst[flows], engine=engine)
+    in_cycle = flows & (scc[src] == scc[dst]) & (np.bincount(scc, minlength=n)[scc[src]] >= 3)
+    weight = (
+        weight
+        * rarity(np.maximum(degree[src], degree[dst]), exponent=settings.rarity_exponent)
+        * np.where(in_cycle, settings.cycle_boost, 1.0)
+    )
+    frame = pd.DataFrame({"a": a[linking], "b": b[linking], "weight": weight[linking], "shared": 0})
+    return frame, partners
+
+
+def _sum_pairs(pairs: list[pd.DataFrame], n_nodes: int) -> pd.DataFrame:
+    """One edge per account pair: weights and shared-identifier counts summed."""
+    a = np.concatenate([p["a"].to_numpy(np.int64) for p in pairs])
+    b = np.concatenate([p["b"].to_numpy(np.int64) for p in pairs])
+    weight = np.concatenate([p["weight"].to_numpy("float64") for p in pairs])
+    shared = np.concatenate([p["shared"].to_numpy(np.int64) for p in pairs])
+    keys, inverse = np.unique(a * max(n_nodes, 1) + b, return_inverse=True)
+    return pd.DataFrame(
+        {
+            "a": keys // max(n_nodes, 1),
+            "b": keys % max(n_nodes, 1),
+            "weight": np.bincount(inverse, weights=weight, minlength=len(keys)),
+            "shared": np.bincount(inverse, weights=shared, minlength=len(keys)).astype(np.int64),
+        }
+    )

@@ -1,0 +1,133 @@
+"""The detection pipeline on frames: planted rings found, look-alikes not, evidence complete."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from algorithms.pipeline import STAGES, find_rings
+from graphfraud.settings import DetectionSettings
+from tests.unit.planted_graphs import marketplace
+
+RINGS = ("device_farm", "money_cycle", "promo_abuse", "creator_collusion")
+
+
+@pytest.fixture(scope="module")
+def planted() -> dict[str, list[str]]:
+    return marketplace()[1]
+
+
+@pytest.fixture(scope="module")
+def detected() -> object:
+    g, _ = marketplace()
+    return find_rings(g.links(), g.accounts(), seed=1)
+
+
+def _memberships(result: object) -> set[frozenset[str]]:
+    return {frozenset(ring.accounts) for ring in result.rings}  # type: ignore[attr-defined]
+
+
+def test_every_planted_ring_is_found_exactly(detected: object, planted: dict) -> None:
+    for typology in RINGS:
+        assert frozenset(planted[typology]) in _memberships(detected), typology
+
+
+def test_a_household_and_cafe_customers_are_not_rings(detected: object, planted: dict) -> None:
+    accounts = set().union(*_memberships(detected))
+    assert not accounts & set(planted["household"] + planted["cafe"] + planted["loners"])
+
+
+def test_the_cafe_ip_is_reported_as_a_hub(detected: object) -> None:
+    hubs = detected.hubs  # type: ignore[attr-defined]
+    assert hubs[["kind", "key"]].values.tolist() == [["IP", "C-ip"]]
+
+
+def test_rings_come_best_first(detected: object) -> None:
+    scores = [ring.score for ring in detected.rings]  # type: ignore[attr-defined]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_evidence_is_json_serialisable(detected: object) -> None:
+    for ring in detected.rings:  # type: ignore[attr-defined]
+        assert json.loads(json.dumps(ring.evidence)) == ring.evidence
+
+
+def test_evidence_counts_shared_identifiers_in_the_whole_graph(detected: object) -> None:
+    farm = next(r for r in detected.rings if r.typology == "device_farm")  # type: ignore[attr-defined]
+    devices = [s for s in farm.evidence["shared_identifiers"] if s["kind"] == "Device"]
+    assert {(s["key"], s["members"], s["accounts"]) for s in devices} == {
+        ("F-dev0", 8, 8), ("F-dev1", 8, 8)
+    }  # fmt: skip
+
+
+def test_the_referrer_of_a_referral_star_is_its_organiser(detected: object) -> None:
+    promo = next(r for r in detected.rings if r.typology == "promo_abuse")  # type: ignore[attr-defined]
+    organisers = [m.account for m in promo.members if m.role == "organiser"]
+    assert organisers == ["P0"]
+
+
+def test_members_carry_role_pagerank_and_degree(detected: object) -> None:
+    for ring in detected.rings:  # type: ignore[attr-defined]
+        assert sum(m.pagerank for m in ring.members) == pytest.approx(1.0, abs=1e-3)
+        assert all(m.degree >= 1 for m in ring.members if ring.typology != "creator_collusion")
+
+
+def test_every_stage_is_timed(detected: object) -> None:
+    timings = detected.timings  # type: ignore[attr-defined]
+    assert set(timings) == set(STAGES) - {"reading", "writing"}
+
+
+def test_progress_reports_each_stage_in_order() -> None:
+    g, _ = marketplace()
+    seen: list[str] = []
+    find_rings(g.links(), g.accounts(), progress=lambda stage, done, total: seen.append(stage))
+    assert [s for s in STAGES if s in seen] == [s for s in dict.fromkeys(seen) if s in STAGES]
+    assert "scoring" in seen
+
+
+def test_the_same_seed_gives_the_same_rings() -> None:
+    g, _ = marketplace()
+    first = find_rings(g.links(), g.accounts(), seed=3)
+    again = find_rings(g.links(), g.accounts(), seed=3)
+    assert [r.ring_id for r in first.rings] == [r.ring_id for r in again.rings]
+
+
+def test_the_networkx_engine_finds_the_same_rings() -> None:
+    g, _ = marketplace()
+    fast = find_rings(g.links(), g.accounts())
+    reference = find_rings(g.links(), g.accounts(), engine="networkx")
+    assert _memberships(fast) == _memberships(reference)
+    assert [r.score for r in fast.rings] == pytest.approx([r.score for r in reference.rings])
+
+
+def test_stored_ids_persist_when_membership_mostly_persists() -> None:
+    g, planted = marketplace()
+    previous = {"R-farm": planted["device_farm"][:7]}
+    result = find_rings(g.links(), g.accounts(), previous=previous)
+    farm = next(r for r in result.rings if r.typology == "device_farm")
+    assert farm.ring_id == "R-farm"
+
+
+def test_rings_below_the_minimum_score_are_not_reported() -> None:
+    g, _ = marketplace()
+    strict = find_rings(g.links(), g.accounts(), settings=DetectionSettings(min_score=100))
+    assert strict.rings == []
+
+
+def test_display_text_of_identifiers_reaches_the_evidence() -> None:
+    g, _ = marketplace()
+
+    def describe(frame: pd.DataFrame) -> list[str | None]:
+        return [f"shown {key}" for key in frame["key"]]
+
+    result = find_rings(g.links(), g.accounts(), describe=describe)
+    shared = result.rings[0].evidence["shared_identifiers"][0]
+    assert shared["display"] == f"shown {shared['key']}"
+
+
+def test_an_empty_graph_gives_no_rings() -> None:
+    g, _ = marketplace()
+    result = find_rings(g.links().iloc[:0], g.accounts().iloc[:0])
+    assert result.rings == []

@@ -1,0 +1,123 @@
+"""Projection: accounts tied through shared identifiers, rarity-weighted, hub-capped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from algorithms.projection import project_accounts, rarity
+from graphfraud.settings import DetectionSettings
+from tests.unit.planted_graphs import EPOCH, GraphBuilder, cafe, device_farm, money_cycle
+
+
+def _weight(projection, a: str, b: str) -> float:
+    i, j = sorted(projection.accounts.get_indexer([a, b]))
+    edges = projection.edges
+    found = edges[(edges["a"] == i) & (edges["b"] == j)]
+    return float(found["weight"].sum())
+
+
+def _two_sharing(kind: str, link: str, *, extra_users: int = 0) -> GraphBuilder:
+    g = GraphBuilder()
+    for name in ["a", "b", *[f"x{i}" for i in range(extra_users)]]:
+        g.account(name, created=EPOCH)
+        g.use(name, kind, link, "shared")
+    return g
+
+
+def test_accounts_sharing_a_device_are_tied() -> None:
+    g = _two_sharing("Device", "USES_DEVICE")
+    assert _weight(project_accounts(g.links()), "a", "b") == 1.0
+
+
+def test_accounts_without_anything_in_common_are_not_tied() -> None:
+    g = GraphBuilder()
+    for name in ("a", "b"):
+        g.account(name, created=EPOCH)
+        g.use(name, "Device", "USES_DEVICE", f"own-{name}")
+    assert project_accounts(g.links()).edges.empty
+
+
+def test_a_tie_weakens_as_more_accounts_share_the_identifier() -> None:
+    few = _weight(project_accounts(_two_sharing("Device", "USES_DEVICE").links()), "a", "b")
+    many_links = _two_sharing("Device", "USES_DEVICE", extra_users=14).links()
+    many = _weight(project_accounts(many_links), "a", "b")
+    assert 0 < many < few
+
+
+def test_rarity_is_one_for_a_pair_and_falls_with_users() -> None:
+    weights = rarity(np.array([2, 3, 10, 100]))
+    assert weights[0] == 1.0
+    assert np.all(np.diff(weights) < 0)
+
+
+def test_link_kind_weights_scale_ties() -> None:
+    settings = DetectionSettings(link_weights={"SHIPS_TO": 0.5})
+    links = _two_sharing("Address", "SHIPS_TO").links()
+    assert _weight(project_accounts(links, settings=settings), "a", "b") == 0.5
+
+
+def test_an_identifier_over_the_cap_is_a_hub_and_ties_no_one() -> None:
+    g = GraphBuilder()
+    cafe(g, "C", 60)
+    projection = project_accounts(g.links(), settings=DetectionSettings(hub_caps={"IP": 50}))
+    assert projection.edges.empty
+    assert projection.hubs[["kind", "key", "accounts"]].values.tolist() == [["IP", "C-ip", 60]]
+
+
+def test_hub_caps_are_per_identifier_kind() -> None:
+    g = GraphBuilder()
+    cafe(g, "C", 60)
+    projection = project_accounts(g.links(), settings=DetectionSettings(hub_caps={"IP": 100}))
+    assert not projection.hubs["kind"].eq("IP").any()
+    assert len(projection.edges) == 60 * 59 // 2
+
+
+def test_direct_links_tie_accounts() -> None:
+    g = GraphBuilder()
+    for name in ("a", "b"):
+        g.account(name, created=EPOCH)
+    g.link("a", "REFERRED", "b")
+    assert _weight(project_accounts(g.links()), "a", "b") > 0
+
+
+def test_money_sent_round_a_cycle_weighs_more_than_a_one_way_payment() -> None:
+    cycle = GraphBuilder()
+    members = money_cycle(cycle, "M", 3)
+    one_way = GraphBuilder()
+    for name in members:
+        one_way.account(name, created=EPOCH)
+    one_way.link(members[0], "TRANSACTS_WITH", members[1])
+    assert _weight(project_accounts(cycle.links()), members[0], members[1]) > _weight(
+        project_accounts(one_way.links()), members[0], members[1]
+    )
+
+
+def test_an_account_with_more_counterparties_than_the_cap_is_a_hub() -> None:
+    g = GraphBuilder()
+    g.account("seller", created=EPOCH)
+    for i in range(12):
+        g.account(f"buyer{i}", created=EPOCH)
+        g.link(f"buyer{i}", "TRANSACTS_WITH", "seller")
+    projection = project_accounts(g.links(), settings=DetectionSettings(hub_caps={"Account": 10}))
+    assert projection.edges.empty
+    assert projection.hubs[["kind", "key", "accounts"]].values.tolist() == [
+        ["Account", "seller", 12]
+    ]
+
+
+def test_given_accounts_keep_their_order_and_accounts_without_links_are_nodes() -> None:
+    g = GraphBuilder()
+    device_farm(g, "F", 3)
+    order = pd.Index(["lonely", "F2", "F0", "F1"])
+    assert project_accounts(g.links(), accounts=order).accounts.tolist() == order.tolist()
+
+
+def test_usage_counts_each_account_once_per_identifier() -> None:
+    g = GraphBuilder()
+    g.account("owner", created=EPOCH)
+    g.use("owner", "Creator", "OWNS", "shop")
+    g.use("owner", "Creator", "BUYS_VIA", "shop")
+    projection = project_accounts(g.links())
+    assert len(projection.usage) == 1
+    assert projection.identifiers["accounts"].tolist() == [1]
