@@ -7,10 +7,16 @@ It may import every package (``loaders``, ``algorithms``, ``api``), lazily insid
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import io
+import json
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +26,12 @@ from rich.table import Table
 from graphfraud.errors import ConfigError, GraphFraudError, InputError, NotFound
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from algorithms.engines import Engine
+    from algorithms.pipeline import DetectionResult
+    from graphfraud.explain import Explanation
+    from graphfraud.model import Ring
     from graphfraud.store import GraphStore
     from loaders.load import LoadReport
 
@@ -180,13 +192,331 @@ def _print_stats(store: GraphStore) -> None:
 
 
 @app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on.", envvar="GRAPHFRAUD_API_HOST")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port.", envvar="GRAPHFRAUD_API_PORT")
+    ] = 8000,
+    store: StoreOption = None,
+) -> None:
+    """Serve the investigator API and the interactive ring views over HTTP.
+
+    Without configured API keys (GRAPHFRAUD_API_READ_KEYS, GRAPHFRAUD_API_INVESTIGATOR_KEYS)
+    a read-only and an investigator key are made for this run and printed. A DuckDB store is
+    held open while serving: run detection through the API (POST /api/jobs) meanwhile.
+    """
+    serve_api(store, host=host, port=port)
+
+
+def serve_api(store: str | None, *, host: str, port: int) -> None:
+    """Run the API until interrupted, after printing its keys and the index page's URL."""
+    import uvicorn
+
+    from api import create_app, with_session_keys
+    from graphfraud.settings import get_settings
+
+    settings, made = with_session_keys(get_settings())
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if made:
+        console.print(f"read-only key:    [bold]{made['reader']}[/]")
+        console.print(f"investigator key: [bold]{made['investigator']}[/]  (for this run only)")
+        console.print(f"Rings: [bold]{base}/?key={made['reader']}[/]")
+    else:
+        console.print(f"Rings: [bold]{base}/?key=<your API key>[/]")
+    console.print(f"API: {base}/docs · send the key in the X-API-Key header · Ctrl+C stops")
+    app_ = create_app(settings, store_url=store)
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+# -- rings: detect, explain, list, evaluate -------------------------------------------------
+
+
+class RingFormat(StrEnum):
+    """Output formats of ``graphfraud rings``."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+EngineOption = Annotated[
+    str, typer.Option(help="Graph engine: igraph, or networkx (the slow reference).")
+]
+
+
+@app.command()
+def detect(
+    store: StoreOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of community search and sampling.")] = 0,
+    top: Annotated[int, typer.Option(min=0, help="How many of the best rings to show.")] = 15,
+    engine: EngineOption = "igraph",
+) -> None:
+    """Detect fraud rings and write them to the store (ids and investigator verdicts persist)."""
+    from algorithms.pipeline import detect_rings
+    from graphfraud.settings import get_settings
+
+    with open_configured_store(store) as opened, progress_bar() as progress:
+        result = detect_rings(
+            opened,
+            settings=get_settings().detection,
+            seed=seed,
+            engine=_engine(engine),
+            progress=progress,
+        )
+    _print_detection(result, top=top)
+
+
+def _engine(name: str) -> Engine:
+    from algorithms.engines import check_engine
+
+    return check_engine(name)
+
+
+def _print_detection(result: DetectionResult, *, top: int) -> None:
+    from graphfraud.explain import explain
+
+    timings = " · ".join(f"{stage} {seconds:.1f}s" for stage, seconds in result.timings.items())
+    console.print(
+        f"{result.accounts:,} accounts, {result.edges:,} projected ties, "
+        f"{result.candidates:,} candidates → [bold]{len(result.rings):,} rings[/] "
+        f"({len(result.hubs):,} hubs ignored) in {result.seconds:.1f}s: {timings}"
+    )
+    if not result.rings or top == 0:
+        return
+    table = Table(title=f"Top {min(top, len(result.rings))} rings")
+    for column, justify in (("ring", "left"), ("score", "right"), ("typology", "left"),
+                            ("size", "right"), ("why", "left")):  # fmt: skip
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for ring in result.rings[:top]:
+        table.add_row(
+            ring.ring_id,
+            f"{ring.score:.2f}",
+            ring.typology,
+            f"{ring.size:,}",
+            explain(ring).summary,
+        )
+    console.print(table)
+
+
+@app.command("explain")
+def explain_command(
+    ring_id: Annotated[str, typer.Argument(help="Ring id, as `graphfraud rings` lists it.")],
+    store: StoreOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the structured explanation as JSON.")
+    ] = False,
+) -> None:
+    """Explain a ring: who is in it, what ties them, why it scored as it did."""
+    from graphfraud.explain import explain_ring
+
+    with open_configured_store(store) as opened:
+        explanation = explain_ring(opened, ring_id)
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(explanation), indent=2, ensure_ascii=False))
+    else:
+        _print_explanation(explanation)
+
+
+def _print_explanation(explanation: Explanation, *, members: int = 12) -> None:
+    console.print(
+        f"[bold]{explanation.ring_id}[/] · {explanation.typology} · "
+        f"score {explanation.score:.2f} · {len(explanation.members):,} members"
+    )
+    console.print(explanation.summary)
+    for reason in explanation.reasons:
+        console.print(f"  • {reason}")
+    table = Table(title="Score contributions (they add up to the score)")
+    table.add_column("contribution")
+    table.add_column("value", justify="right")
+    table.add_column("what it measures")
+    for part in explanation.contributions:
+        table.add_row(part["name"], f"{part['value']:.2f}", part["meaning"])
+    console.print(table)
+    table = Table(title="Shared identifiers (accounts: users in the whole graph)")
+    for column in ("kind", "identifier", "members", "accounts"):
+        table.add_column(column, justify="right" if column in ("members", "accounts") else "left")
+    for thing in explanation.shared_identifiers[:10]:
+        table.add_row(
+            thing["kind"],
+            thing.get("display") or thing["key"],
+            str(thing["members"]),
+            str(thing["accounts"]),
+        )
+    console.print(table)
+    table = Table(title=f"Members (first {min(members, len(explanation.members))}, most central)")
+    for column in ("account", "role", "created", "known bad", "pagerank"):
+        table.add_column(column)
+    for member in explanation.members[:members]:
+        table.add_row(
+            member["account"],
+            member.get("role", ""),
+            (member.get("created_at") or "")[:10],
+            "yes" if member.get("known_bad") else "",
+            f"{member.get('pagerank', 0):.3f}",
+        )
+    console.print(table)
+
+
+@app.command("rings")
+def rings_command(
+    store: StoreOption = None,
+    output: Annotated[
+        RingFormat, typer.Option("--format", help="table, json or csv (for other tools).")
+    ] = RingFormat.TABLE,
+    min_score: Annotated[
+        float | None, typer.Option(help="Only rings scoring at least this.")
+    ] = None,
+) -> None:
+    """List every ring: score, typology, status and member account ids, best first."""
+    from graphfraud.model import Page, RingFilter
+
+    found: list[Ring] = []
+    with open_configured_store(store) as opened:
+        while True:
+            page = opened.rings(
+                RingFilter(min_score=min_score), Page(offset=len(found), limit=1000)
+            )
+            found += page.rings
+            if not page.rings or len(found) >= page.total:
+                break
+    rows: list[dict[str, Any]] = [
+        {
+            "ring_id": r.ring_id,
+            "score": r.score,
+            "typology": r.typology,
+            "status": str(r.status),
+            "size": r.size,
+            "members": r.accounts,
+        }
+        for r in found
+    ]
+    if output is RingFormat.JSON:
+        typer.echo(json.dumps(rows, indent=2))
+    elif output is RingFormat.CSV:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["ring_id", "score", "typology", "status", "size", "members"])
+        for row in rows:
+            writer.writerow([*list(row.values())[:5], " ".join(row["members"])])
+        typer.echo(buffer.getvalue(), nl=False)
+    else:
+        table = Table(title=f"{len(rows):,} rings")
+        for column in ("ring", "score", "typology", "status", "size", "members"):
+            table.add_column(column)
+        for row in rows:
+            members = row["members"]
+            shown = " ".join(members[:6]) + (f" … +{len(members) - 6}" if len(members) > 6 else "")
+            table.add_row(
+                row["ring_id"], f"{row['score']:.2f}", row["typology"], row["status"],
+                str(row["size"]), shown,
+            )  # fmt: skip
+        console.print(table)
+
+
+@app.command()
+def evaluate(
+    accounts: Annotated[
+        list[int] | None,
+        typer.Option(help="Marketplace sizes to generate (repeat the option for several)."),
+    ] = None,
+    seeds: Annotated[
+        list[int] | None, typer.Option("--seed", help="Generator seeds (repeat for several).")
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, help="Rings counted by precision at top.")] = 50,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print method → typology → metric as JSON.")
+    ] = False,
+) -> None:
+    """Measure detection against planted ground truth, next to two naive baselines.
+
+    For every size and seed: generate a marketplace, load it into a temporary DuckDB store,
+    detect rings, and score them and the baselines (connected components over all shared
+    identifiers; unweighted Louvain on the projection). Counts are summed over all runs.
+    """
+    from algorithms.evaluation import METHODS, as_nested, combine_evaluations, evaluate_store
+    from graphfraud.settings import get_settings
+    from graphfraud.store import open_store
+    from loaders.generator import generate_marketplace
+    from loaders.load import load_tables
+    from loaders.mapping import builtin_mapping
+    from loaders.normalise import normalise
+
+    settings = get_settings()
+    key = settings.fingerprint_key.get_secret_value()
+
+    def keys(kind: str, values: pd.Series) -> pd.Series:
+        return normalise(
+            kind, values, fingerprint_key=key, phone_region=settings.default_phone_region
+        ).values
+
+    runs: dict[str, list[pd.DataFrame]] = {method: [] for method in METHODS}
+    for size in accounts or [20_000, 50_000]:
+        for seed in seeds or [1, 2, 3]:
+            with tempfile.TemporaryDirectory(prefix="graphfraud-eval-") as folder:
+                data = Path(folder) / "data"
+                with progress_bar() as progress:
+                    generate_marketplace(data, accounts=size, seed=seed, progress=progress)
+                    with open_store(f"duckdb:///{folder}/graph.duckdb") as store:
+                        load_tables(
+                            store, builtin_mapping("marketplace"), data,
+                            rejects_path=Path(folder) / "rejects.csv", progress=progress,
+                        )  # fmt: skip
+                        tables = evaluate_store(
+                            store, data, normalise=keys, settings=settings.detection, top=top
+                        )
+            for method, table in tables.items():
+                runs[method].append(table)
+            err_console.print(f"evaluated {size:,} accounts, seed {seed}")
+    combined = {method: combine_evaluations(frames) for method, frames in runs.items()}
+    if as_json:
+        typer.echo(json.dumps(as_nested(combined), indent=2))
+        return
+    for method, table in combined.items():
+        _print_evaluation(method, table, top=top)
+
+
+def _print_evaluation(method: str, metrics: pd.DataFrame, *, top: int) -> None:
+    import pandas as pd
+
+    table = Table(title=f"{method}: ring found = Jaccard ≥ 0.5 with a planted ring")
+    columns = {
+        "planted": "planted", "found": "found", "detected": "detected",
+        "ring_recall": "ring R", "ring_precision": "ring P", "ring_f1": "ring F1",
+        "member_recall": "member R", "member_precision": "member P",
+        "precision_at_top": f"P@{top}", "benign_in_top": f"benign in top {top}",
+        "typology_accuracy": "typology acc",
+    }  # fmt: skip
+    table.add_column("typology")
+    for title in columns.values():
+        table.add_column(title, justify="right")
+    counts = {"planted", "found", "detected", "benign_in_top"}
+    for typology, row in metrics.iterrows():
+        table.add_row(
+            str(typology),
+            *(
+                "-" if pd.isna(row[name]) or (name == "benign_in_top" and typology != "all") else
+                f"{int(row[name]):,}" if name in counts else f"{row[name]:.3f}"
+                for name in columns
+            ),
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command()
 def demo(
     accounts: Annotated[int, typer.Option(min=100, help="Accounts to generate.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     out: Annotated[Path, typer.Option(help="Folder for the generated tables.")] = Path("demo-data"),
     store: StoreOption = None,
+    serve: Annotated[
+        bool, typer.Option(help="End by serving the rings to a browser (Ctrl+C stops).")
+    ] = True,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
 ) -> None:
-    """Generate a marketplace, load it, and show what is in the store."""
+    """Generate a marketplace, load it, detect rings, explain the top one, and serve them."""
+    from graphfraud.explain import explain
     from loaders.generator import generate_marketplace
 
     console.rule("[bold]1. generate a synthetic marketplace")
@@ -198,6 +528,25 @@ def demo(
         _print_load(report, opened.url)
         console.rule("[bold]3. what the store holds")
         _print_stats(opened)
+        console.rule("[bold]4. detect fraud rings")
+        found = _demo_detection(opened)
+    if found is not None:
+        console.rule(f"[bold]5. why is {found.ring_id} a ring?")
+        _print_explanation(explain(found))
+    if serve:
+        console.rule("[bold]6. explore the rings in a browser")
+        serve_api(store, host="127.0.0.1", port=port)
+
+
+def _demo_detection(store: GraphStore) -> Ring | None:
+    """Detect rings for the demo, print the top ten, and return the best one."""
+    from algorithms.pipeline import detect_rings
+    from graphfraud.settings import get_settings
+
+    with progress_bar() as progress:
+        result = detect_rings(store, settings=get_settings().detection, progress=progress)
+    _print_detection(result, top=10)
+    return result.rings[0] if result.rings else None
 
 
 # -- graphfraud neo4j ------------------------------------------------------------------------

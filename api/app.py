@@ -1,0 +1,145 @@
+"""The application factory: routers, the store pool, detection jobs and error handling.
+
+Every error a caller can cause becomes a 4xx with a JSON body saying what was wrong
+(:class:`api.schemas.ErrorBody`); a store that cannot answer is a 503. No stack trace is ever
+sent.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse, Response
+from pydantic import SecretStr
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+from api.deps import Role, StorePool, reject_unknown_parameters
+from api.jobs import DetectionJobs
+from api.routes import accounts, health, identifiers, jobs, pages, rings
+from api.schemas import ErrorBody, FieldError
+from graphfraud import __version__
+from graphfraud.errors import ConfigError, InputError, NotFound, StoreError
+from graphfraud.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Fraud rings found in the marketplace graph, the evidence behind them, and how accounts are
+linked. Send an API key in the `X-API-Key` header: a read-only key reads, an investigator key
+may also set a ring's status and start detection. The HTML pages (`/` and the ring views)
+also take the key as `?key=` so a browser can open them.
+"""
+
+#: Only big answers are compressed (a ring view inlines ~700 kB of vis-network); compressing
+#: every JSON answer would cost more CPU than the bytes it saves on a local network.
+GZIP_ABOVE_BYTES = 200_000
+
+
+def create_app(settings: Settings | None = None, store_url: str | None = None) -> FastAPI:
+    """Build the API application.
+
+    Parameters
+    ----------
+    settings
+        Settings (API keys, store credentials, detection); default: :func:`get_settings`.
+    store_url
+        The store to serve; default: the ``store_url`` setting. Stores are opened on first
+        use, so the app starts even when the store is down (requests then get a 503).
+
+    Returns
+    -------
+    FastAPI
+        The application, ready for an ASGI server.
+    """
+    settings = settings or get_settings()
+    stores = StorePool(store_url or settings.store_url, settings=settings)
+    detections = DetectionJobs(stores, settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        detections.close()
+        stores.close()
+
+    app = FastAPI(
+        title="graphfraud",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_parameters)],
+    )
+    app.state.settings = settings
+    app.state.stores = stores
+    app.state.jobs = detections
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_ABOVE_BYTES)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
+    for error, status in (
+        (InputError, 400),
+        (NotFound, 404),
+        (StoreError, 503),
+        (ConfigError, 503),
+    ):
+        app.add_exception_handler(error, _answer_with(status))
+    for module in (rings, accounts, identifiers, jobs, health, pages):
+        app.include_router(module.router)
+    return app
+
+
+def with_session_keys(settings: Settings) -> tuple[Settings, dict[str, str]]:
+    """``settings`` with a fresh read-only and investigator key if it configures no key at all.
+
+    Returns the settings to serve with and the keys made (role → key; empty when the settings
+    had keys). The keys last as long as the process: set ``GRAPHFRAUD_API_READ_KEYS`` and
+    ``GRAPHFRAUD_API_INVESTIGATOR_KEYS`` for keys that survive a restart.
+    """
+    if settings.api_read_keys or settings.api_investigator_keys:
+        return settings, {}
+    made = {role.value: secrets.token_urlsafe(18) for role in Role}
+    keyed = settings.model_copy(
+        update={
+            "api_read_keys": [SecretStr(made[Role.READER])],
+            "api_investigator_keys": [SecretStr(made[Role.INVESTIGATOR])],
+        }
+    )
+    return keyed, made
+
+
+def _answer_with(status: int) -> Callable[[Request, Any], JSONResponse]:
+    def handle(request: Request, exc: Any) -> JSONResponse:
+        return JSONResponse(ErrorBody(detail=str(exc)).model_dump(), status_code=status)
+
+    return handle
+
+
+def _invalid_request(request: Request, exc: Any) -> JSONResponse:
+    errors = [
+        FieldError(
+            field=".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]),
+            location=str(error["loc"][0]),
+            message=str(error["msg"]),
+        )
+        for error in exc.errors()
+    ]
+    detail = "invalid request: " + "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return JSONResponse(ErrorBody(detail=detail, errors=errors).model_dump(), status_code=422)
+
+
+async def _http_error(request: Request, exc: Any) -> Response:
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route on the path; a path served by
+        # several routes (GET and POST /api/jobs) allows all of theirs.
+        allowed = {
+            method
+            for route in request.app.routes
+            if route.matches(request.scope)[0] is Match.PARTIAL
+            for method in getattr(route, "methods", None) or ()
+        }
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(allowed))}
+    return await http_exception_handler(request, exc)

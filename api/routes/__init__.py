@@ -1,0 +1,1 @@
+"""One router per resource: rings, accounts (linkage), identifiers, jobs, health, pages."""

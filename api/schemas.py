@@ -1,0 +1,475 @@
+"""Request and response models of the API, and the error responses each endpoint declares.
+
+The models are the API's public contract (they make up the OpenAPI schema); routes turn domain
+objects (rings, subgraphs, frames) into them with the ``from_*`` constructors here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import pandas as pd
+from pydantic import BaseModel, BeforeValidator, Field
+
+from graphfraud.model import Ring, RingMember, RingStatus
+
+
+class FieldError(BaseModel):
+    """One invalid input: where it was and what was wrong with it."""
+
+    field: str = Field(description="Name of the parameter or body field, e.g. 'min_score'.")
+    location: str = Field(description="Where it was sent: path, query, header or body.")
+    message: str = Field(description="Why it was refused.")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    detail: str = Field(description="What went wrong, in one sentence.")
+    errors: list[FieldError] = Field(
+        default_factory=list, description="The invalid inputs, for a 422."
+    )
+
+
+#: What each error status means in this API (the description shown in the OpenAPI schema).
+ERROR_MEANING: dict[int, str] = {
+    400: "A parameter is unusable, or the body is not JSON (the answer says which and why).",
+    401: "No API key, or a key that is not recognised.",
+    403: "The API key is read-only and this operation changes data.",
+    404: "The ring, account, identifier or job does not exist.",
+    409: "A detection job is already running.",
+    422: "A parameter is malformed (the body names the field and the reason).",
+    503: "The graph store is unreachable or could not complete the request.",
+}
+
+
+def error_responses(*codes: int, page: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entry of a route that can answer with the error ``codes``.
+
+    Errors are JSON on every route. FastAPI documents a ``model`` in the route's own media
+    type, so HTML pages (``page=True``) name the JSON schema explicitly instead; the JSON
+    routes' models put it in the schema's components.
+    """
+    if page:
+        body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        return {code: {"content": body, "description": ERROR_MEANING[code]} for code in codes}
+    return {code: {"model": ErrorBody, "description": ERROR_MEANING[code]} for code in codes}
+
+
+# -- shared pieces -------------------------------------------------------------------------
+
+
+class Entity(BaseModel):
+    """One entity of the graph."""
+
+    ref: str = Field(description="The entity as 'Kind:key', usable in other requests.")
+    kind: str
+    key: str
+    display: str | None = Field(default=None, description="A safe human form, e.g. 'card ••4242'.")
+    created_at: datetime | None = None
+    label: str | None = Field(
+        default=None, description="A known-bad label such as 'fraud', if any."
+    )
+
+    @classmethod
+    def from_row(cls, row: Any) -> Entity:
+        """An entity from a row (named tuple or series) with ``ENTITY_COLUMNS``."""
+        return cls(**_entity_fields(row))
+
+
+class Link(BaseModel):
+    """One link between two entities, with how often and when it was seen."""
+
+    source: str = Field(description="Source entity as 'Kind:key' (an account).")
+    target: str = Field(description="Target entity as 'Kind:key'.")
+    kind: str = Field(description="Link kind, e.g. USES_DEVICE.")
+    count: int
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    amount: float | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Link:
+        """A link from a row with ``LINK_COLUMNS``."""
+        return cls(
+            source=f"{row.src_kind}:{row.src_key}",
+            target=f"{row.dst_kind}:{row.dst_key}",
+            kind=str(row.kind),
+            count=int(row.count),
+            first_seen=_time(row.first_seen),
+            last_seen=_time(row.last_seen),
+            amount=_number(row.amount),
+        )
+
+
+def entities_of(frame: pd.DataFrame) -> list[Entity]:
+    """Every row of an entities frame as an :class:`Entity`."""
+    return [Entity.from_row(row) for row in frame.itertuples(index=False)]
+
+
+def links_of(frame: pd.DataFrame) -> list[Link]:
+    """Every row of a links frame as a :class:`Link`."""
+    return [Link.from_row(row) for row in frame.itertuples(index=False)]
+
+
+# -- rings ---------------------------------------------------------------------------------
+
+
+class RingSort(StrEnum):
+    """What ring listings can be sorted by."""
+
+    SCORE = "score"
+    SIZE = "size"
+    RING_ID = "ring_id"
+
+
+class SortOrder(StrEnum):
+    """Sort direction."""
+
+    DESC = "desc"
+    ASC = "asc"
+
+
+class Member(BaseModel):
+    """A ring member with its role and centrality inside the ring."""
+
+    account: str
+    role: str = Field(description="'organiser' or 'member'.")
+    pagerank: float
+    degree: int
+
+    @classmethod
+    def from_member(cls, member: RingMember) -> Member:
+        return cls(
+            account=member.account,
+            role=member.role,
+            pagerank=member.pagerank,
+            degree=member.degree,
+        )
+
+
+class RingSummary(BaseModel):
+    """A ring as listings show it."""
+
+    ring_id: str
+    score: float
+    typology: str
+    size: int
+    status: RingStatus
+    note: str
+    detected_at: str
+    view_url: str = Field(description="Path of the interactive view of the ring.")
+
+    @classmethod
+    def from_ring(cls, ring: Ring) -> RingSummary:
+        return cls(**_summary_fields(ring))
+
+
+class RingList(BaseModel):
+    """One page of rings and how many match in all."""
+
+    total: int
+    offset: int
+    limit: int
+    rings: list[RingSummary]
+
+
+class Contribution(BaseModel):
+    """One named, additive part of a ring's score."""
+
+    name: str
+    value: float
+    meaning: str
+
+
+class Explanation(BaseModel):
+    """Why a ring was flagged: the data first, then a summary written only from that data."""
+
+    summary: str = Field(description="One or two sentences generated from the parts below.")
+    reasons: list[str] = Field(description="Why the typology fits, one sentence each.")
+    members: list[dict[str, Any]] = Field(
+        description="Members with role, centrality, creation time and known-bad flag."
+    )
+    shared_identifiers: list[dict[str, Any]] = Field(
+        description="Identifiers members share: kind, key, display, members (in the ring), "
+        "accounts (in the whole graph)."
+    )
+    hubs: list[dict[str, Any]] = Field(
+        description="Widely used identifiers members touch, which detection ignored."
+    )
+    links: dict[str, Any] = Field(description="Ties between members; a money cycle if any.")
+    creators: list[dict[str, Any]] = Field(description="Creators members order through.")
+    contributions: list[Contribution] = Field(description="They add up to the ring's score.")
+    time_span: dict[str, Any] = Field(description="When members were created.")
+    known_bad: dict[str, Any] = Field(description="Labelled members and ties to labelled ones.")
+
+    @classmethod
+    def from_explanation(cls, explained: Any) -> Explanation:
+        """From a :class:`graphfraud.explain.Explanation`."""
+        # Field by field, not dataclasses.asdict: its deep copy costs more than the request.
+        fields = dataclasses.fields(explained)
+        return cls.model_validate({f.name: getattr(explained, f.name) for f in fields})
+
+
+class RingDetail(RingSummary):
+    """A ring with its members, the evidence behind it and its explanation."""
+
+    members: list[Member]
+    evidence: dict[str, Any]
+    explanation: Explanation
+
+    @classmethod
+    def from_parts(cls, ring: Ring, explanation: Explanation) -> RingDetail:
+        return cls(
+            **_summary_fields(ring),
+            members=[Member.from_member(m) for m in ring.members],
+            evidence=ring.evidence,
+            explanation=explanation,
+        )
+
+
+class StatusUpdate(BaseModel):
+    """An investigator's verdict on a ring."""
+
+    status: RingStatus
+    note: str = Field(
+        default="", max_length=4000, description="Why; kept with the ring across re-runs."
+    )
+
+
+class GraphNode(Entity):
+    """A node of a ring graph, with its part in the ring."""
+
+    id: str = Field(description="Same as ref; the id edges refer to.")
+    role: str = Field(
+        description="'organiser' or 'member' for ring members; 'shared' for an identifier "
+        "two or more members use; 'hub' for a widely used identifier (it does not link "
+        "accounts in detection); 'outside' for surroundings."
+    )
+    in_ring: bool = Field(description="Whether the node is a ring member.")
+    centrality: float = Field(
+        description="PageRank in the ring for members; share of members using it for identifiers."
+    )
+    members: int = Field(description="Ring members linked to this node.")
+    accounts: int | None = Field(
+        default=None, description="Accounts in the whole graph using this identifier, where known."
+    )
+
+    @classmethod
+    def from_row(cls, row: Any) -> GraphNode:
+        """A node from a row of :attr:`api.graph.RingNetwork.nodes`."""
+        return cls(
+            **_entity_fields(row),
+            id=str(row.id),
+            role=str(row.role),
+            in_ring=bool(row.in_ring),
+            centrality=float(row.centrality),
+            members=int(row.members),
+            accounts=None if pd.isna(row.accounts) else int(row.accounts),
+        )
+
+
+class RingGraph(BaseModel):
+    """A ring as a graph: members, the identifiers tying them, the links between them."""
+
+    ring_id: str
+    nodes: list[GraphNode]
+    edges: list[Link]
+    total_nodes: int = Field(description="Nodes before the cap; more than len(nodes) if cut.")
+    truncated: bool
+
+
+# -- linkage -------------------------------------------------------------------------------
+
+
+class Membership(BaseModel):
+    """An account's place in one ring."""
+
+    ring_id: str
+    role: str
+    score: float
+    typology: str
+    status: RingStatus
+    view_url: str
+
+
+class AccountLinkage(BaseModel):
+    """Is this account in a ring, and what is it linked to."""
+
+    account: Entity
+    rings: list[Membership]
+    neighbours: list[Entity]
+    links: list[Link]
+    truncated: bool = Field(description="Whether the neighbourhood was cut at the limit.")
+
+
+class AccountPath(BaseModel):
+    """How two accounts are linked: a shortest chain of links, and what they share on it."""
+
+    source: str
+    target: str
+    linked: bool
+    hops: int | None = Field(default=None, description="Links on the path; null when not linked.")
+    nodes: list[Entity] = Field(description="The entities along the path, in order.")
+    links: list[Link]
+    shared_identifiers: list[Entity] = Field(
+        description="The identifiers (non-account entities) on the path."
+    )
+
+
+class SharingAccount(BaseModel):
+    """An account linked to an identifier."""
+
+    account: str
+    link: str
+    count: int
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    created_at: datetime | None = None
+    label: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> SharingAccount:
+        """A row of :meth:`GraphStore.accounts_sharing`."""
+        return cls(
+            account=str(row.account),
+            link=str(row.link),
+            count=int(row.count),
+            first_seen=_time(row.first_seen),
+            last_seen=_time(row.last_seen),
+            created_at=_time(row.created_at),
+            label=_text(row.label),
+        )
+
+
+class IdentifierSharing(BaseModel):
+    """The accounts sharing one identifier."""
+
+    identifier: Entity
+    total: int = Field(description="Distinct accounts linked to the identifier.")
+    accounts: list[SharingAccount]
+
+    @classmethod
+    def from_frame(cls, identifier: Entity, frame: pd.DataFrame) -> IdentifierSharing:
+        rows = [SharingAccount.from_row(row) for row in frame.itertuples(index=False)]
+        return cls(identifier=identifier, total=int(frame["account"].nunique()), accounts=rows)
+
+
+# -- jobs and health -----------------------------------------------------------------------
+
+
+class JobState(StrEnum):
+    """Where a job is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+def _not_a_bool(value: Any) -> Any:
+    # JSON true/false would otherwise pass as the integers 1 and 0.
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not true or false")
+    return value
+
+
+class DetectionRequest(BaseModel):
+    """Options of a detection run."""
+
+    seed: Annotated[int, BeforeValidator(_not_a_bool)] = Field(
+        default=0, ge=0, le=2**31 - 1, description="Seed of the randomised steps."
+    )
+
+
+class JobProgress(BaseModel):
+    """The stage a running job is in."""
+
+    stage: str
+    done: int
+    total: int
+
+
+class DetectionOutcome(BaseModel):
+    """What a finished detection found."""
+
+    rings: int
+    accounts: int
+    candidates: int
+    seconds: float
+
+
+class Job(BaseModel):
+    """A background detection run."""
+
+    job_id: str
+    state: JobState
+    seed: int
+    submitted_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    progress: JobProgress | None = None
+    result: DetectionOutcome | None = None
+    error: str | None = None
+
+
+class Health(BaseModel):
+    """Whether the service and its store answer."""
+
+    status: str
+    engine: str = Field(description="Store engine: duckdb or neo4j.")
+    rings: int = Field(description="Active rings in the store.")
+    version: str
+
+
+# -- conversions ---------------------------------------------------------------------------
+
+
+def view_path(ring_id: str) -> str:
+    """Path of a ring's interactive view."""
+    return f"/rings/{quote(ring_id, safe='')}/view"
+
+
+def _summary_fields(ring: Ring) -> dict[str, Any]:
+    return {
+        "ring_id": ring.ring_id,
+        "score": ring.score,
+        "typology": ring.typology,
+        "size": ring.size,
+        "status": ring.status,
+        "note": ring.note,
+        "detected_at": ring.detected_at,
+        "view_url": view_path(ring.ring_id),
+    }
+
+
+def _entity_fields(row: Any) -> dict[str, Any]:
+    return {
+        "ref": f"{row.kind}:{row.key}",
+        "kind": str(row.kind),
+        "key": str(row.key),
+        "display": _text(row.display),
+        "created_at": _time(row.created_at),
+        "label": _text(row.label),
+    }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).to_pydatetime()
+
+
+def _number(value: Any) -> float | None:
+    if value is None or pd.isna(value) or not math.isfinite(float(value)):
+        return None
+    return float(value)

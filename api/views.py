@@ -1,0 +1,324 @@
+"""HTML pages: the index of top rings and the interactive view of one ring (pyvis).
+
+A ring view is a pyvis network rendered into this package's own page, which inlines
+vis-network's script and styles from the pyvis package: the page works with no network and
+never fetches anything (pyvis's stock template pulls Bootstrap from a CDN). Nodes are coloured
+and shaped by entity kind and sized by centrality; organisers, known-bad accounts and hub
+identifiers are marked; hover text gives the evidence. Physics runs until the layout
+stabilises and is then switched off; the page sets ``window.ringView.stabilised`` then, so a
+test (or a person) can tell it has settled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pandas as pd
+import pyvis
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pyvis.network import Network
+
+from algorithms.evidence import ORGANISER
+from api.graph import HUB, OUTSIDE, SHARED, RingNetwork
+from api.schemas import view_path
+from graphfraud.model import ACCOUNT_LINKS, Ring, RingMember, RingPage
+from graphfraud.model import EntityKind as K
+
+VIS_ASSETS = Path(pyvis.__file__).parent / "templates" / "lib" / "vis-9.1.2"
+
+
+@dataclass(frozen=True)
+class KindStyle:
+    """How one entity kind is drawn and named."""
+
+    colour: str
+    shape: str
+    noun: str
+    nouns: str
+
+
+KIND_STYLES: dict[str, KindStyle] = {
+    K.ACCOUNT: KindStyle("#4e79a7", "dot", "account", "accounts"),
+    K.DEVICE: KindStyle("#f28e2b", "square", "device", "devices"),
+    K.ADDRESS: KindStyle("#59a14f", "triangle", "address", "addresses"),
+    K.PAYMENT_INSTRUMENT: KindStyle(
+        "#e15759", "diamond", "payment instrument", "payment instruments"
+    ),
+    K.CREATOR: KindStyle("#b07aa1", "star", "creator storefront", "creator storefronts"),
+    K.IP: KindStyle("#76b7b2", "triangleDown", "IP address", "IP addresses"),
+    K.PHONE: KindStyle("#edc948", "hexagon", "phone", "phones"),
+    K.EMAIL: KindStyle("#ff9da7", "square", "email", "emails"),
+}
+#: The legend's drawing of each vis-network shape, in a 16 by 16 box.
+SHAPE_SVG: dict[str, str] = {
+    "dot": '<circle cx="8" cy="8" r="6"/>',
+    "square": '<rect x="2" y="2" width="12" height="12"/>',
+    "triangle": '<polygon points="8,1 15,14 1,14"/>',
+    "triangleDown": '<polygon points="1,2 15,2 8,15"/>',
+    "diamond": '<polygon points="8,1 15,8 8,15 1,8"/>',
+    "star": '<polygon points="8,1 10,6 15,6 11,9 13,15 8,11 3,15 5,9 1,6 6,6"/>',
+    "hexagon": '<polygon points="4,2 12,2 15,8 12,14 4,14 1,8"/>',
+}
+
+#: Kinds a mapping declares beyond the built-in ones.
+OTHER_KIND = KindStyle("#9c755f", "dot", "other identifier", "other identifiers")
+
+ORGANISER_BORDER = "#1b1b1b"
+KNOWN_BAD_BORDER = "#d62728"
+DIRECT_LINK_COLOUR = "#7b3294"
+LINK_COLOUR = "#b0b0b0"
+MIN_SIZE, MAX_SIZE = 10.0, 42.0
+
+#: vis-network options: Barnes-Hut settles big rings in a few hundred iterations; the page
+#: switches physics off once they are done.
+NETWORK_OPTIONS: dict[str, Any] = {
+    "physics": {
+        "solver": "barnesHut",
+        "barnesHut": {
+            "gravitationalConstant": -6000,
+            "springLength": 110,
+            "springConstant": 0.04,
+            "avoidOverlap": 0.2,
+        },
+        "stabilization": {"enabled": True, "iterations": 300, "updateInterval": 25, "fit": True},
+    },
+    "interaction": {"hover": True, "tooltipDelay": 100, "navigationButtons": False},
+    "edges": {"smooth": False, "color": {"inherit": False}},
+    "nodes": {"font": {"size": 12, "face": "sans-serif"}},
+}
+
+
+def style_of(kind: str) -> KindStyle:
+    """The drawing style of an entity kind."""
+    return KIND_STYLES.get(kind, OTHER_KIND)
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=PackageLoader("api", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@cache
+def _vis_assets() -> tuple[str, str]:
+    """vis-network's script and style sheet, to inline."""
+    return (
+        (VIS_ASSETS / "vis-network.min.js").read_text(encoding="utf-8"),
+        (VIS_ASSETS / "vis-network.css").read_text(encoding="utf-8"),
+    )
+
+
+def page_url(path: str, key: str | None, **params: Any) -> str:
+    """A link to another page, carrying the API key the browser came with."""
+    query = {
+        name: str(value).lower() if isinstance(value, bool) else value
+        for name, value in params.items()
+        if value is not None and value is not False
+    }
+    if key:
+        query["key"] = key
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def render_ring_view(
+    network: RingNetwork,
+    *,
+    summary: str,
+    key: str | None = None,
+    surroundings: bool = False,
+) -> str:
+    """The interactive HTML page of one ring.
+
+    Parameters
+    ----------
+    network
+        The ring's graph (see :func:`api.graph.ring_network`).
+    summary
+        The ring's explanation in words, shown above the graph.
+    key
+        API key to carry in the page's links (when the browser sent one as ``?key=``).
+    surroundings
+        Whether ``network`` includes the surroundings (for the toggle link).
+
+    Returns
+    -------
+    str
+        A self-contained HTML document.
+    """
+    ring = network.ring
+    drawing = _draw(network)
+    nodes, edges, _, _, _, options = drawing.get_network_data()
+    script, styles = _vis_assets()
+    kinds = sorted(set(network.nodes["kind"]))
+    ring_path = view_path(ring.ring_id)
+    return (
+        _templates()
+        .get_template("ring_view.html")
+        .render(
+            ring=ring,
+            summary=summary,
+            nodes=nodes,
+            edges=edges,
+            options=options,
+            vis_script=script,
+            vis_styles=styles,
+            legend=[(kind, style_of(kind), SHAPE_SVG[style_of(kind).shape]) for kind in kinds],
+            shown=len(network.nodes),
+            total=network.total_nodes,
+            surroundings=surroundings,
+            toggle_url=page_url(ring_path, key, surroundings=not surroundings),
+            index_url=page_url("/", key),
+            graph_url=f"/api/rings/{quote(ring.ring_id, safe='')}/graph",
+        )
+    )
+
+
+def render_index(
+    page: RingPage, *, key: str | None = None, offset: int = 0, limit: int = 50
+) -> str:
+    """The HTML index of rings, best first, each linking to its view."""
+    rows = [
+        {
+            "ring": ring,
+            "url": page_url(view_path(ring.ring_id), key),
+            "reason": _first_reason(ring),
+        }
+        for ring in page.rings
+    ]
+    more = offset + limit < page.total
+    return (
+        _templates()
+        .get_template("index.html")
+        .render(
+            rows=rows,
+            total=page.total,
+            first=offset + 1,
+            last=offset + len(rows),
+            previous_url=page_url("/", key, offset=max(offset - limit, 0)) if offset else None,
+            next_url=page_url("/", key, offset=offset + limit) if more else None,
+        )
+    )
+
+
+def _first_reason(ring: Ring) -> str:
+    reasons = ring.evidence.get("typology", {}).get("reasons") or [""]
+    return str(reasons[0])
+
+
+def _draw(network: RingNetwork) -> Network:
+    drawing = Network(directed=True, cdn_resources="in_line")
+    drawing.options = NETWORK_OPTIONS
+    nodes, edges = network.nodes, network.edges
+    ties = _ties_by_member(network)
+    members = {member.account: member for member in network.ring.members}
+    in_ring = nodes["in_ring"].to_numpy(dtype=bool)
+    centrality = nodes["centrality"].to_numpy(dtype=float)
+    # Sizes are relative to the largest of the kind of node: members, identifiers.
+    top = {side: max(centrality[in_ring == side].max(initial=0.0), 1e-9) for side in (True, False)}
+    row: Any
+    for row in nodes.itertuples(index=False):
+        style = style_of(str(row.kind))
+        border, width = style.colour, 1
+        dashes: bool | list[int] = False
+        if row.role == ORGANISER:
+            border, width = ORGANISER_BORDER, 4
+        if isinstance(row.label, str):
+            border, width = KNOWN_BAD_BORDER, 4
+        if row.role == HUB:
+            border, width, dashes = ORGANISER_BORDER, 3, [5, 4]
+        share = math.sqrt(float(row.centrality) / top[bool(row.in_ring)])
+        drawing.add_node(
+            str(row.id),
+            label=_short(str(row.key) if row.in_ring else _name(row)),
+            shape=style.shape,
+            color={"background": style.colour, "border": border},
+            borderWidth=width,
+            shapeProperties={"borderDashes": dashes},
+            size=round(MIN_SIZE + (MAX_SIZE - MIN_SIZE) * share, 1),
+            opacity=0.4 if row.role == OUTSIDE else 1.0,
+            title=_node_text(row, network.ring, members, ties.get(str(row.id), Counter())),
+        )
+    for row in edges.itertuples(index=False):
+        direct = row.kind in ACCOUNT_LINKS
+        drawing.add_edge(
+            f"{row.src_kind}:{row.src_key}",
+            f"{row.dst_kind}:{row.dst_key}",
+            color=DIRECT_LINK_COLOUR if direct else LINK_COLOUR,
+            width=round(1 + math.log1p(float(row.count)), 1),
+            arrows="to" if direct else "",
+            dashes=False,
+            title=_edge_text(row),
+        )
+    return drawing
+
+
+def _ties_by_member(network: RingNetwork) -> dict[str, Counter[str]]:
+    """Per member, how many ring identifiers (shared or hub) of each kind it uses."""
+    tying = network.nodes.loc[network.nodes["role"].isin([SHARED, HUB]), ["id", "kind"]]
+    kind_of = dict(zip(tying["id"], tying["kind"], strict=True))
+    out: dict[str, Counter[str]] = {}
+    for row in network.edges.itertuples(index=False):
+        target = f"{row.dst_kind}:{row.dst_key}"
+        if target in kind_of:
+            out.setdefault(f"{row.src_kind}:{row.src_key}", Counter())[kind_of[target]] += 1
+    return out
+
+
+def _node_text(row: Any, ring: Ring, members: dict[str, RingMember], ties: Counter[str]) -> str:
+    if row.in_ring:
+        member = members[row.key]
+        lines = [
+            f"Account {row.key} — {row.role} of ring {ring.ring_id}",
+            f"PageRank in the ring {member.pagerank:.3f}, tied to {member.degree} members",
+        ]
+        if not pd.isna(row.created_at):
+            lines.append(f"created {pd.Timestamp(row.created_at):%Y-%m-%d %H:%M}")
+        if isinstance(row.label, str):
+            lines.append(f"known bad: labelled {row.label!r}")
+        if ties:
+            uses = ", ".join(
+                f"{n} {style_of(k).nouns if n > 1 else style_of(k).noun}" for k, n in ties.items()
+            )
+            lines.append(f"uses shared identifiers: {uses}")
+        return "\n".join(lines)
+    noun = style_of(str(row.kind)).noun
+    lines = [f"{noun.capitalize()} {_name(row)}"]
+    if _name(row) != row.key:
+        lines.append(f"key {row.key}")
+    lines.append(f"linked to {row.members} of {ring.size} ring members")
+    if not pd.isna(row.accounts):
+        lines.append(f"used by {row.accounts} accounts in the whole graph")
+    if row.role == HUB:
+        lines.append("hub: too widely used to tie accounts together; detection ignores it")
+    if row.role == OUTSIDE:
+        lines.append("outside the ring")
+    return "\n".join(lines)
+
+
+def _edge_text(row: Any) -> str:
+    text = f"{row.src_key} {row.kind} {row.dst_key}\nseen {int(row.count)} times"
+    if not pd.isna(row.first_seen):
+        first, last = pd.Timestamp(row.first_seen), pd.Timestamp(row.last_seen)
+        text += f" from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    if not pd.isna(row.amount):
+        text += f"\namount {float(row.amount):,.2f}"
+    return text
+
+
+def _name(row: Any) -> str:
+    """What a node is called: its display form where it has one, else its key."""
+    return str(row.key) if pd.isna(row.display) else str(row.display)
+
+
+def _short(text: str, width: int = 24) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

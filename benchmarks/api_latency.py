@@ -1,0 +1,342 @@
+"""Latency and throughput of the investigator API, and how fast a big ring's view settles.
+
+Builds (or reuses) an embedded DuckDB store holding a generated marketplace and its detected
+rings, serves it with ``graphfraud serve`` on 127.0.0.1 in a process of its own, and drives it
+with concurrent keep-alive clients (one asyncio process, a minimal HTTP/1.1 client so the load
+generator stays light next to the server on a small machine). Each scenario runs for a fixed
+time; every request's latency is recorded.
+
+Printed per scenario: requests, throughput, p50 / p95 / p99 latency, the server's CPU time per
+request (a figure other load on the machine disturbs less than latency) and errors. Baselines in the
+same run: the trivial ``/health`` endpoint under the same load, and one client alone (the
+latency floor); the ratios say what the work and what the contention cost. Then the ring view
+of the ring closest to 200 members is opened in headless Chromium and timed until its layout
+has settled.
+
+Targets (2-core machine, 100k accounts, 20 clients): p95 <= 50 ms for ring detail and account
+linkage; the 200-member ring view settles in under 5 s.
+
+    python3 benchmarks/api_latency.py                         # 100k accounts, 20 clients, 10 s
+    python3 benchmarks/api_latency.py --accounts 20000 --seconds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+import psutil
+
+from graphfraud.model import LINK_COLUMNS
+from graphfraud.store import GraphStore
+
+HOST = "127.0.0.1"
+READ_KEY = "benchmark-read-key"
+TARGET_P95_MS = 50.0
+TARGET_VIEW_SECONDS = 5.0
+VIEW_RING_SIZE = 200
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Result:
+    """One scenario's measurements."""
+
+    name: str
+    clients: int
+    latencies: np.ndarray
+    errors: Counter[int]
+    seconds: float
+    server_cpu: float
+
+    def ms(self, q: float) -> float:
+        return float(np.percentile(self.latencies, q) * 1000) if len(self.latencies) else 0.0
+
+    def row(self) -> str:
+        rate = len(self.latencies) / self.seconds
+        errors = sum(self.errors.values())
+        cpu = self.server_cpu / max(len(self.latencies), 1) * 1000
+        return (
+            f"{self.name:<26}{self.clients:>8}{len(self.latencies):>10,}{rate:>10.0f}"
+            f"{self.ms(50):>9.1f}{self.ms(95):>9.1f}{self.ms(99):>9.1f}{cpu:>9.2f}{errors:>8}"
+        )
+
+
+def plant_device_farm(store: GraphStore, *, size: int, seed: int) -> str:
+    """Add a device farm of ``size`` new accounts and its ring; returns the ring's id.
+
+    The generator's rings stay small (tens of members), so the view benchmark plants one of
+    the size it needs: devices, cards and addresses each shared by at most 25 of the farm's
+    accounts (under the hub cap), found and scored by the detection pipeline on the farm's
+    own links and added to the stored rings.
+    """
+    from algorithms.pipeline import find_rings
+    from graphfraud.model import Page
+    from graphfraud.settings import DetectionSettings
+
+    rng = np.random.default_rng(seed)
+    accounts = [f"F{i:06d}" for i in range(size)]
+    created = pd.Timestamp("2024-05-01") + pd.to_timedelta(rng.integers(0, 48, size), unit="h")
+    rows = []
+    for i, account in enumerate(accounts):
+        uses = [
+            ("USES_DEVICE", "Device", f"farm-device-{i // 17}"),
+            ("PAYS_WITH", "PaymentInstrument", f"farm-card-{rng.integers(0, size // 8)}"),
+            ("SHIPS_TO", "Address", f"farm-address-{rng.integers(0, size // 25)}"),
+            ("HAS_EMAIL", "Email", f"{account.lower()}@farm.example"),
+            ("LOGS_IN_FROM", "IP", f"10.{i // 250}.{i % 250}.{rng.integers(1, 250)}"),
+        ]
+        seen = created[i]
+        rows += [
+            ("Account", account, link, kind, key, seen, seen, 1, None) for link, kind, key in uses
+        ]
+    links = pd.DataFrame(rows, columns=list(LINK_COLUMNS))
+    entities = pd.DataFrame(
+        {"kind": "Account", "key": accounts, "display": None, "created_at": created, "label": None}
+    )
+    store.upsert_entities(entities)
+    store.upsert_links(links)
+    farm = find_rings(links, entities, settings=DetectionSettings(split_above=10 * size), seed=seed)
+    (ring,) = farm.rings
+    existing = store.rings(page=Page(limit=1_000_000)).rings
+    store.write_rings([*existing, ring])
+    return ring.ring_id
+
+
+def build_store(folder: Path, accounts: int, seed: int) -> str:
+    """A DuckDB store of ``accounts`` generated accounts and their rings (reused if built)."""
+    from algorithms.pipeline import detect_rings
+    from graphfraud.store import open_store
+    from loaders.generator import generate_marketplace
+    from loaders.load import load_tables
+    from loaders.mapping import builtin_mapping
+
+    store_path = folder / f"graph-{accounts}-{seed}.duckdb"
+    url = f"duckdb:///{store_path}"
+    if store_path.exists():
+        print(f"reusing {store_path}")
+        return url
+    data = folder / f"data-{accounts}-{seed}"
+    started = time.perf_counter()
+    generate_marketplace(data, accounts=accounts, seed=seed)
+    generated = time.perf_counter()
+    with open_store(url) as store:
+        load_tables(store, builtin_mapping(), data)
+        loaded = time.perf_counter()
+        found = detect_rings(store, seed=seed)
+        detected = time.perf_counter()
+        farm = plant_device_farm(store, size=VIEW_RING_SIZE, seed=seed)
+    print(
+        f"built {store_path}: generate {generated - started:.1f} s, load {loaded - generated:.1f}"
+        f" s, detect {detected - loaded:.1f} s ({len(found.rings):,} rings); planted {farm}"
+    )
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(store_url: str, port: int) -> subprocess.Popen[bytes]:
+    """``graphfraud serve`` in a process of its own, once it answers."""
+    env = {**os.environ, "GRAPHFRAUD_API_READ_KEYS": json.dumps([READ_KEY])}
+    command = [sys.executable, "-m", "graphfraud", "serve", "--port", str(port)]
+    server = subprocess.Popen([*command, "--store", store_url], env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/health") as answer:
+                if answer.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("the API server did not start")
+
+
+def get_json(port: int, path: str) -> Any:
+    request = urllib.request.Request(f"http://{HOST}:{port}{path}", headers={"X-API-Key": READ_KEY})
+    with urllib.request.urlopen(request) as answer:
+        return json.load(answer)
+
+
+async def _one_client(
+    port: int, paths: list[str], start: int, deadline: float, out: list[float], errors: Counter[int]
+) -> None:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    i = start
+    while time.perf_counter() < deadline:
+        path = paths[i % len(paths)]
+        i += 1
+        request = f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nX-API-Key: {READ_KEY}\r\n\r\n"
+        began = time.perf_counter()
+        writer.write(request.encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        fields = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        length = int(fields.get("content-length") or fields.get("Content-Length") or 0)
+        await reader.readexactly(length)
+        out.append(time.perf_counter() - began)
+        status = int(lines[0].split(" ")[1])
+        if status != 200:
+            errors[status] += 1
+    writer.close()
+    await writer.wait_closed()
+
+
+def hammer(
+    server: psutil.Process, port: int, name: str, paths: list[str], *, clients: int, seconds: float
+) -> Result:
+    """``clients`` keep-alive clients cycling through ``paths`` for ``seconds``."""
+    latencies: list[float] = []
+    errors: Counter[int] = Counter()
+
+    async def run() -> None:
+        deadline = time.perf_counter() + seconds
+        await asyncio.gather(
+            *(
+                _one_client(port, paths, i * 7919, deadline, latencies, errors)
+                for i in range(clients)
+            )
+        )
+
+    cpu = server.cpu_times()
+    began = time.perf_counter()
+    asyncio.run(run())
+    elapsed = time.perf_counter() - began
+    used = server.cpu_times()
+    busy = used.user + used.system - cpu.user - cpu.system
+    return Result(name, clients, np.array(latencies), errors, elapsed, busy)
+
+
+def time_ring_view(port: int, ring_id: str) -> tuple[float, int]:
+    """Seconds from navigation to a settled layout, and the nodes drawn."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        began = time.perf_counter()
+        page.goto(f"http://{HOST}:{port}/rings/{quote(ring_id)}/view?key={READ_KEY}")
+        page.wait_for_function("window.ringView && window.ringView.stabilised", timeout=60_000)
+        seconds = time.perf_counter() - began
+        nodes = int(page.evaluate("window.ringView.nodes"))
+        browser.close()
+    return seconds, nodes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "graphfraud-bench-api"
+    )
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+
+    store_url = build_store(args.workdir, args.accounts, args.seed)
+    port = free_port()
+    server = start_server(store_url, port)
+    try:
+        rings = _all_rings(port)
+        ring_paths = [f"/api/rings/{quote(r['ring_id'])}" for r in rings]
+        members = [m["account"] for r in rings[:200] for m in _members(port, r["ring_id"])]
+        rng = random.Random(args.seed)
+        others = [f"A{rng.randrange(1, args.accounts):07d}" for _ in range(len(members))]
+        linkage_paths = [f"/api/accounts/{quote(a)}/linkage" for a in members + others]
+        rng.shuffle(linkage_paths)
+        list_paths = [
+            f"/api/rings?limit=20&offset={offset}{extra}"
+            for offset in range(0, 200, 20)
+            for extra in ("", "&min_score=2", "&status=new", "&sort=size", "&min_size=5")
+        ]
+        print(
+            f"{len(rings):,} rings; {args.clients} clients, {args.seconds:.0f} s per scenario; "
+            f"server pid {server.pid} on port {port}"
+        )
+        # Warm up: the first requests open connections and fill caches.
+        process = psutil.Process(server.pid)
+        hammer(process, port, "warm-up", ring_paths + linkage_paths, clients=4, seconds=2)
+        many = {
+            name: hammer(process, port, name, paths, clients=args.clients, seconds=args.seconds)
+            for name, paths in (
+                ("health (baseline)", ["/health"]),
+                ("ring list", list_paths),
+                ("ring detail", ring_paths),
+                ("account linkage", linkage_paths),
+            )
+        }
+        alone = {
+            name: hammer(
+                process, port, f"{name}, 1 client", paths, clients=1, seconds=args.seconds / 2
+            )
+            for name, paths in (("ring detail", ring_paths), ("account linkage", linkage_paths))
+        }
+        header = f"{'scenario':<26}{'clients':>8}{'requests':>10}{'req/s':>10}"
+        print(f"\n{header}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'cpu ms':>9}{'errors':>8}")
+        for result in [*many.values(), *alone.values()]:
+            print(result.row())
+        print()
+        health = many["health (baseline)"]
+        for name in ("ring detail", "account linkage"):
+            result = many[name]
+            verdict = "meets" if result.ms(95) <= TARGET_P95_MS else "MISSES"
+            print(
+                f"{name}: p95 {result.ms(95):.1f} ms {verdict} the {TARGET_P95_MS:.0f} ms target; "
+                f"p50 is {result.ms(50) / health.ms(50):.1f}x /health's under the same load, "
+                f"p95 is {result.ms(95) / alone[name].ms(95):.1f}x one client's"
+            )
+        ring = min(rings, key=lambda r: (abs(r["size"] - VIEW_RING_SIZE), -r["size"]))
+        seconds, nodes = time_ring_view(port, ring["ring_id"])
+        verdict = "meets" if seconds < TARGET_VIEW_SECONDS else "MISSES"
+        print(
+            f"ring view of {ring['ring_id']} ({ring['size']} members, {nodes} nodes drawn): "
+            f"settled in {seconds:.2f} s, {verdict} the {TARGET_VIEW_SECONDS:.0f} s target"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _all_rings(port: int) -> list[dict[str, Any]]:
+    rings: list[dict[str, Any]] = []
+    while True:
+        page = get_json(port, f"/api/rings?limit=500&offset={len(rings)}")
+        rings += page["rings"]
+        if len(rings) >= page["total"] or not page["rings"]:
+            return rings
+
+
+def _members(port: int, ring_id: str) -> list[dict[str, Any]]:
+    members: list[dict[str, Any]] = get_json(port, f"/api/rings/{quote(ring_id)}")["members"]
+    return members
+
+
+if __name__ == "__main__":
+    main()

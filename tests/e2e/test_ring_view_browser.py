@@ -1,0 +1,138 @@
+"""The ring view in real headless Chromium: it draws, settles, explains on hover, stays offline.
+
+Every request the page makes is routed through the test: anything not addressed to 127.0.0.1
+is refused and recorded, so a page that reached for a CDN fails here. A screenshot of the view
+is saved to ``test-artifacts/ring-view.png``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
+
+from tests.api_server import READ_KEY, ServedApi
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SETTLE_MS = 15_000
+
+
+@dataclass
+class OpenedView:
+    """A ring view loaded in the browser, and what happened while it loaded."""
+
+    page: Page
+    graph: dict[str, Any]
+    console_errors: list[str] = field(default_factory=list)
+    left_the_machine: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def view(api: ServedApi, browser: Browser) -> Iterator[OpenedView]:
+    """The best ring's view, opened as an investigator would, once settled."""
+    headers = {"X-API-Key": READ_KEY}
+    with api.client() as client:
+        ring_id = client.get("/api/rings", params={"limit": 1}).json()["rings"][0]["ring_id"]
+        graph = client.get(f"/api/rings/{ring_id}/graph", headers=headers).json()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    opened = OpenedView(page, graph)
+
+    def only_local(route: Route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            opened.left_the_machine.append(route.request.url)
+            route.abort()
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            opened.console_errors.append(message.text)
+
+    context.route("**/*", only_local)
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: opened.console_errors.append(str(error)))
+    page.goto(f"{api.url}/rings/{ring_id}/view?key={READ_KEY}")
+    page.wait_for_function("window.ringView && window.ringView.stabilised", timeout=SETTLE_MS)
+    yield opened
+    context.close()
+
+
+def test_the_network_draws_every_node_of_the_ring(view: OpenedView) -> None:
+    drawn = view.page.evaluate("window.ringView.network.body.data.nodes.length")
+    assert drawn == len(view.graph["nodes"])
+    placed = view.page.evaluate("Object.keys(window.ringView.network.getPositions()).length")
+    assert placed == drawn
+
+
+def test_physics_stops_once_the_layout_has_settled(view: OpenedView) -> None:
+    assert view.page.evaluate("window.ringView.network.physics.options.enabled") is False
+    assert "laid out" in view.page.inner_text("#layout-status")
+
+
+def test_hovering_a_member_shows_its_evidence(view: OpenedView) -> None:
+    member = next(n for n in view.graph["nodes"] if n["in_ring"])
+    point = view.page.evaluate(
+        """(id) => {
+            const net = window.ringView.network;
+            const dom = net.canvasToDOM(net.getPositions([id])[id]);
+            const box = document.getElementById("network").getBoundingClientRect();
+            return {x: box.left + dom.x, y: box.top + dom.y};
+        }""",
+        member["id"],
+    )
+    view.page.mouse.move(point["x"], point["y"])
+    tooltip = view.page.wait_for_selector("div.vis-tooltip", state="visible", timeout=5_000)
+    assert tooltip is not None
+    text = tooltip.inner_text()
+    assert member["key"] in text
+    assert "PageRank" in text
+
+
+def test_the_legend_names_every_kind_drawn(view: OpenedView) -> None:
+    legend = view.page.inner_text(".legend")
+    for kind in {n["kind"] for n in view.graph["nodes"]}:
+        assert kind in legend
+
+
+def test_no_console_errors(view: OpenedView) -> None:
+    assert view.console_errors == []
+
+
+def test_no_request_leaves_the_machine(view: OpenedView) -> None:
+    assert view.left_the_machine == []
+
+
+def test_screenshot_is_saved(view: OpenedView) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "ring-view.png"
+    view.page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000

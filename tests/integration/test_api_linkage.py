@@ -1,0 +1,167 @@
+"""Linkage over HTTP: an account's rings and neighbours, paths, accounts sharing an identifier."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from tests.api_server import ServedApi
+
+
+def get(api: ServedApi, path: str, *, status: int = 200, **params: Any) -> Any:
+    with api.client() as client:
+        response = client.get(path, params=params)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def ring(api: ServedApi) -> dict[str, Any]:
+    ring_id = get(api, "/api/rings", limit=1)["rings"][0]["ring_id"]
+    detail: dict[str, Any] = get(api, f"/api/rings/{ring_id}")
+    return detail
+
+
+@pytest.fixture(scope="module")
+def graph(api: ServedApi, ring: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = get(api, f"/api/rings/{ring['ring_id']}/graph")
+    return found
+
+
+def test_member_linkage_names_its_ring_and_role(api: ServedApi, ring: dict[str, Any]) -> None:
+    member = ring["members"][0]
+    linkage = get(api, f"/api/accounts/{member['account']}/linkage")
+    assert linkage["account"]["key"] == member["account"]
+    assert [(m["ring_id"], m["role"]) for m in linkage["rings"]] == [
+        (ring["ring_id"], member["role"])
+    ]
+
+
+def test_linkage_lists_the_neighbours_and_links(api: ServedApi, ring: dict[str, Any]) -> None:
+    account = ring["members"][0]["account"]
+    linkage = get(api, f"/api/accounts/{account}/linkage")
+    neighbours = {n["ref"] for n in linkage["neighbours"]}
+    assert neighbours
+    ends = {ref for link in linkage["links"] for ref in (link["source"], link["target"])}
+    assert neighbours <= ends
+
+
+def test_linkage_accepts_the_kind_prefix(api: ServedApi, ring: dict[str, Any]) -> None:
+    account = ring["members"][0]["account"]
+    linkage = get(api, f"/api/accounts/Account:{account}/linkage")
+    assert linkage["account"]["key"] == account
+
+
+def test_linkage_of_an_account_in_no_ring_lists_no_ring(api: ServedApi) -> None:
+    candidates = (f"A{i:07d}" for i in range(1, 200))
+    outsider = next(a for a in candidates if get(api, "/api/rings", account=a)["total"] == 0)
+    linkage = get(api, f"/api/accounts/{outsider}/linkage")
+    assert linkage["account"]["key"] == outsider
+    assert linkage["rings"] == []
+
+
+def test_linkage_of_unknown_account_is_404(api: ServedApi) -> None:
+    body = get(api, "/api/accounts/no-such-account/linkage", status=404)
+    assert "no-such-account" in body["detail"]
+
+
+def test_linkage_of_another_kind_is_400(api: ServedApi) -> None:
+    body = get(api, "/api/accounts/Device:abc/linkage", status=400)
+    assert "not an account" in body["detail"]
+
+
+def test_linkage_hops_out_of_range_is_422_naming_hops(api: ServedApi, ring: dict[str, Any]) -> None:
+    account = ring["members"][0]["account"]
+    body = get(api, f"/api/accounts/{account}/linkage", status=422, hops=9)
+    assert [e["field"] for e in body["errors"]] == ["hops"]
+
+
+@pytest.fixture(scope="module")
+def quiet_pair(api: ServedApi) -> tuple[str, str]:
+    """Two ring members that share an identifier and have no direct account links at all, so
+    any path of two links between them runs through an identifier."""
+    for listed in get(api, "/api/rings", limit=20)["rings"]:
+        graph = get(api, f"/api/rings/{listed['ring_id']}/graph")
+        direct = {
+            ref
+            for e in graph["edges"]
+            if e["target"].startswith("Account:")
+            for ref in (e["source"], e["target"])
+        }
+        for shared in (n for n in graph["nodes"] if n["role"] == "shared"):
+            users = sorted(e["source"] for e in graph["edges"] if e["target"] == shared["id"])
+            quiet = [ref.split(":", 1)[1] for ref in users if ref not in direct]
+            if len(quiet) >= 2:
+                return quiet[0], quiet[1]
+    raise AssertionError("no ring has two members tied only through identifiers")
+
+
+def test_path_between_members_sharing_an_identifier_runs_through_it(
+    api: ServedApi, quiet_pair: tuple[str, str]
+) -> None:
+    a, b = quiet_pair
+    path = get(api, f"/api/accounts/{a}/path", to=b)
+    assert path["linked"]
+    assert path["hops"] == 2
+    assert [n["key"] for n in path["nodes"]][0::2] == [a, b]
+    assert path["shared_identifiers"] == [path["nodes"][1]]
+    assert path["nodes"][1]["kind"] != "Account"
+
+
+def test_path_links_follow_the_nodes(api: ServedApi, ring: dict[str, Any]) -> None:
+    a, b = ring["members"][0]["account"], ring["members"][-1]["account"]
+    path = get(api, f"/api/accounts/{a}/path", to=b, max_hops=6)
+    assert path["linked"]
+    refs = [n["ref"] for n in path["nodes"]]
+    for link, (here, there) in zip(path["links"], itertools.pairwise(refs), strict=True):
+        assert {link["source"], link["target"]} == {here, there}
+
+
+def test_no_path_within_the_hops_is_not_linked(api: ServedApi, ring: dict[str, Any]) -> None:
+    a = ring["members"][0]["account"]
+    far = get(api, "/api/rings", limit=1, offset=5)["rings"][0]["ring_id"]
+    b = get(api, f"/api/rings/{far}")["members"][0]["account"]
+    path = get(api, f"/api/accounts/{a}/path", to=b, max_hops=1)
+    assert path == {
+        "source": a, "target": b, "linked": False, "hops": None, "nodes": [], "links": [],
+        "shared_identifiers": [],
+    }  # fmt: skip
+
+
+def test_path_to_unknown_account_is_404(api: ServedApi, ring: dict[str, Any]) -> None:
+    a = ring["members"][0]["account"]
+    get(api, f"/api/accounts/{a}/path", status=404, to="nobody")
+
+
+def test_path_without_target_is_422_naming_to(api: ServedApi, ring: dict[str, Any]) -> None:
+    body = get(api, f"/api/accounts/{ring['members'][0]['account']}/path", status=422)
+    assert [e["field"] for e in body["errors"]] == ["to"]
+
+
+def test_accounts_sharing_an_identifier_include_the_ring_members(
+    api: ServedApi, graph: dict[str, Any]
+) -> None:
+    shared = next(n for n in graph["nodes"] if n["role"] == "shared")
+    sharing = get(api, "/api/identifiers/accounts", ref=shared["ref"])
+    assert sharing["identifier"]["ref"] == shared["ref"]
+    members = {e["source"].split(":", 1)[1] for e in graph["edges"] if e["target"] == shared["id"]}
+    assert members <= {a["account"] for a in sharing["accounts"]}
+    assert sharing["total"] >= shared["members"]
+
+
+def test_identifier_is_found_as_the_source_spelled_it(api: ServedApi, ring: dict[str, Any]) -> None:
+    wide = get(api, f"/api/rings/{ring['ring_id']}/graph", surroundings=True, max_nodes=5000)
+    email = next(n for n in wide["nodes"] if n["kind"] == "Email")
+    sharing = get(api, "/api/identifiers/accounts", ref=f"Email: {email['key'].upper()} ")
+    assert sharing["identifier"]["key"] == email["key"]
+
+
+def test_unknown_identifier_is_404(api: ServedApi) -> None:
+    get(api, "/api/identifiers/accounts", status=404, ref="Device:not-a-device")
+
+
+def test_identifier_without_kind_is_422_naming_ref(api: ServedApi) -> None:
+    body = get(api, "/api/identifiers/accounts", status=422, ref="just-a-key")
+    assert [e["field"] for e in body["errors"]] == ["ref"]

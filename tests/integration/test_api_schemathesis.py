@@ -1,0 +1,48 @@
+"""Property-based tests of every operation against the API's own OpenAPI schema.
+
+Schemathesis generates valid and invalid requests from the schema and checks each answer: no
+server error, a status code the schema declares, a body matching the declared model, auth
+enforced. The examples per operation are bounded so the whole run takes well under a minute.
+
+The schema is loaded when the module is collected, so the app is built then (it opens its store
+only on the first request) and the store it names is filled by a fixture before any test runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from api import create_app
+from graphfraud.store import open_store
+from tests.api_server import INVESTIGATOR_KEY, api_settings, fill
+
+EXAMPLES_PER_OPERATION = 12
+
+STORE_FOLDER = Path(tempfile.mkdtemp(prefix="graphfraud-schemathesis-"))
+STORE_URL = f"duckdb:///{STORE_FOLDER / 'graph.duckdb'}"
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(api_settings(), STORE_URL))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def filled_store(marketplace: Path) -> Iterator[None]:
+    with open_store(STORE_URL) as store:
+        fill(store, marketplace)
+    yield
+    shutil.rmtree(STORE_FOLDER, ignore_errors=True)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_every_operation_honours_its_schema(case: schemathesis.Case) -> None:
+    case.call_and_validate(headers={"X-API-Key": INVESTIGATOR_KEY})
