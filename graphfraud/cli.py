@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import io
 import json
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -511,8 +512,13 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder for the generated tables.")] = Path("demo-data"),
     store: StoreOption = None,
     serve: Annotated[
-        bool, typer.Option(help="End by serving the rings to a browser (Ctrl+C stops).")
-    ] = True,
+        bool | None,
+        typer.Option(
+            help="End by serving the rings to a browser (Ctrl+C stops). Default: serve when "
+            "run from a terminal, finish when run from a script.",
+            show_default=False,
+        ),
+    ] = None,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
 ) -> None:
     """Generate a marketplace, load it, detect rings, explain the top one, and serve them."""
@@ -533,6 +539,8 @@ def demo(
     if found is not None:
         console.rule(f"[bold]5. why is {found.ring_id} a ring?")
         _print_explanation(explain(found))
+    if serve is None:
+        serve = sys.stdin.isatty() and sys.stdout.isatty()
     if serve:
         console.rule("[bold]6. explore the rings in a browser")
         serve_api(store, host="127.0.0.1", port=port)

@@ -135,13 +135,14 @@ def load_tables(
         rejected.to_csv(report.rejects_path, index=False)
     try:
         store.ensure_schema()
-        tell("writing entities", 0, 2)
         if entities:
-            report.entities = store.upsert_entities(pa.concat_tables(entities))
-        tell("writing links", 1, 2)
+            report.entities = store.upsert_entities(
+                pa.concat_tables(entities), progress=partial(tell, "writing entities")
+            )
         if links:
-            report.links = store.upsert_links(pa.concat_tables(links))
-        tell("writing links", 2, 2)
+            report.links = store.upsert_links(
+                pa.concat_tables(links), progress=partial(tell, "writing links")
+            )
     except StoreError as exc:
         raise StoreError(
             f"load into {store.url} stopped while writing: {exc}. Rows already written are "

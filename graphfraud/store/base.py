@@ -17,7 +17,7 @@ Merge semantics (the same on every engine, so a load is idempotent):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -40,6 +40,9 @@ from graphfraud.model import (
     Subgraph,
 )
 from graphfraud.store import sql
+
+#: Called as ``progress(done, total)`` while a write advances.
+Progress = Callable[[int, int], None]
 
 LINK_KEY: list[str] = ["src_kind", "src_key", "kind", "dst_kind", "dst_key"]
 SORTABLE: frozenset[str] = frozenset({"score", "size", "ring_id"})
@@ -84,22 +87,30 @@ class GraphStore(ABC):
 
     # -- writes ------------------------------------------------------------------------------
 
-    def upsert_entities(self, frame: pd.DataFrame | pa.Table) -> int:
-        """Insert or merge entities (columns ``ENTITY_COLUMNS``); returns rows written."""
+    def upsert_entities(
+        self, frame: pd.DataFrame | pa.Table, *, progress: Progress | None = None
+    ) -> int:
+        """Insert or merge entities (columns ``ENTITY_COLUMNS``); returns rows written.
+
+        ``progress(done, total)`` is called after each batch with the rows written so far.
+        """
         entities = conform_entities(frame)
-        for batch in self._batches(entities):
+        for batch in self._batches(entities, progress):
             self._upsert_entities(batch)
         return entities.num_rows
 
-    def upsert_links(self, frame: pd.DataFrame | pa.Table) -> int:
+    def upsert_links(
+        self, frame: pd.DataFrame | pa.Table, *, progress: Progress | None = None
+    ) -> int:
         """Insert or merge links (columns ``LINK_COLUMNS``); returns rows written.
 
         Endpoints that are not yet in the store are created with their kind and key only.
+        ``progress(done, total)`` is called after each batch with the links written so far.
         """
         links = conform_links(frame)
-        for batch in self._batches(_aggregate(sql.LINK_ENDPOINTS, links)):
+        for batch in self._batches(_aggregate(sql.LINK_ENDPOINTS, links), None):
             self._insert_missing_entities(batch)
-        for batch in self._batches(links):
+        for batch in self._batches(links, progress):
             self._upsert_links(batch)
         return links.num_rows
 
@@ -203,10 +214,12 @@ class GraphStore(ABC):
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _batches(self, table: pa.Table) -> Iterator[pa.Table]:
+    def _batches(self, table: pa.Table, progress: Progress | None) -> Iterator[pa.Table]:
         size = self.batch_size or max(table.num_rows, 1)
         for start in range(0, table.num_rows, size):
             yield table.slice(start, size)
+            if progress is not None:
+                progress(min(start + size, table.num_rows), table.num_rows)
 
     # -- engine hooks ------------------------------------------------------------------------
 

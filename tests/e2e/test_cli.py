@@ -35,9 +35,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def demo(workdir: Path) -> subprocess.CompletedProcess[str]:
-    return graphfraud(
-        "demo", "--accounts", "3000", "--seed", "3", "--out", "demo", "--no-serve", cwd=workdir
-    )
+    return graphfraud("demo", "--accounts", "3000", "--seed", "3", "--out", "demo", cwd=workdir)
 
 
 def test_help_lists_every_command(workdir: Path) -> None:

@@ -122,7 +122,18 @@ def test_investigator_key_changes_a_status(served: Served) -> None:
 
 def test_demo_ends_serving_its_rings_at_the_printed_url(tmp_path: Path) -> None:
     port = free_port()
-    demo = ("demo", "--accounts", "2000", "--seed", "5", "--out", "data", "--port", str(port))
+    demo = (
+        "demo",
+        "--accounts",
+        "2000",
+        "--seed",
+        "5",
+        "--out",
+        "data",
+        "--port",
+        str(port),
+        "--serve",
+    )
     store = ("--store", f"duckdb:///{tmp_path / 'demo.duckdb'}")
     with running(*demo, *store, cwd=tmp_path, port=port) as up:
         index = httpx.get(up.index_url)
