@@ -797,7 +797,7 @@ _ADDRESS_PHRASES: tuple[tuple[str, str], ...] = (
     (" unit ([0-9]+) ([a-z]) ", r" unit \1\2 "),
     # A US address ends in its ZIP: the state before it and the country after it say nothing
     # the ZIP does not, and exports write them or leave them out at random.
-    (f" (?:{'|'.join(_US_STATES)}) ([0-9]{{5}}) ", r" \1 "),
+    (f"(?: (?:{'|'.join(_US_STATES)}))+ ([0-9]{{5}}) ", r" \1 "),
     (" ([0-9]{5}) us $", r" \1 "),
 )
 _UK_POSTCODE = "[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}"
@@ -818,7 +818,8 @@ def normalise_address(values: pd.Series) -> Normalised:
      '12 main st unit 4b springfield 62704',
      'unit 2 10 downing st london SW1A 2AA gb']
     """
-    text = _fold_unicode(_text(values).str.lower())
+    # Folding can produce capitals (the modifier letter ᴮ becomes B): lower-case after it too.
+    text = _fold_unicode(_text(values).str.lower()).str.lower()
     # Padded with spaces so that patterns find word edges without \b (which is not vectorised).
     text = (
         (" " + text + " ")
