@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import resource
 import time
 from pathlib import Path
 from typing import Any
+
+from memory import peak_gib
 
 from algorithms.pipeline import STAGES, detect_rings
 from graphfraud.store import open_store
@@ -67,7 +68,7 @@ def measure(database: Path, engine: str, write: bool) -> dict[str, Any]:
         "rings": len(result.rings),
         "accounts": result.accounts,
         "edges": result.edges,
-        "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "peak_gib": peak_gib(),
     }
 
 

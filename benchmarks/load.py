@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from memory import peak_gib
+
 BASELINE_SAMPLE = 20_000
-
-
-def peak_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 def stage_generate(folder: Path, accounts: int) -> dict[str, float]:

@@ -26,6 +26,7 @@ from loaders.synthetic.keys import (
 )
 from loaders.synthetic.sampling import (
     DAY,
+    END,
     HOUR,
     draw,
     heavy_counts,
@@ -103,6 +104,12 @@ def _people(world: World, chunk: Chunk, rng: np.random.Generator) -> _People:
     members, group = members[order], group[order]
     household[members] = lo + members[np.cumsum(sizes) - sizes][group]
     position[members] = rank_within(group)
+    # Members after the first sign up months or years later. Drawn from one chunk's sign-ups
+    # as they are, at a million accounts they would all be created within a few weeks: a
+    # creation burst no real household has.
+    joiners = np.flatnonzero(position > 0)
+    joined = world.created[household[joiners]] + rng.exponential(200 * DAY, len(joiners))
+    world.created[lo + joiners] = np.minimum(joined.astype(np.int64), END - DAY)
     at_home = household >= 0
     homes = np.unique(household[at_home])
     device_homes = homes[rng.random(len(homes)) < 0.5]
