@@ -38,10 +38,12 @@ def stage_load(folder: Path) -> dict[str, float]:
     from graphfraud.store import open_store
     from loaders import builtin_mapping, load_tables
 
+    started = time.perf_counter()
+    # Timed through close: the store builds its lookup indexes after a bulk load.
     with open_store(f"duckdb:///{folder / 'graph.duckdb'}") as store:
         report = load_tables(store, builtin_mapping(), folder)
     return {
-        "seconds": report.seconds,
+        "seconds": time.perf_counter() - started,
         "links": report.links,
         "entities": report.entities,
         "rows": report.read,

@@ -66,6 +66,7 @@ class DuckDBStore(GraphStore):
             self._db = duckdb.connect(path)
         except duckdb.Error as exc:
             raise StoreUnavailable(f"cannot open DuckDB store {path!r}: {exc}") from exc
+        self._indexes_stale = False
         self.ensure_schema()
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -83,13 +84,20 @@ class DuckDBStore(GraphStore):
             raise
         self._db.commit()
 
+    def _indexed(self) -> duckdb.DuckDBPyConnection:
+        """The connection, with the key indexes a bulk merge dropped built again."""
+        if self._indexes_stale:
+            self._db.execute(sql.CREATE_KEY_INDEXES)
+            self._indexes_stale = False
+        return self._db
+
     def _frame(self, query: str, **params: Any) -> pd.DataFrame:
         # Through Arrow: at 11M links, .df() peaked at 2.5x the memory and took 2.4x as long.
-        return self._db.sql(query, params=params or None).to_arrow_table().to_pandas()
+        return self._indexed().sql(query, params=params or None).to_arrow_table().to_pandas()
 
     def _scalar(self, query: str, **params: Any) -> Any:
         # fetchall, not fetchone: a half-read result blocks the connection's next query.
-        rows = self._db.execute(query, params or None).fetchall()
+        rows = self._indexed().execute(query, params or None).fetchall()
         return rows[0][0] if rows else None
 
     # -- hooks -------------------------------------------------------------------------------
@@ -99,7 +107,7 @@ class DuckDBStore(GraphStore):
         self._db.execute(sql.CREATE_KEY_INDEXES)
 
     def _close(self) -> None:
-        self._db.close()
+        self._indexed().close()
 
     def _upsert_entities(self, batch: pa.Table) -> None:
         self._merge(batch, sql.UPDATE_ENTITIES, sql.INSERT_NEW_ENTITIES)
@@ -111,8 +119,11 @@ class DuckDBStore(GraphStore):
         self._merge(batch, sql.UPDATE_LINKS, sql.INSERT_NEW_LINKS)
 
     def _merge(self, batch: pa.Table, *statements: str) -> None:
-        """Run merge statements over ``batch`` in one transaction; rebuild indexes after big
-        batches instead of maintaining them row by row."""
+        """Run merge statements over ``batch`` in one transaction.
+
+        A big batch drops the key indexes first; they are built again, outside any
+        transaction, before the next read or at close (see ``sql.CREATE_KEY_INDEXES``).
+        """
         bulk = batch.num_rows >= BULK_ROWS
         with self._transaction() as db:
             db.register("incoming", batch)
@@ -120,9 +131,8 @@ class DuckDBStore(GraphStore):
                 db.execute(sql.DROP_KEY_INDEXES)
             for statement in statements:
                 db.execute(statement)
-            if bulk:
-                db.execute(sql.CREATE_KEY_INDEXES)
             db.unregister("incoming")
+        self._indexes_stale = self._indexes_stale or bulk
 
     def _write_rings(self, rings: list[Ring]) -> None:
         incoming = pd.DataFrame(
