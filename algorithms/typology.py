@@ -10,15 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Typology names, as the synthetic generator plants them.
-TYPOLOGIES: tuple[str, ...] = (
-    "device_farm",
-    "payment_sharing",
-    "drop_address",
-    "promo_abuse",
-    "creator_collusion",
-    "money_cycle",
-)
+from graphfraud.model import TYPOLOGIES
+
 #: The typology of a ring no pattern covers well.
 MIXED = "mixed"
 

@@ -77,6 +77,17 @@ LINK_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: The ring typologies detection names and the synthetic generator plants (DESIGN.md).
+TYPOLOGIES: tuple[str, ...] = (
+    "device_farm",
+    "payment_sharing",
+    "drop_address",
+    "promo_abuse",
+    "creator_collusion",
+    "money_cycle",
+)
+
+
 class RingStatus(StrEnum):
     """Investigator verdict on a ring; anything but NEW survives re-runs of detection."""
 

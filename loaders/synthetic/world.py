@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from graphfraud.errors import InputError
+from graphfraud.model import TYPOLOGIES
 from loaders.synthetic import vocabulary as words
 from loaders.synthetic.keys import PROXY_BASE, Ints
 from loaders.synthetic.sampling import (
@@ -33,14 +34,6 @@ from loaders.synthetic.text import Renderer
 Progress = Callable[[str, int, int], None]
 Bools = npt.NDArray[np.bool_]
 
-TYPOLOGIES: tuple[str, ...] = (
-    "device_farm",
-    "payment_sharing",
-    "drop_address",
-    "promo_abuse",
-    "creator_collusion",
-    "money_cycle",
-)
 INNOCENT, CAMOUFLAGED, RING = 0, 1, 2  # what an account is, in World.state
 BUYER, SELLER, CREATOR = 0, 1, 2  # account types, in World.types
 ACCOUNT_TYPES = np.array(["buyer", "seller", "creator"], dtype=object)
