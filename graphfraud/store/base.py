@@ -38,6 +38,7 @@ from graphfraud.model import (
     RingStatus,
     StoreStats,
     Subgraph,
+    empty_frame,
 )
 from graphfraud.store import sql
 
@@ -183,7 +184,7 @@ class GraphStore(ABC):
         self.entity(a)
         self.entity(b)
         if a == b:
-            return Subgraph(self._entities(a.kind, [a.key]), _empty(LINK_COLUMNS))
+            return Subgraph(self._entities(a.kind, [a.key]), empty_frame(LINK_COLUMNS))
         return self._path(a, b, max_hops)
 
     def accounts_sharing(self, ref: EntityRef) -> pd.DataFrame:
@@ -263,8 +264,10 @@ class GraphStore(ABC):
             ]
             for ref, part in zip(refs, parts, strict=True)
         ]
-        edges = pd.concat([_empty(LINK_COLUMNS), *touching], ignore_index=True)
-        nodes = pd.concat([_empty(ENTITY_COLUMNS), *(p.nodes for p in parts)], ignore_index=True)
+        edges = pd.concat([empty_frame(LINK_COLUMNS), *touching], ignore_index=True)
+        nodes = pd.concat(
+            [empty_frame(ENTITY_COLUMNS), *(p.nodes for p in parts)], ignore_index=True
+        )
         return cap_subgraph(
             nodes.drop_duplicates(["kind", "key"]),
             edges.drop_duplicates(LINK_KEY),
@@ -287,10 +290,6 @@ class GraphStore(ABC):
 
     @abstractmethod
     def _stats(self) -> StoreStats: ...
-
-
-def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype="object") for name in columns})
 
 
 def cap_subgraph(
