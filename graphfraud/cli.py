@@ -159,7 +159,9 @@ def _print_load(report: LoadReport, url: str) -> None:
         table.add_row(name, f"{read:,}", f"{read - rejected:,}", f"{rejected:,}")
     table.add_row("[bold]total", f"{report.read:,}", f"{report.loaded:,}", f"{report.rejected:,}")
     console.print(table)
-    console.print(f"wrote {report.entities:,} entities and {report.links:,} links")
+    console.print(
+        f"wrote {report.links:,} links and the attributes of {report.entities:,} entities"
+    )
     if report.rejects_path is not None:
         console.print(
             f"[yellow]{report.rejected:,} rejected rows, with reasons, in {report.rejects_path}"

@@ -47,7 +47,7 @@ def test_help_lists_every_command(workdir: Path) -> None:
 
 def test_demo_generates_loads_and_summarises(demo: subprocess.CompletedProcess[str]) -> None:
     assert demo.returncode == 0, demo.stderr
-    assert re.search(r"wrote [\d,]+ entities and [\d,]+ links", demo.stdout)
+    assert re.search(r"wrote [\d,]+ links and the attributes of [\d,]+ entities", demo.stdout)
     assert "Account" in demo.stdout
     assert "USES_DEVICE" in demo.stdout
 
