@@ -178,6 +178,18 @@ class RingFilter:
     max_size: int | None = None
     account: str | None = None
 
+    def matches(self, ring: Ring) -> bool:
+        """Whether ``ring`` passes every filter given: what the engines' queries ask of the
+        active rings, for rings already in memory."""
+        return (
+            (self.min_score is None or ring.score >= self.min_score)
+            and (self.typology is None or ring.typology == self.typology)
+            and (self.status is None or ring.status == self.status)
+            and (self.min_size is None or ring.size >= self.min_size)
+            and (self.max_size is None or ring.size <= self.max_size)
+            and (self.account is None or any(m.account == self.account for m in ring.members))
+        )
+
 
 @dataclass(frozen=True)
 class Page:
@@ -187,6 +199,13 @@ class Page:
     limit: int = 50
     sort: str = "score"
     descending: bool = True
+
+    def of(self, rings: list[Ring]) -> list[Ring]:
+        """This page of ``rings`` in memory, ordered as the engines order it: by ``sort`` in
+        its direction, ties by ring id ascending."""
+        ordered = sorted(rings, key=lambda ring: ring.ring_id)
+        ordered.sort(key=lambda ring: getattr(ring, self.sort), reverse=self.descending)
+        return ordered[self.offset : self.offset + self.limit]
 
 
 @dataclass(frozen=True)

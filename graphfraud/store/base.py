@@ -202,6 +202,10 @@ class GraphStore(ABC):
             raise InputError("page offset must be >= 0 and limit >= 1")
         return self._rings(flt or RingFilter(), page)
 
+    def count_rings(self, flt: RingFilter | None = None) -> int:
+        """How many active rings match ``flt`` (one cheap query, for health checks)."""
+        return self._count_rings(flt or RingFilter())
+
     def ring(self, ring_id: str) -> Ring:
         """One ring with its members and evidence; raises NotFound."""
         found = self._ring(ring_id)
@@ -286,10 +290,25 @@ class GraphStore(ABC):
     def _rings(self, flt: RingFilter, page: Page) -> RingPage: ...
 
     @abstractmethod
+    def _count_rings(self, flt: RingFilter) -> int: ...
+
+    @abstractmethod
     def _ring(self, ring_id: str) -> Ring | None: ...
 
     @abstractmethod
     def _stats(self) -> StoreStats: ...
+
+
+def filter_params(flt: RingFilter) -> dict[str, Any]:
+    """A ring filter as the query parameters both engines' statements take."""
+    return {
+        "min_score": flt.min_score,
+        "typology": flt.typology,
+        "status": None if flt.status is None else RingStatus(flt.status).value,
+        "min_size": flt.min_size,
+        "max_size": flt.max_size,
+        "account": flt.account,
+    }
 
 
 def cap_subgraph(

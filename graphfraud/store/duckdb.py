@@ -30,7 +30,7 @@ from graphfraud.model import (
     Subgraph,
 )
 from graphfraud.store import sql
-from graphfraud.store.base import GraphStore, cap_subgraph
+from graphfraud.store.base import GraphStore, cap_subgraph, filter_params
 
 RING_COLUMNS = (
     "ring_id",
@@ -294,21 +294,16 @@ class DuckDBStore(GraphStore):
         return sharing.sort_values(["account", "link"], ignore_index=True)
 
     def _rings(self, flt: RingFilter, page: Page) -> RingPage:
-        params: dict[str, Any] = {
-            "min_score": flt.min_score,
-            "typology": flt.typology,
-            "status": None if flt.status is None else RingStatus(flt.status).value,
-            "min_size": flt.min_size,
-            "max_size": flt.max_size,
-            "account": flt.account,
-        }
-        total = int(self._scalar(sql.COUNT_RINGS, **params))
+        params = filter_params(flt)
         direction = "DESC" if page.descending else "ASC"
         order = f"{ORDER[page.sort]} {direction}, r.ring_id"
         rows = self._frame(
             sql.PAGE_RINGS.format(order=order), limit=page.limit, offset=page.offset, **params
         )
-        return RingPage(self._assemble(rows), total)
+        return RingPage(self._assemble(rows), self._count_rings(flt))
+
+    def _count_rings(self, flt: RingFilter) -> int:
+        return int(self._scalar(sql.COUNT_RINGS, **filter_params(flt)))
 
     def _ring(self, ring_id: str) -> Ring | None:
         rings = self._assemble(self._frame(sql.SELECT_RING, ring_id=ring_id))

@@ -41,7 +41,7 @@ from graphfraud.model import (
 )
 from graphfraud.settings import Settings, get_settings
 from graphfraud.store import cypher
-from graphfraud.store.base import GraphStore
+from graphfraud.store.base import GraphStore, filter_params
 
 #: Labels and relationship types become part of the Cypher text, so they must be plain names.
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -310,20 +310,16 @@ class Neo4jStore(GraphStore):
         return self._frame(query, columns, "finding accounts sharing an identifier", key=ref.key)
 
     def _rings(self, flt: RingFilter, page: Page) -> RingPage:
-        params: dict[str, Any] = {
-            "min_score": flt.min_score,
-            "typology": flt.typology,
-            "status": None if flt.status is None else RingStatus(flt.status).value,
-            "min_size": flt.min_size,
-            "max_size": flt.max_size,
-            "account": flt.account,
-        }
-        total = int(self._run(cypher.COUNT_RINGS, "counting rings", **params)[0][0])
+        params = filter_params(flt)
         query = cypher.PAGE_RINGS_DESC if page.descending else cypher.PAGE_RINGS_ASC
         rows = self._run(
             query, "listing rings", sort=page.sort, offset=page.offset, limit=page.limit, **params
         )
-        return RingPage(self._assemble(rows), total)
+        return RingPage(self._assemble(rows), self._count_rings(flt))
+
+    def _count_rings(self, flt: RingFilter) -> int:
+        params = filter_params(flt)
+        return int(self._run(cypher.COUNT_RINGS, "counting rings", **params)[0][0])
 
     def _ring(self, ring_id: str) -> Ring | None:
         rings = self._assemble(self._run(cypher.RING_BY_ID, "reading a ring", ring_id=ring_id))

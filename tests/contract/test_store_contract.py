@@ -281,6 +281,17 @@ def test_rings_filter_sort_and_page(loaded: GraphStore) -> None:
     assert [r.ring_id for r in ascending.rings] == ["R1", "R3", "R2"]
 
 
+def test_count_rings_counts_the_active_rings_matching(loaded: GraphStore) -> None:
+    loaded.write_rings([ring("R1", ["A1", "A2"], score=1.0), ring("R2", ["A3", "A4"], score=4.0)])
+    loaded.set_ring_status("R2", RingStatus.CONFIRMED)
+    loaded.write_rings([ring("R3", ["A1", "A3"], score=2.0), ring("R4", ["A2"], score=6.0)])
+    # R1 was dropped, R2 retired (labelled, not found again): neither is counted.
+    assert loaded.count_rings() == 2
+    assert loaded.count_rings(RingFilter(min_score=3.0)) == 1
+    assert loaded.count_rings(RingFilter(account="A3")) == 1
+    assert loaded.count_rings(RingFilter(status=RingStatus.CONFIRMED)) == 0
+
+
 def test_rings_reject_unknown_sort(loaded: GraphStore) -> None:
     with pytest.raises(InputError, match="sort"):
         loaded.rings(RingFilter(), Page(sort="members; DROP TABLE rings"))
