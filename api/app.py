@@ -23,6 +23,7 @@ from starlette.routing import Match
 
 from api.deps import Role, StorePool, reject_unknown_parameters
 from api.jobs import DetectionJobs
+from api.reads import ReadModel
 from api.routes import accounts, health, identifiers, jobs, pages, rings
 from api.schemas import ErrorBody, FieldError
 from graphfraud import __version__
@@ -59,10 +60,15 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
     """
     settings = settings or get_settings()
     stores = StorePool(store_url or settings.store_url, settings=settings)
-    detections = DetectionJobs(stores, settings=settings)
+    # Only a store the app owns can be read from memory: others may be changed behind its back.
+    owned = stores.engine == "duckdb" and settings.api_read_model
+    read_model = ReadModel(stores.borrow) if owned else None
+    detections = DetectionJobs(stores, settings=settings, read_model=read_model)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if read_model is not None:
+            read_model.start()
         yield
         detections.close()
         stores.close()
@@ -76,6 +82,7 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
     )
     app.state.settings = settings
     app.state.stores = stores
+    app.state.read_model = read_model
     app.state.jobs = detections
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_ABOVE_BYTES)
     app.add_exception_handler(RequestValidationError, _invalid_request)

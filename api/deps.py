@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from enum import StrEnum
 from typing import Annotated
 
@@ -23,6 +23,7 @@ from fastapi.security import APIKeyHeader, APIKeyQuery
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
+from api.reads import ReadModel, Reads, StoreReads
 from graphfraud.errors import ConfigError
 from graphfraud.settings import Settings
 from graphfraud.store import GraphStore, open_store
@@ -81,10 +82,12 @@ class StorePool:
             return self._opened[0]
 
     def give_back(self, store: GraphStore) -> None:
-        """Return a store from :meth:`take` or :meth:`open` for others to use."""
+        """Return a store from :meth:`take` or :meth:`open` for others to use; one that was
+        out when the pool closed (which closed it) is dropped, never lent again."""
         if self._per_request:
             with self._lock:
-                self._idle.append(store)
+                if any(store is mine for mine in self._opened):
+                    self._idle.append(store)
 
     @contextmanager
     def borrow(self) -> Iterator[GraphStore]:
@@ -113,8 +116,8 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_store(request: Request) -> AsyncIterator[GraphStore]:
-    """A store handle for this request alone."""
+@asynccontextmanager
+async def _lent(request: Request) -> AsyncIterator[GraphStore]:
     pool: StorePool = request.app.state.stores
     store = pool.take()
     if store is None:
@@ -125,8 +128,25 @@ async def get_store(request: Request) -> AsyncIterator[GraphStore]:
         pool.give_back(store)
 
 
+async def get_store(request: Request) -> AsyncIterator[GraphStore]:
+    """A store handle for this request alone."""
+    async with _lent(request) as store:
+        yield store
+
+
+async def get_reads(request: Request) -> AsyncIterator[Reads]:
+    """Ring and linkage reads: from memory once the read model is ready, else the store."""
+    model: ReadModel | None = request.app.state.read_model
+    if model is not None and model.ready:
+        yield model
+        return
+    async with _lent(request) as store:
+        yield StoreReads(store)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[GraphStore, Depends(get_store)]
+ReadsDep = Annotated[Reads, Depends(get_reads)]
 
 
 async def reject_unknown_parameters(request: Request) -> None:
@@ -134,7 +154,7 @@ async def reject_unknown_parameters(request: Request) -> None:
     must not silently return everything."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
-    if dependant is None:
+    if dependant is None or not request.query_params:
         return
     known = _query_names(dependant)
     unknown = [name for name in request.query_params if name not in known]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from algorithms.pipeline import detect_rings
 from api.deps import StorePool
+from api.reads import ReadModel
 from api.schemas import DetectionOutcome, Job, JobProgress, JobState
 from graphfraud.errors import NotFound
 from graphfraud.settings import Settings
@@ -38,11 +39,16 @@ class DetectionJobs:
         Where runs borrow their store.
     settings
         Detection settings are taken from here.
+    read_model
+        Told when a run has written new rings.
     """
 
-    def __init__(self, stores: StorePool, *, settings: Settings) -> None:
+    def __init__(
+        self, stores: StorePool, *, settings: Settings, read_model: ReadModel | None = None
+    ) -> None:
         self._stores = stores
         self._settings = settings
+        self._read_model = read_model
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._threads: list[threading.Thread] = []
@@ -100,6 +106,8 @@ class DetectionJobs:
                     seed=self.get(job_id).seed,
                     progress=progress,
                 )
+                if self._read_model is not None:
+                    self._read_model.reload_rings(store)
         except Exception as exc:  # a thread boundary: any failure must end the job, or it
             # would stay "running" and block every later run.
             self._update(job_id, state=JobState.FAILED, finished_at=_now(), error=str(exc))

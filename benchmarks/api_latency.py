@@ -7,11 +7,12 @@ generator stays light next to the server on a small machine). Each scenario runs
 time; every request's latency is recorded.
 
 Printed per scenario: requests, throughput, p50 / p95 / p99 latency, the server's CPU time per
-request (a figure other load on the machine disturbs less than latency) and errors. Baselines in the
-same run: the trivial ``/health`` endpoint under the same load, and one client alone (the
-latency floor); the ratios say what the work and what the contention cost. Then the ring view
-of the ring closest to 200 members is opened in headless Chromium and timed until its layout
-has settled.
+request (a figure other load on the machine disturbs less than latency) and errors; and the
+server's resident memory. Baselines in the same run: the same requests served with the read
+model turned off (every answer read from the store), and one client alone (the latency floor);
+the ratios say what the read model and what the contention change. Then the ring view of the
+ring closest to 200 members is opened in headless Chromium and timed until its layout has
+settled.
 
 Targets (2-core machine, 100k accounts, 20 clients): p95 <= 50 ms for ring detail and account
 linkage; the 200-member ring view settles in under 5 s.
@@ -34,6 +35,8 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +79,7 @@ class Result:
         errors = sum(self.errors.values())
         cpu = self.server_cpu / max(len(self.latencies), 1) * 1000
         return (
-            f"{self.name:<26}{self.clients:>8}{len(self.latencies):>10,}{rate:>10.0f}"
+            f"{self.name:<34}{self.clients:>8}{len(self.latencies):>10,}{rate:>10.0f}"
             f"{self.ms(50):>9.1f}{self.ms(95):>9.1f}{self.ms(99):>9.1f}{cpu:>9.2f}{errors:>8}"
         )
 
@@ -158,21 +161,43 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(store_url: str, port: int) -> subprocess.Popen[bytes]:
-    """``graphfraud serve`` in a process of its own, once it answers."""
-    env = {**os.environ, "GRAPHFRAUD_API_READ_KEYS": json.dumps([READ_KEY])}
+@dataclass(frozen=True)
+class Server:
+    """A running API server."""
+
+    port: int
+    process: psutil.Process
+
+
+@contextmanager
+def serving(store_url: str, *, read_model: bool) -> Iterator[Server]:
+    """``graphfraud serve`` in a process of its own, once it answers from its read model (or,
+    with ``read_model=False``, from the store)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRAPHFRAUD_API_READ_KEYS": json.dumps([READ_KEY]),
+        "GRAPHFRAUD_API_READ_MODEL": json.dumps(read_model),
+    }
     command = [sys.executable, "-m", "graphfraud", "serve", "--port", str(port)]
     server = subprocess.Popen([*command, "--store", store_url], env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/health") as answer:
-                if answer.status == 200:
-                    return server
-        except OSError:
+    began = time.monotonic()
+    try:
+        while True:
+            try:
+                state = get_json(port, "/health")["read_model"]
+            except OSError:
+                state = "starting"
+            if state not in ("starting", "building"):
+                break
+            if time.monotonic() > began + 300:
+                raise RuntimeError("the API server did not get ready")
             time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("the API server did not start")
+        print(f"server ready in {time.monotonic() - began:.1f} s; read model: {state}")
+        yield Server(port, psutil.Process(server.pid))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def get_json(port: int, path: str) -> Any:
@@ -261,67 +286,97 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
 
     store_url = build_store(args.workdir, args.accounts, args.seed)
-    port = free_port()
-    server = start_server(store_url, port)
-    try:
-        rings = _all_rings(port)
-        ring_paths = [f"/api/rings/{quote(r['ring_id'])}" for r in rings]
-        members = [m["account"] for r in rings[:200] for m in _members(port, r["ring_id"])]
-        rng = random.Random(args.seed)
-        others = [f"A{rng.randrange(1, args.accounts):07d}" for _ in range(len(members))]
-        linkage_paths = [f"/api/accounts/{quote(a)}/linkage" for a in members + others]
-        rng.shuffle(linkage_paths)
-        list_paths = [
-            f"/api/rings?limit=20&offset={offset}{extra}"
-            for offset in range(0, 200, 20)
-            for extra in ("", "&min_score=2", "&status=new", "&sort=size", "&min_size=5")
-        ]
+    print(f"{args.clients} clients, {args.seconds:.0f} s per scenario")
+    with serving(store_url, read_model=False) as server:
+        paths = workload(server.port, args.accounts, args.seed)
+        baseline, baseline_rss = run_scenarios(server, paths, args, baseline=True)
+    with serving(store_url, read_model=True) as server:
+        results, rss = run_scenarios(server, paths, args, baseline=False)
+        ring = min(paths.rings, key=lambda r: (abs(r["size"] - VIEW_RING_SIZE), -r["size"]))
+        view_seconds, nodes = time_ring_view(server.port, ring["ring_id"])
+
+    header = f"{'scenario':<34}{'clients':>8}{'requests':>10}{'req/s':>10}"
+    print(f"\n{header}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'cpu ms':>9}{'errors':>8}")
+    for result in [*baseline.values(), *results.values()]:
+        print(result.row())
+    print(
+        f"\nserver memory: {rss / 2**30:.2f} GiB with the read model, "
+        f"{baseline_rss / 2**30:.2f} GiB reading the store"
+    )
+    for name in ("ring detail", "account linkage"):
+        result, store_only = results[name], baseline[f"{name}, store reads"]
+        verdict = "meets" if result.ms(95) <= TARGET_P95_MS else "MISSES"
         print(
-            f"{len(rings):,} rings; {args.clients} clients, {args.seconds:.0f} s per scenario; "
-            f"server pid {server.pid} on port {port}"
+            f"{name}: p95 {result.ms(95):.1f} ms {verdict} the {TARGET_P95_MS:.0f} ms target; "
+            f"{store_only.ms(95) / result.ms(95):.1f}x lower than reading the store, "
+            f"{result.ms(95) / results[f'{name}, 1 client'].ms(95):.1f}x one client's"
         )
-        # Warm up: the first requests open connections and fill caches.
-        process = psutil.Process(server.pid)
-        hammer(process, port, "warm-up", ring_paths + linkage_paths, clients=4, seconds=2)
-        many = {
-            name: hammer(process, port, name, paths, clients=args.clients, seconds=args.seconds)
-            for name, paths in (
-                ("health (baseline)", ["/health"]),
-                ("ring list", list_paths),
-                ("ring detail", ring_paths),
-                ("account linkage", linkage_paths),
+    verdict = "meets" if view_seconds < TARGET_VIEW_SECONDS else "MISSES"
+    print(
+        f"ring view of {ring['ring_id']} ({ring['size']} members, {nodes} nodes drawn): "
+        f"settled in {view_seconds:.2f} s, {verdict} the {TARGET_VIEW_SECONDS:.0f} s target"
+    )
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The rings served and the paths each scenario cycles through."""
+
+    rings: list[dict[str, Any]]
+    ring_paths: list[str]
+    list_paths: list[str]
+    linkage_paths: list[str]
+
+
+def workload(port: int, accounts: int, seed: int) -> Workload:
+    """Every ring's detail; linkage of ring members and as many random accounts; listings."""
+    rings = _all_rings(port)
+    members = [m["account"] for r in rings[:200] for m in _members(port, r["ring_id"])]
+    rng = random.Random(seed)
+    others = [f"A{rng.randrange(1, accounts):07d}" for _ in range(len(members))]
+    linkage_paths = [f"/api/accounts/{quote(a)}/linkage" for a in members + others]
+    rng.shuffle(linkage_paths)
+    list_paths = [
+        f"/api/rings?limit=20&offset={offset}{extra}"
+        for offset in range(0, 200, 20)
+        for extra in ("", "&min_score=2", "&status=new", "&sort=size", "&min_size=5")
+    ]
+    ring_paths = [f"/api/rings/{quote(r['ring_id'])}" for r in rings]
+    return Workload(rings, ring_paths, list_paths, linkage_paths)
+
+
+def run_scenarios(
+    server: Server, paths: Workload, args: argparse.Namespace, *, baseline: bool
+) -> tuple[dict[str, Result], int]:
+    """The scenarios against one server, and its resident memory afterwards."""
+    process, port = server.process, server.port
+    # Warm up: the first requests open connections and fill caches.
+    hammer(process, port, "warm-up", paths.ring_paths + paths.linkage_paths, clients=4, seconds=2)
+    scenarios = [
+        ("ring list", paths.list_paths),
+        ("ring detail", paths.ring_paths),
+        ("account linkage", paths.linkage_paths),
+    ]
+    if baseline:
+        # The same requests answered by the store alone (read model off).
+        return {
+            f"{name}, store reads": hammer(
+                process, port, f"{name}, store reads", group, clients=args.clients,
+                seconds=args.seconds,
             )
-        }
-        alone = {
-            name: hammer(
-                process, port, f"{name}, 1 client", paths, clients=1, seconds=args.seconds / 2
-            )
-            for name, paths in (("ring detail", ring_paths), ("account linkage", linkage_paths))
-        }
-        header = f"{'scenario':<26}{'clients':>8}{'requests':>10}{'req/s':>10}"
-        print(f"\n{header}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'cpu ms':>9}{'errors':>8}")
-        for result in [*many.values(), *alone.values()]:
-            print(result.row())
-        print()
-        health = many["health (baseline)"]
-        for name in ("ring detail", "account linkage"):
-            result = many[name]
-            verdict = "meets" if result.ms(95) <= TARGET_P95_MS else "MISSES"
-            print(
-                f"{name}: p95 {result.ms(95):.1f} ms {verdict} the {TARGET_P95_MS:.0f} ms target; "
-                f"p50 is {result.ms(50) / health.ms(50):.1f}x /health's under the same load, "
-                f"p95 is {result.ms(95) / alone[name].ms(95):.1f}x one client's"
-            )
-        ring = min(rings, key=lambda r: (abs(r["size"] - VIEW_RING_SIZE), -r["size"]))
-        seconds, nodes = time_ring_view(port, ring["ring_id"])
-        verdict = "meets" if seconds < TARGET_VIEW_SECONDS else "MISSES"
-        print(
-            f"ring view of {ring['ring_id']} ({ring['size']} members, {nodes} nodes drawn): "
-            f"settled in {seconds:.2f} s, {verdict} the {TARGET_VIEW_SECONDS:.0f} s target"
+            for name, group in scenarios
+        }, process.memory_info().rss  # fmt: skip
+    results = {"health": hammer(process, port, "health", ["/health"], clients=args.clients,
+                                seconds=args.seconds)}  # fmt: skip
+    for name, group in scenarios:
+        results[name] = hammer(
+            process, port, name, group, clients=args.clients, seconds=args.seconds
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    for name, group in scenarios[1:]:
+        results[f"{name}, 1 client"] = hammer(
+            process, port, f"{name}, 1 client", group, clients=1, seconds=args.seconds / 2
+        )
+    return results, process.memory_info().rss
 
 
 def _all_rings(port: int) -> list[dict[str, Any]]:

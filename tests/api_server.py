@@ -93,16 +93,25 @@ def serving(settings: Settings, store_url: str, *, engine: str) -> Iterator[Serv
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
+    served = ServedApi(f"http://127.0.0.1:{port}", engine)
+    deadline = time.monotonic() + 60
+    # Started, and answering from its read model once it has one (until then it reads the
+    # store, which the tests of that path ask for by turning the read model off).
+    while not server.started or _read_model(served) == "building":
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the API server did not start")
+            raise RuntimeError("the API server did not get ready")
         time.sleep(0.02)
     try:
-        yield ServedApi(f"http://127.0.0.1:{port}", engine)
+        yield served
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def _read_model(served: ServedApi) -> str:
+    with served.client(None) as client:
+        state: str = client.get("/health").json()["read_model"]
+        return state
 
 
 def duckdb_marketplace(data: Path, folder: Path) -> str:

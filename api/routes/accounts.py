@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.deps import StoreDep, require_reader
+from api.deps import ReadsDep, StoreDep, require_reader
+from api.reads import Reads
 from api.schemas import (
     AccountLinkage,
     AccountPath,
-    Entity,
     Membership,
     entities_of,
     error_responses,
@@ -20,11 +20,10 @@ from api.schemas import (
 from graphfraud.errors import InputError
 from graphfraud.model import EntityKind, EntityRef, Page, RingFilter
 
-router = APIRouter(prefix="/api/accounts", tags=["linkage"], dependencies=[Depends(require_reader)])
-
-#: Rings listed per account at most (an account is in one ring per detection run, but
-#: labelled rings retired by earlier runs are listed too).
+#: Rings listed per account at most (an account is in one active ring per detection run).
 MAX_RINGS = 100
+
+router = APIRouter(prefix="/api/accounts", tags=["linkage"], dependencies=[Depends(require_reader)])
 
 AccountKey = Annotated[
     str,
@@ -45,19 +44,24 @@ def account_ref(text: str) -> EntityRef:
 
 
 @router.get("/{account}/linkage", responses=error_responses(400, 401, 404, 422, 503))
-def account_linkage(
+async def account_linkage(
     account: AccountKey,
-    store: StoreDep,
+    reads: ReadsDep,
     hops: Annotated[int, Query(ge=1, le=3, description="How far to walk.")] = 1,
     limit: Annotated[int, Query(ge=1, le=2000, description="Most entities returned.")] = 200,
 ) -> AccountLinkage:
     """The rings an account is in and the entities it is linked to."""
     ref = account_ref(account)
-    around = store.neighbourhood(ref, hops=hops, limit=limit)
-    rings = store.rings(RingFilter(account=ref.key), Page(limit=MAX_RINGS)).rings
-    me = around.nodes[(around.nodes["kind"] == ref.kind) & (around.nodes["key"] == ref.key)]
+    return await reads.run(lambda r: linkage(r, ref, hops=hops, limit=limit))
+
+
+def linkage(reads: Reads, ref: EntityRef, *, hops: int, limit: int) -> AccountLinkage:
+    """What :func:`account_linkage` answers."""
+    around = reads.neighbourhood(ref, hops=hops, limit=limit)
+    rings = reads.rings(RingFilter(account=ref.key), Page(limit=MAX_RINGS)).rings
+    me = next(e for e in around.entities if e.kind == ref.kind and e.key == ref.key)
     return AccountLinkage(
-        account=Entity.from_row(me.iloc[0]),
+        account=me,
         rings=[
             Membership(
                 ring_id=ring.ring_id,
@@ -69,8 +73,8 @@ def account_linkage(
             )
             for ring in rings
         ],
-        neighbours=entities_of(around.nodes.drop(me.index)),
-        links=links_of(around.edges),
+        neighbours=[e for e in around.entities if e is not me],
+        links=sorted(around.links, key=lambda link: (link.source, link.kind, link.target)),
         truncated=around.truncated,
     )
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from api.deps import StoreDep, StorePool
-from api.schemas import Health, error_responses
+from api.reads import ReadModel
+from api.schemas import Health, ReadModelState, error_responses
 from graphfraud import __version__
-from graphfraud.model import Page
 
 router = APIRouter(tags=["health"])
 
@@ -16,5 +16,11 @@ router = APIRouter(tags=["health"])
 def health(request: Request, store: StoreDep) -> Health:
     """Whether the service and its store answer (no API key needed)."""
     pool: StorePool = request.app.state.stores
-    rings = store.rings(page=Page(limit=1)).total
-    return Health(status="ok", engine=pool.engine, rings=rings, version=__version__)
+    read_model: ReadModel | None = request.app.state.read_model
+    return Health(
+        status="ok",
+        engine=pool.engine,
+        rings=store.count_rings(),
+        read_model=read_model.state if read_model is not None else ReadModelState.OFF,
+        version=__version__,
+    )

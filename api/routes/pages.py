@@ -11,13 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import API_KEY_QUERY, StoreDep, require_page_reader
+from api.deps import API_KEY_QUERY, ReadsDep, StoreDep, require_page_reader
 from api.graph import ring_network
 from api.routes.rings import MaxNodes, Surroundings
 from api.schemas import error_responses
 from api.views import render_index, render_ring_view
 from graphfraud.explain import explain
-from graphfraud.model import Page
+from graphfraud.model import Page, RingFilter
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(require_page_reader)])
 
@@ -29,14 +29,14 @@ HTML = {"content": {"text/html": {}}, "description": "An HTML page."}
     response_class=HTMLResponse,
     responses={200: HTML, **error_responses(401, 422, 503, page=True)},
 )
-def index_page(
+async def index_page(
     request: Request,
-    store: StoreDep,
+    reads: ReadsDep,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> HTMLResponse:
     """The rings, best score first, each linking to its interactive view."""
-    found = store.rings(page=Page(offset=offset, limit=limit))
+    found = await reads.run(lambda r: r.rings(RingFilter(), Page(offset=offset, limit=limit)))
     html = render_index(
         found, key=request.query_params.get(API_KEY_QUERY), offset=offset, limit=limit
     )

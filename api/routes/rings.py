@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api.deps import StoreDep, require_investigator, require_reader
+from api.deps import ReadsDep, StoreDep, require_investigator, require_reader
 from api.graph import ring_network
+from api.reads import ReadModel
 from api.schemas import (
     Explanation,
     GraphNode,
@@ -22,7 +23,7 @@ from api.schemas import (
     links_of,
 )
 from graphfraud.explain import explain
-from graphfraud.model import Page, RingFilter, RingStatus
+from graphfraud.model import Page, Ring, RingFilter, RingStatus
 
 router = APIRouter(prefix="/api/rings", tags=["rings"], dependencies=[Depends(require_reader)])
 
@@ -35,8 +36,8 @@ Surroundings = Annotated[
 
 
 @router.get("", responses=error_responses(401, 422, 503))
-def list_rings(
-    store: StoreDep,
+async def list_rings(
+    reads: ReadsDep,
     min_score: Annotated[float | None, Query(allow_inf_nan=False)] = None,
     typology: Annotated[str | None, Query(max_length=100)] = None,
     status: RingStatus | None = None,
@@ -51,17 +52,16 @@ def list_rings(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> RingList:
     """Active rings matching every filter given, sorted and paginated."""
-    found = store.rings(
-        RingFilter(
-            min_score=min_score,
-            typology=typology,
-            status=status,
-            min_size=min_size,
-            max_size=max_size,
-            account=account,
-        ),
-        Page(offset=offset, limit=limit, sort=sort.value, descending=order is SortOrder.DESC),
+    flt = RingFilter(
+        min_score=min_score,
+        typology=typology,
+        status=status,
+        min_size=min_size,
+        max_size=max_size,
+        account=account,
     )
+    page = Page(offset=offset, limit=limit, sort=sort.value, descending=order is SortOrder.DESC)
+    found = await reads.run(lambda r: r.rings(flt, page))
     return RingList(
         total=found.total,
         offset=offset,
@@ -70,11 +70,17 @@ def list_rings(
     )
 
 
-@router.get("/{ring_id}", responses=error_responses(401, 404, 422, 503))
-def get_ring(ring_id: str, store: StoreDep) -> RingDetail:
+@router.get("/{ring_id}", response_model=RingDetail, responses=error_responses(401, 404, 422, 503))
+async def get_ring(ring_id: str, reads: ReadsDep) -> Response:
     """A ring with its members, evidence and explanation."""
-    ring = store.ring(ring_id)
-    return RingDetail.from_parts(ring, Explanation.from_explanation(explain(ring)))
+    body = await reads.run(lambda r: r.rendered(ring_id, render_detail))
+    return Response(body, media_type="application/json")
+
+
+def render_detail(ring: Ring) -> bytes:
+    """A ring's detail as the JSON body of :func:`get_ring`."""
+    detail = RingDetail.from_parts(ring, Explanation.from_explanation(explain(ring)))
+    return detail.model_dump_json().encode()
 
 
 @router.get("/{ring_id}/graph", responses=error_responses(401, 404, 422, 503))
@@ -102,9 +108,15 @@ def get_ring_graph(
     dependencies=[Depends(require_investigator)],
     responses=error_responses(400, 401, 403, 404, 422, 503),
 )
-def set_ring_status(ring_id: str, update: StatusUpdate, store: StoreDep) -> RingSummary:
+def set_ring_status(
+    request: Request, ring_id: str, update: StatusUpdate, store: StoreDep
+) -> RingSummary:
     """Record an investigator's verdict (confirmed, benign, under review) with a note.
 
     The verdict stays with the ring when detection runs again and finds it.
     """
-    return RingSummary.from_ring(store.set_ring_status(ring_id, update.status, update.note))
+    ring = store.set_ring_status(ring_id, update.status, update.note)
+    read_model: ReadModel | None = request.app.state.read_model
+    if read_model is not None:
+        read_model.reload_rings(store)
+    return RingSummary.from_ring(ring)

@@ -124,6 +124,11 @@ def test_investigator_sets_status_and_note(api: ServedApi) -> None:
     detail = get(api, f"/api/rings/{ring_id}")
     assert (detail["status"], detail["note"]) == ("benign", "family household")
     assert ring_id in {r["ring_id"] for r in get(api, "/api/rings", status="benign")["rings"]}
+    # Seen at once wherever the ring shows, the linkage of its members too (on DuckDB these
+    # are read from the server's memory, which the change must have reached).
+    member = detail["members"][0]["account"]
+    linkage = get(api, f"/api/accounts/{member}/linkage")
+    assert [(m["ring_id"], m["status"]) for m in linkage["rings"]] == [(ring_id, "benign")]
 
 
 def test_unknown_status_is_422_naming_the_field(api: ServedApi, top: dict[str, Any]) -> None:

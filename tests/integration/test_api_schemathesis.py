@@ -4,8 +4,9 @@ Schemathesis generates valid and invalid requests from the schema and checks eac
 server error, a status code the schema declares, a body matching the declared model, auth
 enforced. The examples per operation are bounded so the whole run takes well under a minute.
 
-The schema is loaded when the module is collected, so the app is built then (it opens its store
-only on the first request) and the store it names is filled by a fixture before any test runs.
+The schema is read from the app when the module is collected, without a request: the app starts
+(opens its store, builds its read model) only on the first test's request, once a fixture has
+filled the store it names.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ EXAMPLES_PER_OPERATION = 12
 
 STORE_FOLDER = Path(tempfile.mkdtemp(prefix="graphfraud-schemathesis-"))
 STORE_URL = f"duckdb:///{STORE_FOLDER / 'graph.duckdb'}"
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(api_settings(), STORE_URL))
+app = create_app(api_settings(), STORE_URL)
+schema = schemathesis.openapi.from_dict(app.openapi())
+schema.app = app
 
 
 @pytest.fixture(scope="module", autouse=True)
