@@ -258,27 +258,8 @@ class GraphStore(ABC):
     @abstractmethod
     def _neighbourhood(self, ref: EntityRef, hops: int, limit: int) -> Subgraph: ...
 
-    def _surroundings(self, refs: list[EntityRef], limit: int) -> Subgraph:
-        # Correct on any engine but one walk per entity: engines override it with one query.
-        parts = [self._neighbourhood(ref, 1, limit) for ref in refs]
-        touching = [
-            part.edges[
-                ((part.edges["src_kind"] == ref.kind) & (part.edges["src_key"] == ref.key))
-                | ((part.edges["dst_kind"] == ref.kind) & (part.edges["dst_key"] == ref.key))
-            ]
-            for ref, part in zip(refs, parts, strict=True)
-        ]
-        edges = pd.concat([empty_frame(LINK_COLUMNS), *touching], ignore_index=True)
-        nodes = pd.concat(
-            [empty_frame(ENTITY_COLUMNS), *(p.nodes for p in parts)], ignore_index=True
-        )
-        return cap_subgraph(
-            nodes.drop_duplicates(["kind", "key"]),
-            edges.drop_duplicates(LINK_KEY),
-            first=refs,
-            limit=limit,
-            truncated=any(p.truncated for p in parts),
-        )
+    @abstractmethod
+    def _surroundings(self, refs: list[EntityRef], limit: int) -> Subgraph: ...
 
     @abstractmethod
     def _path(self, a: EntityRef, b: EntityRef, max_hops: int) -> Subgraph | None: ...

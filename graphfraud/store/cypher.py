@@ -178,6 +178,16 @@ RETURN [n IN nodes(p) | {_entity_row("n")}] AS nodes,
        [r IN relationships(p) | {_link_row("startNode(r)", "r", "endNode(r)")}] AS links
 """
 
+# Every link touching some entities of one kind (either way), each once.
+LINKS_TOUCHING = f"""
+UNWIND $keys AS key
+MATCH (n:{{label}} {{{{key: key}}}})-[r]-()
+WHERE type(r) <> 'HAS_MEMBER'
+WITH DISTINCT r
+WITH startNode(r) AS a, r, endNode(r) AS b
+RETURN collect({_link_row("a", "r", "b")}) AS rows
+"""
+
 ACCOUNTS_SHARING = f"""
 MATCH (x:{{label}} {{{{key: $key}}}})-[r]-(a:Account)
 WHERE type(r) <> 'HAS_MEMBER'

@@ -41,7 +41,7 @@ from graphfraud.model import (
 )
 from graphfraud.settings import Settings, get_settings
 from graphfraud.store import cypher
-from graphfraud.store.base import GraphStore, filter_params
+from graphfraud.store.base import GraphStore, cap_subgraph, filter_params
 
 #: Labels and relationship types become part of the Cypher text, so they must be plain names.
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -291,6 +291,19 @@ class Neo4jStore(GraphStore):
         edges = self._frame(cypher.LINKS_WITHIN, LINK_COLUMNS, "reading a neighbourhood", ids=ids)
         return Subgraph(nodes, edges, truncated=truncated)
 
+    def _surroundings(self, refs: list[EntityRef], limit: int) -> Subgraph:
+        # One indexed lookup per kind of entity (a ring's members are all accounts).
+        ends = [(ref.kind, ref.key) for ref in refs]
+        touching = []
+        for kind, keys in _by_kind(ends).items():
+            query = cypher.LINKS_TOUCHING.format(label=_quote(kind, "entity kind"))
+            touching.append(self._frame(query, LINK_COLUMNS, "reading links around", keys=keys))
+        edges = _concat(touching, LINK_COLUMNS)
+        ends += zip(edges["src_kind"], edges["src_key"], strict=True)
+        ends += zip(edges["dst_kind"], edges["dst_key"], strict=True)
+        nodes = [self._entities(kind, keys) for kind, keys in _by_kind(ends).items()]
+        return cap_subgraph(_concat(nodes, ENTITY_COLUMNS), edges, first=refs, limit=limit)
+
     def _path(self, a: EntityRef, b: EntityRef, max_hops: int) -> Subgraph | None:
         query = cypher.SHORTEST_PATH.format(
             src=_quote(a.kind, "entity kind"), dst=_quote(b.kind, "entity kind"), hops=int(max_hops)
@@ -406,6 +419,14 @@ def _records(table: pa.Table) -> list[dict[str, Any]]:
             columns.append(column.to_pylist())
     names = table.column_names
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _by_kind(refs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Distinct keys grouped by kind, from (kind, key) pairs."""
+    grouped: dict[str, dict[str, None]] = {}
+    for kind, key in refs:
+        grouped.setdefault(kind, {})[key] = None
+    return {kind: list(keys) for kind, keys in grouped.items()}
 
 
 def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
