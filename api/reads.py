@@ -70,11 +70,9 @@ class Reads(Protocol):
         """``work(self)`` where it belongs: on a worker thread when it may block on a store,
         on the event loop when it reads memory (a thread hop costs more than the work)."""
 
-    def ring(self, ring_id: str) -> Ring:
-        """A ring by id, active or retired; raises NotFound."""
-
     def rendered(self, ring_id: str, render: Render) -> bytes:
-        """``render(ring)`` of a ring by id (kept by readers that can keep it)."""
+        """``render(ring)`` of a ring by id, active or retired (kept by readers that can keep
+        it); raises NotFound."""
 
     def rings(self, flt: RingFilter, page: Page) -> RingPage:
         """As :meth:`graphfraud.store.GraphStore.rings`."""
@@ -91,9 +89,6 @@ class StoreReads:
 
     async def run(self, work: Callable[[Reads], T]) -> T:
         return await run_in_threadpool(work, self)
-
-    def ring(self, ring_id: str) -> Ring:
-        return self._store.ring(ring_id)
 
     def rendered(self, ring_id: str, render: Render) -> bytes:
         return render(self._store.ring(ring_id))
@@ -284,22 +279,18 @@ class ReadModel:
     async def run(self, work: Callable[[Reads], T]) -> T:
         return work(self)
 
-    def ring(self, ring_id: str) -> Ring:
-        found = self._ring_index().by_id.get(ring_id)
-        if found is not None:
-            return found
-        # A retired ring, or none: one indexed lookup, short enough for the event loop.
-        with self._borrow() as store:
-            return store.ring(ring_id)
-
     def rendered(self, ring_id: str, render: Render) -> bytes:
         index = self._ring_index()
         done = index.rendered.get(ring_id)
-        if done is None:
-            ring = index.by_id.get(ring_id)
-            if ring is None:  # retired rings are not kept
-                return render(self.ring(ring_id))
-            done = index.rendered[ring_id] = render(ring)
+        if done is not None:
+            return done
+        ring = index.by_id.get(ring_id)
+        if ring is None:
+            # A retired ring, or none: not kept, and one indexed lookup, short enough for the
+            # event loop.
+            with self._borrow() as store:
+                return render(store.ring(ring_id))
+        done = index.rendered[ring_id] = render(ring)
         return done
 
     def rings(self, flt: RingFilter, page: Page) -> RingPage:
