@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from graphfraud.errors import ConfigError, GraphFraudError, InputError, NotFound
 
@@ -44,8 +45,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Data (account ids, file names, messages) is printed as text, never as rich markup or emoji
+# codes: an id such as "[/red]M0" must print as itself, not end the command with an error.
+console = Console(markup=False, emoji=False, highlight=False)
+err_console = Console(stderr=True, markup=False, emoji=False, highlight=False)
 
 StoreOption = Annotated[
     str | None,
@@ -63,20 +66,28 @@ def main() -> None:
     try:
         app()
     except (InputError, ConfigError, NotFound) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(ERROR, str(exc))
         raise SystemExit(2) from None
     except GraphFraudError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(ERROR, str(exc))
         raise SystemExit(1) from None
+
+
+ERROR = Text("error:", style="bold red")
+
+
+def bold(text: str) -> Text:
+    """``text`` in bold, never read as markup."""
+    return Text(text, style="bold")
 
 
 @contextmanager
 def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
     """A rich progress bar driven by ``progress(stage, done, total)`` callbacks."""
     with Progress(
-        TextColumn("[bold]{task.description:<28}"),
+        TextColumn("{task.description:<28}", style="bold", markup=False),
         BarColumn(),
-        TextColumn("{task.completed:>,.0f}/{task.total:,.0f}"),
+        TextColumn("{task.completed:>,.0f}/{task.total:,.0f}", markup=False),
         TimeElapsedColumn(),
         console=err_console,
         transient=False,
@@ -157,14 +168,15 @@ def _print_load(report: LoadReport, url: str) -> None:
     for name, read in report.rows_read.items():
         rejected = report.rows_rejected.get(name, 0)
         table.add_row(name, f"{read:,}", f"{read - rejected:,}", f"{rejected:,}")
-    table.add_row("[bold]total", f"{report.read:,}", f"{report.loaded:,}", f"{report.rejected:,}")
+    table.add_row(bold("total"), f"{report.read:,}", f"{report.loaded:,}", f"{report.rejected:,}")
     console.print(table)
     console.print(
         f"wrote {report.links:,} links and the attributes of {report.entities:,} entities"
     )
     if report.rejects_path is not None:
         console.print(
-            f"[yellow]{report.rejected:,} rejected rows, with reasons, in {report.rejects_path}"
+            f"{report.rejected:,} rejected rows, with reasons, in {report.rejects_path}",
+            style="yellow",
         )
 
 
@@ -188,7 +200,7 @@ def _print_stats(store: GraphStore) -> None:
         link, m = links[row] if row < len(links) else ("", 0)
         table.add_row(kind, f"{n:,}" if kind else "", link, f"{m:,}" if link else "")
     table.add_row(
-        "[bold]total", f"{counts.entity_total:,}", "[bold]total", f"{counts.link_total:,}"
+        bold("total"), f"{counts.entity_total:,}", bold("total"), f"{counts.link_total:,}"
     )
     console.print(table)
     console.print(f"rings: {counts.rings:,}")
@@ -223,11 +235,11 @@ def serve_api(store: str | None, *, host: str, port: int) -> None:
     settings, made = with_session_keys(get_settings())
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     if made:
-        console.print(f"read-only key:    [bold]{made['reader']}[/]")
-        console.print(f"investigator key: [bold]{made['investigator']}[/]  (for this run only)")
-        console.print(f"Rings: [bold]{base}/?key={made['reader']}[/]")
+        console.print("read-only key:   ", bold(made["reader"]))
+        console.print("investigator key:", bold(made["investigator"]), " (for this run only)")
+        console.print("Rings:", bold(f"{base}/?key={made['reader']}"))
     else:
-        console.print(f"Rings: [bold]{base}/?key=<your API key>[/]")
+        console.print("Rings:", bold(f"{base}/?key=<your API key>"))
     console.print(f"API: {base}/docs · send the key in the X-API-Key header · Ctrl+C stops")
     app_ = create_app(settings, store_url=store)
     uvicorn.run(app_, host=host, port=port, log_level="warning")
@@ -282,9 +294,12 @@ def _print_detection(result: DetectionResult, *, top: int) -> None:
 
     timings = " · ".join(f"{stage} {seconds:.1f}s" for stage, seconds in result.timings.items())
     console.print(
-        f"{result.accounts:,} accounts, {result.edges:,} projected ties, "
-        f"{result.candidates:,} candidates → [bold]{len(result.rings):,} rings[/] "
-        f"({len(result.hubs):,} hubs ignored) in {result.seconds:.1f}s: {timings}"
+        Text.assemble(
+            f"{result.accounts:,} accounts, {result.edges:,} projected ties, "
+            f"{result.candidates:,} candidates → ",
+            bold(f"{len(result.rings):,} rings"),
+            f" ({len(result.hubs):,} hubs ignored) in {result.seconds:.1f}s: {timings}",
+        )
     )
     if not result.rings or top == 0:
         return
@@ -324,8 +339,11 @@ def explain_command(
 
 def _print_explanation(explanation: Explanation, *, members: int = 12) -> None:
     console.print(
-        f"[bold]{explanation.ring_id}[/] · {explanation.typology} · "
-        f"score {explanation.score:.2f} · {len(explanation.members):,} members"
+        Text.assemble(
+            bold(explanation.ring_id),
+            f" · {explanation.typology} · score {explanation.score:.2f} · "
+            f"{len(explanation.members):,} members",
+        )
     )
     console.print(explanation.summary)
     for reason in explanation.reasons:
@@ -527,24 +545,24 @@ def demo(
     from graphfraud.explain import explain
     from loaders.generator import generate_marketplace
 
-    console.rule("[bold]1. generate a synthetic marketplace")
+    console.rule(bold("1. generate a synthetic marketplace"))
     with progress_bar() as progress:
         generate_marketplace(out, accounts=accounts, seed=seed, progress=progress)
-    console.rule("[bold]2. load it into the entity graph")
+    console.rule(bold("2. load it into the entity graph"))
     with open_configured_store(store) as opened:
         report = _load(opened, out, None, None)
         _print_load(report, opened.url)
-        console.rule("[bold]3. what the store holds")
+        console.rule(bold("3. what the store holds"))
         _print_stats(opened)
-        console.rule("[bold]4. detect fraud rings")
+        console.rule(bold("4. detect fraud rings"))
         found = _demo_detection(opened)
     if found is not None:
-        console.rule(f"[bold]5. why is {found.ring_id} a ring?")
+        console.rule(bold(f"5. why is {found.ring_id} a ring?"))
         _print_explanation(explain(found))
     if serve is None:
         serve = sys.stdin.isatty() and sys.stdout.isatty()
     if serve:
-        console.rule("[bold]6. explore the rings in a browser")
+        console.rule(bold("6. explore the rings in a browser"))
         serve_api(store, host="127.0.0.1", port=port)
 
 
@@ -616,7 +634,7 @@ def neo4j_start(
         _neo4j_home(home), port=port, password=secret, heap=heap, pagecache=pagecache,
         fresh=fresh, timeout=timeout, progress=err_console.print,
     )  # fmt: skip
-    console.print(f"Neo4j {info.version} is running at [bold]{info.url}[/] (pid {info.pid})")
+    console.print(f"Neo4j {info.version} is running at", bold(info.url), f"(pid {info.pid})")
     console.print(f"data and logs: {info.home}")
     console.print(f"load into it:  graphfraud load DATA --store {info.url}")
 

@@ -84,3 +84,38 @@ def test_bad_mapping_is_a_clean_error(workdir: Path) -> None:
     result = graphfraud("load", "empty", "--mapping", "bad.yaml", cwd=workdir)
     assert result.returncode == 2
     assert "sources.0.account: Field required" in result.stderr
+
+
+def test_data_that_looks_like_markup_prints_as_itself(tmp_path: Path) -> None:
+    """Account ids and emails are data: rich markup or emoji codes in them print verbatim."""
+    members = [f"[/red]M{i}" for i in range(10)]
+    accounts = "account_id,email,created_at,known_bad\n" + "".join(
+        f'"{account}",m{i}:x:@example.com,2026-01-05T10:{i:02d}:00Z,{int(i < 2)}\n'
+        for i, account in enumerate(members)
+    )
+    logins = "account_id,ts,device_fingerprint\n" + "".join(
+        f'"{account}",2026-01-06T09:{i:02d}:00Z,farm-device-{i % 2}\n'
+        for i, account in enumerate(members)
+    )
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "accounts.csv").write_text(accounts)
+    (tmp_path / "data" / "logins.csv").write_text(logins)
+    (tmp_path / "mapping.yaml").write_text(
+        "sources:\n"
+        "  - {table: accounts, account: account_id, created_at: created_at, label: known_bad,\n"
+        "     identifiers: [{column: email, kind: Email}]}\n"
+        "  - {table: logins, account: account_id, timestamp: ts,\n"
+        "     identifiers: [{column: device_fingerprint, kind: Device}]}\n"
+    )
+    assert graphfraud("load", "data", "--mapping", "mapping.yaml", cwd=tmp_path).returncode == 0
+    assert graphfraud("detect", cwd=tmp_path).returncode == 0
+
+    listed = graphfraud("rings", "--format", "table", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "[/red]M0" in listed.stdout
+    ring_id = re.search(r"R-[0-9a-f]{10}", listed.stdout)
+    assert ring_id is not None
+    explained = graphfraud("explain", ring_id.group(0), cwd=tmp_path)
+    assert explained.returncode == 0, explained.stderr
+    assert "[/red]M" in explained.stdout
+    assert "MarkupError" not in explained.stderr
