@@ -14,7 +14,8 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from enum import StrEnum
-from typing import Annotated
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.dependencies.models import Dependant
@@ -150,29 +151,51 @@ ReadsDep = Annotated[Reads, Depends(get_reads)]
 
 
 async def reject_unknown_parameters(request: Request) -> None:
-    """422 for a query parameter the operation does not take: a typo such as ``min_scor=3``
-    must not silently return everything."""
+    """422 for a query parameter the operation does not take, or one it takes once given
+    several times: a typo such as ``min_scor=3`` must not silently return everything, and
+    ``account=a&account=b`` must not silently answer for ``b`` alone."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None or not request.query_params:
         return
     known = _query_names(dependant)
-    unknown = [name for name in request.query_params if name not in known]
-    if unknown:
-        raise RequestValidationError(
-            [
-                {"loc": ("query", name), "msg": "unknown parameter", "type": "extra_forbidden"}
-                for name in unknown
-            ]
-        )
+    errors = [
+        {"loc": ("query", name), "msg": "unknown parameter", "type": "extra_forbidden"}
+        for name in request.query_params
+        if name not in known
+    ]
+    errors += [
+        {
+            "loc": ("query", name),
+            "msg": f"given {count} times; this parameter takes one value",
+            "type": "value_error",
+        }
+        for name in dict.fromkeys(request.query_params)
+        if name in known
+        and not known[name]
+        and (count := len(request.query_params.getlist(name))) > 1
+    ]
+    if errors:
+        raise RequestValidationError(errors)
 
 
-def _query_names(dependant: Dependant) -> frozenset[str]:
+def _query_names(dependant: Dependant) -> dict[str, bool]:
+    """Every query parameter of an operation, and whether it takes several values."""
     # The key a browser may send with any page counts as known everywhere.
-    names = {API_KEY_QUERY, *(param.alias for param in dependant.query_params)}
+    names = {API_KEY_QUERY: False}
+    names |= {
+        param.alias: _repeatable(param.field_info.annotation) for param in dependant.query_params
+    }
     for sub in dependant.dependencies:
         names |= _query_names(sub)
-    return frozenset(names)
+    return names
+
+
+def _repeatable(annotation: Any) -> bool:
+    """Whether a parameter's type is a list (``list[str] | None`` included)."""
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_repeatable(part) for part in get_args(annotation))
+    return get_origin(annotation) in (list, tuple, set, frozenset)
 
 
 # -- access --------------------------------------------------------------------------------

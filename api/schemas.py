@@ -10,7 +10,7 @@ import dataclasses
 import math
 from collections import namedtuple
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -501,11 +501,12 @@ def _text(value: Any) -> str | None:
 
 
 def _time(value: Any) -> datetime | None:
-    if type(value) is datetime:
-        return value
-    if value is None or pd.isna(value):
+    """A stored time as an aware UTC datetime: stores keep UTC without an offset, and the
+    API's ``date-time`` fields (RFC 3339) need one."""
+    if value is None or (type(value) is not datetime and pd.isna(value)):
         return None
-    return pd.Timestamp(value).to_pydatetime()
+    stamp = value if type(value) is datetime else pd.Timestamp(value).to_pydatetime()
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
 
 def _number(value: Any) -> float | None:

@@ -48,6 +48,16 @@ def test_linkage_lists_the_neighbours_and_links(api: ServedApi, ring: dict[str, 
     assert neighbours <= ends
 
 
+def test_linkage_times_carry_a_utc_offset(api: ServedApi, ring: dict[str, Any]) -> None:
+    """The schema says date-time (RFC 3339), which needs an offset; stores keep UTC."""
+    account = ring["members"][0]["account"]
+    linkage = get(api, f"/api/accounts/{account}/linkage")
+    stamps = [link["first_seen"] for link in linkage["links"] if link["first_seen"]]
+    stamps += [n["created_at"] for n in linkage["neighbours"] if n.get("created_at")]
+    assert stamps
+    assert all(stamp.endswith(("Z", "+00:00")) for stamp in stamps), stamps[:3]
+
+
 def test_linkage_accepts_the_kind_prefix(api: ServedApi, ring: dict[str, Any]) -> None:
     account = ring["members"][0]["account"]
     linkage = get(api, f"/api/accounts/Account:{account}/linkage")

@@ -69,6 +69,15 @@ def test_unknown_query_parameter_is_422_naming_it(api: ServedApi) -> None:
     assert response.json()["errors"][0]["field"] == "min_scor"
 
 
+def test_a_parameter_given_twice_is_422_naming_it(api: ServedApi) -> None:
+    with api.client() as client:
+        response = client.get("/api/rings", params=[("account", "a"), ("account", "b")])
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert error["field"] == "account"
+    assert "given 2 times" in error["message"]
+
+
 def test_unknown_sort_is_422(api: ServedApi) -> None:
     with api.client() as client:
         response = client.get("/api/rings", params={"sort": "members; drop table rings"})
