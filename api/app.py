@@ -17,6 +17,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import SecretStr
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
@@ -73,7 +74,9 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
         detections.close()
         stores.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from assets packaged with fastapi-offline: the docs pages must work
+    # on an investigator's machine with no way to a CDN.
+    app = FastAPIOffline(
         title="graphfraud",
         version=__version__,
         description=DESCRIPTION,

@@ -1,37 +1,23 @@
 """The ring view in real headless Chromium: it draws, settles, explains on hover, stays offline.
 
-Every request the page makes is routed through the test: anything not addressed to 127.0.0.1
-is refused and recorded, so a page that reached for a CDN fails here. A screenshot of the view
-is saved to ``test-artifacts/ring-view.png``.
+The page may only reach 127.0.0.1 (``offline_page``), so a page that reached for a CDN fails
+here. A screenshot of the view is saved to ``test-artifacts/ring-view.png``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
+from playwright.sync_api import Page
 
 from tests.api_server import READ_KEY, ServedApi
+from tests.e2e.conftest import ARTIFACTS, OfflinePage
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SETTLE_MS = 15_000
 
 
@@ -46,44 +32,18 @@ class OpenedView:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def view(api: ServedApi, browser: Browser) -> Iterator[OpenedView]:
+def view(api: ServedApi, offline_page: Callable[[], OfflinePage]) -> OpenedView:
     """The best ring's view, opened as an investigator would, once settled."""
     headers = {"X-API-Key": READ_KEY}
     with api.client() as client:
         ring_id = client.get("/api/rings", params={"limit": 1}).json()["rings"][0]["ring_id"]
         graph = client.get(f"/api/rings/{ring_id}/graph", headers=headers).json()
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    opened = OpenedView(page, graph)
-
-    def only_local(route: Route) -> None:
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            opened.left_the_machine.append(route.request.url)
-            route.abort()
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            opened.console_errors.append(message.text)
-
-    context.route("**/*", only_local)
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: opened.console_errors.append(str(error)))
-    page.goto(f"{api.url}/rings/{ring_id}/view?key={READ_KEY}")
-    page.wait_for_function("window.ringView && window.ringView.stabilised", timeout=SETTLE_MS)
-    yield opened
-    context.close()
+    opened = offline_page()
+    opened.page.goto(f"{api.url}/rings/{ring_id}/view?key={READ_KEY}")
+    opened.page.wait_for_function(
+        "window.ringView && window.ringView.stabilised", timeout=SETTLE_MS
+    )
+    return OpenedView(opened.page, graph, opened.console_errors, opened.left_the_machine)
 
 
 def test_the_network_draws_every_node_of_the_ring(view: OpenedView) -> None:
