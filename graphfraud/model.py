@@ -231,3 +231,20 @@ class StoreStats:
     @property
     def link_total(self) -> int:
         return sum(self.links.values())
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """What was planted in a generated marketplace, resolved to loaded account keys.
+
+    Attributes
+    ----------
+    rings
+        Planted rings: ``ring_id``, ``typology``, ``account_id`` (one row per member).
+    benign
+        Innocent look-alikes (households, café IPs, lockers, ...): ``structure_id``, ``kind``,
+        ``account_id`` (one row per account using the structure's identifiers).
+    """
+
+    rings: pd.DataFrame
+    benign: pd.DataFrame
