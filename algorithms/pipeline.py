@@ -328,16 +328,12 @@ def _at_least(labels: np.ndarray, min_size: int) -> np.ndarray:
 
 
 def _account_facts(projection: Projection, accounts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Creation time and known-bad flag per projected node.
-
-    The projection numbers the given accounts first, in order; accounts seen only in links
-    come after them and have neither.
-    """
-    extra = len(projection.accounts) - len(accounts)
-    created = pd.to_datetime(accounts["created_at"]).to_numpy("datetime64[us]")
-    created_at = np.concatenate([created, np.full(extra, np.datetime64("NaT", "us"))])
-    labelled = np.concatenate([accounts["label"].notna().to_numpy(), np.zeros(extra, bool)])
-    return created_at, labelled
+    """Creation time and known-bad flag per projected node (accounts seen only in links have
+    neither)."""
+    facts = accounts.set_index(accounts["key"].astype(str))
+    facts = facts.reindex(projection.accounts)
+    created_at = pd.to_datetime(facts["created_at"]).to_numpy("datetime64[us]")
+    return created_at, facts["label"].notna().to_numpy()
 
 
 def _display(projection: Projection, rings: np.ndarray, describe: Describe | None) -> np.ndarray:
