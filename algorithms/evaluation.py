@@ -244,7 +244,7 @@ def evaluate_store(
     result = detect_rings(store, settings=settings, seed=seed, write=False)
     links = store.links()
     rings: list[Ring] = result.rings
-    projection = project_accounts(links, settings=settings)
+    projection = project_accounts(links, accounts=None, settings=settings, engine="igraph")
     return {
         "graphfraud": evaluate_rings(
             [r.accounts for r in rings], truth, typologies=[r.typology for r in rings], top=top

@@ -7,9 +7,9 @@ are also used by dozens, and it is defeated by a locker written three ways (thre
 hundred users each). So a thing is a hub when two facts about it hold *in this graph*:
 
 1. **Its use is an outlier for its kind.** Its users - all spellings of it together - lie past
-   the upper far-out fence (Tukey, 1977) of ``log(users)`` over the things of that kind that
-   two or more accounts use. Households set the bulk (2-6 users per home, device, card); a
-   kind whose shared things are all small gets a low fence, a kind full of big ones a high one.
+   the upper far-out fence (Tukey, 1977) of ``log(users)`` over the things of that kind.
+   Personal things and households set the bulk (1-6 users per home, device, card); a kind
+   whose things are all small gets a low fence, a kind full of big ones a high one.
 2. **Its users do not cohere.** Few of them share anything else with another of its users
    beyond what chance gives. For each other thing ``j`` its users also use, the overlap ``o``
    is compared with a Poisson null of mean ``n_i n_j / N`` (users of each, accounts in all):
@@ -157,14 +157,20 @@ def decide_hubs(
 
 
 def _fences(kinds: np.ndarray, users: np.ndarray, settings: DetectionSettings) -> np.ndarray:
-    """Per group, the far-out fence of its kind on log(users), at least ``hub_min_accounts``."""
+    """Per group, the far-out fence of its kind on log(users), at least ``hub_min_accounts``.
+
+    Quartiles are taken over every thing of the kind, personal ones included: where sharing
+    is rare (phones, e-mails) the shared few are the outliers, not the reference.
+    """
     fence = np.full(len(users), float(settings.hub_min_accounts))
-    shared = users >= 2
-    for kind in np.unique(kinds[shared]).tolist():
+    used = users >= 1
+    for kind in np.unique(kinds[used]).tolist():
         same = kinds == kind
-        logs = np.log(users[same & shared])
+        logs = np.log(users[same & used])
         q1, q3 = np.quantile(logs, [0.25, 0.75])
-        fence[same] = max(float(np.exp(q3 + settings.hub_fence * (q3 - q1))), fence[same][0])
+        # Rounded: exp(log(16)) must not fall a hair below 16.
+        far_out = round(float(np.exp(q3 + settings.hub_fence * (q3 - q1))), 6)
+        fence[same] = max(far_out, fence[same][0])
     return fence
 
 

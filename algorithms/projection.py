@@ -179,7 +179,7 @@ def project_accounts(
             "src": rows.src[rows.direct],
             "dst": rows.dst_account,
             "kind": rows.link_names[rows.link[rows.direct]],
-            "count": links["count"].to_numpy()[rows.direct],
+            "count": rows.count[rows.direct],
             "amount": pd.to_numeric(links["amount"]).to_numpy("float64")[rows.direct],
             "first_seen": rows.first_seen[rows.direct],
         }
@@ -235,6 +235,7 @@ class _LinkRows:
     identifier_kind: np.ndarray
     kind_names: np.ndarray
     first_seen: np.ndarray
+    count: np.ndarray
 
     @classmethod
     def of(
@@ -282,6 +283,7 @@ class _LinkRows:
             identifier_kind=dst_kind[through],
             kind_names=dst_kinds,
             first_seen=pd.to_datetime(links["first_seen"]).to_numpy("datetime64[us]"),
+            count=links["count"].to_numpy(np.int64),
         )
 
 
@@ -448,8 +450,9 @@ def _direct_pairs(
 
     A direct link weighs its kind's weight times the rarity of its busier end (a seller with
     many buyers ties none of them closely); a link touching a hub account ties nothing.
-    Money/order links that lie on a directed cycle of three or more accounts (money sent round
-    and back) weigh ``cycle_boost`` times more.
+    Money/order links used ``cycle_min_transfers`` times or more that lie on a directed cycle
+    of three or more accounts (money sent round and back, again and again) weigh
+    ``cycle_boost`` times more.
     """
     n = len(rows.accounts)
     src, dst = rows.src[rows.direct], rows.dst_account
@@ -462,7 +465,8 @@ def _direct_pairs(
     calm = ~hub[first] & ~hub[second]
     degree = np.bincount(first[calm], minlength=n) + np.bincount(second[calm], minlength=n)
     linking = ~hub[src] & ~hub[dst]
-    flows = linking & (rows.link_names[link] == LinkKind.TRANSACTS_WITH)
+    repeated = rows.count[rows.direct][keep] >= settings.cycle_min_transfers
+    flows = linking & repeated & (rows.link_names[link] == LinkKind.TRANSACTS_WITH)
     scc = strong_components(n, src[flows], dst[flows], engine=engine)
     in_cycle = flows & (scc[src] == scc[dst]) & (np.bincount(scc, minlength=n)[scc[src]] >= 3)
     weight = (

@@ -103,6 +103,10 @@ class DetectionSettings(BaseModel):
     #: Money/order links on a directed cycle of three or more accounts weigh this many times
     #: more: money sent round and back is the money-cycle typology's signature.
     cycle_boost: float = 3.0
+    #: A money/order link counts towards a cycle only when used this many times: money sent
+    #: round once can be chance (friends settling up in a busy P2P graph closes triangles by
+    #: the thousand); sent round and round again it is layering.
+    cycle_min_transfers: int = 2
     #: Projected edges lighter than this do not join accounts into candidates: 0.3 keeps one
     #: shared address or phone among up to ~100 users, or a device or card, and drops a lone
     #: IP, creator, referral or payment (0.25), which strangers share too.
@@ -128,6 +132,11 @@ class DetectionSettings(BaseModel):
     resolution_growth: float = 2.0
     #: How many times a part may be split again.
     split_levels: int = 6
+    #: A strong group larger than a household is still split when fewer than this share of its
+    #: members are tied across its parts (by a thing members of two parts use, or a direct
+    #: link): it is households chained by a gift address, not one ring. A ring's cards,
+    #: devices, proxies and money span any cut through it (a third to all of its members).
+    span_share: float = 0.2
     #: Parts larger than this are split again whatever their score: rings of more than a few
     #: hundred accounts are rare, and a bigger part is most likely rings and bystanders chained
     #: together. Merging steps never build a group larger than this either.
