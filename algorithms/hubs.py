@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.stats import poisson
 
+from algorithms.engines import scrambled
 from graphfraud.model import EntityKind
 from graphfraud.settings import DetectionSettings
 
@@ -196,7 +197,7 @@ def _cohesion(
     member_group, member = pairs // n, pairs % n
     keep = np.isin(member_group, tested)
     member_group, member = member_group[keep], member[keep]
-    order = np.lexsort((_scrambled(member), member_group))
+    order = np.lexsort((scrambled(member), member_group))
     member_group, member = member_group[order], member[order]
     starts = np.flatnonzero(np.r_[True, member_group[1:] != member_group[:-1]])
     rank = np.arange(len(member)) - np.repeat(starts, np.diff(np.r_[starts, len(member)]))
@@ -224,11 +225,3 @@ def _cohesion(
     tied = triples.merge(overlap.loc[surprising, ["g", "j"]], on=["g", "j"])
     cohesive = tied.drop_duplicates(["g", "node"]).groupby("g").size()
     return cohesive.reindex(tested, fill_value=0).to_numpy() / size[tested]
-
-
-def _scrambled(nodes: np.ndarray) -> np.ndarray:
-    """A fixed pseudo-random order of node ids (SplitMix64's finaliser, a bijection)."""
-    z = nodes.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))

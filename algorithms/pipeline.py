@@ -393,7 +393,10 @@ def _split_until_rings(
             ),
             settings.min_ring_size,
         )  # fmt: skip
-        spanning = _spanning_members(projection, groups, parts, n_groups=len(signals))
+        in_test = np.where(grouped & tested[np.maximum(groups, 0)], groups, -1)
+        spanning = _spanning_members(
+            projection, in_test, parts, n_groups=len(signals), settings=settings
+        )
         chained = spanning < settings.span_share * size
         split = forced | (tested & chained)
         taken = np.zeros(len(groups), dtype=bool)
@@ -402,19 +405,39 @@ def _split_until_rings(
         settled[grouped] |= (tested & ~chained)[groups[grouped]]
         if not taken.any():
             continue  # nothing needs splitting at this resolution; a higher one may
-        # Whole groups keep their label; split ones take their parts' (offset past them).
-        relabelled = np.where(taken, np.where(parts >= 0, parts + len(signals), -1), groups)
-        groups = _at_least(dense_labels(relabelled), settings.min_ring_size)
-        signals = measure(groups)
-        scores = score_rings(signals, reference=reference, settings=settings)
+        # Whole groups keep their label, signals and score; only the new parts are measured.
+        whole = np.flatnonzero(~split)
+        renumber = np.full(len(signals), -1, dtype=np.int64)
+        renumber[whole] = np.arange(len(whole))
+        new_parts = _at_least(dense_labels(np.where(taken, parts, -1)), settings.min_ring_size)
+        part_signals = measure(new_parts)
+        groups = np.where(
+            grouped & ~taken,
+            renumber[np.maximum(groups, 0)],
+            np.where(new_parts >= 0, new_parts + len(whole), -1),
+        )
+        signals = pd.concat([signals.iloc[whole], part_signals], ignore_index=True)
+        scores = pd.concat(
+            [
+                scores.iloc[whole],
+                score_rings(part_signals, reference=reference, settings=settings),
+            ],
+            ignore_index=True,
+        )
     return groups, signals, scores
 
 
 def _spanning_members(
-    projection: Projection, groups: np.ndarray, parts: np.ndarray, *, n_groups: int
+    projection: Projection,
+    groups: np.ndarray,
+    parts: np.ndarray,
+    *,
+    n_groups: int,
+    settings: DetectionSettings,
 ) -> np.ndarray:
     """Per group, the members tied across its parts: users of a (non-hub) thing that members
-    of two or more parts use, and ends of direct links between parts."""
+    of two or more parts use, and ends of repeated direct links between parts (a friend's one
+    referral or payment ties two households no more than a gift parcel does)."""
     shared = shared_identifiers(projection, groups)
     usage = projection.usage
     node = usage["node"].to_numpy()
@@ -427,8 +450,10 @@ def _spanning_members(
     crossing = uses.assign(node=node[inside]).merge(spanning[["ring", "identifier"]])["node"]
     direct = projection.direct
     src, dst = direct["src"].to_numpy(np.int64), direct["dst"].to_numpy(np.int64)
+    repeated = direct["count"].to_numpy(np.int64) >= settings.cycle_min_transfers
     across = (
-        (groups[src] >= 0)
+        repeated
+        & (groups[src] >= 0)
         & (groups[src] == groups[dst])
         & (parts[src] >= 0)
         & (parts[dst] >= 0)

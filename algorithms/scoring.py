@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from algorithms.engines import Engine, strong_components
+from algorithms.engines import Engine, scrambled, strong_components
 from algorithms.projection import Projection
 from graphfraud.model import LinkKind
 from graphfraud.settings import DetectionSettings
@@ -39,9 +39,6 @@ from graphfraud.settings import DetectionSettings
 #: Named contributions, in the order they are shown.
 CONTRIBUTIONS: tuple[str, ...] = (
     "structure",
-    "shared_identifiers",
-    "density",
-    "rarity",
     "burstiness",
     "known_bad",
     "money_flow",
@@ -110,10 +107,10 @@ def ring_signals(
     out["exclusivity"] = np.divide(
         out["shared_uses"], total_uses, out=np.zeros(n_rings), where=total_uses > 0
     )
-    evidence = sharing_surprise(projection, shared)
+    uses = _ring_uses(projection, rings)
+    evidence = distinct_evidence(shared, uses, sharing_surprise(projection, shared))
     out["surprise"] = np.bincount(shared["ring"].to_numpy(np.int64), evidence, minlength=n_rings)
 
-    uses = _ring_uses(projection, rings)
     shared_use = uses.merge(shared[["ring", "identifier"]], on=["ring", "identifier"])
     covered = shared_use.drop_duplicates(["node"]).groupby("ring").size()
     out["covered"] = covered.reindex(out.index, fill_value=0)
@@ -201,6 +198,42 @@ def sharing_surprise(projection: Projection, shared: pd.DataFrame) -> np.ndarray
     return -np.log10(tail) * members / np.maximum(shared["accounts"].to_numpy(), 1)
 
 
+def distinct_evidence(shared: pd.DataFrame, uses: pd.DataFrame, evidence: np.ndarray) -> np.ndarray:
+    """Evidence of each (ring, shared thing) row, counting things shared by exactly the same
+    members once (the strongest of them).
+
+    A family's home address and home IP tie the same people: two facts about one
+    co-residence, not two pieces of evidence. Things shared by different sets of members
+    (a ring's several cards, each held by its own few) each count.
+
+    Parameters
+    ----------
+    shared
+        As :func:`shared_identifiers` returns.
+    uses
+        Ring members' uses: ``ring``, ``node``, ``identifier``.
+    evidence
+        Per row of ``shared``.
+    """
+    # A member set's fingerprint: the sum of a fixed pseudo-random number per member.
+    members = uses.merge(shared[["ring", "identifier"]], on=["ring", "identifier"])
+    token = scrambled(members["node"].to_numpy(np.int64))
+    fingerprint = (
+        pd.Series(token, dtype="uint64")
+        .groupby([members["ring"].to_numpy(), members["identifier"].to_numpy()])
+        .sum()
+    )
+    index = pd.MultiIndex.from_frame(shared[["ring", "identifier"]])
+    ring = shared["ring"].to_numpy(np.int64)
+    member_set = fingerprint.reindex(index).to_numpy(np.uint64)
+    # Strongest first within each (ring, member set); only that row keeps its evidence.
+    order = np.lexsort((-evidence, member_set, ring))
+    first = np.r_[True, (np.diff(ring[order]) != 0) | (np.diff(member_set[order]) != 0)]
+    keep = np.zeros(len(evidence), dtype=bool)
+    keep[order] = first
+    return np.where(keep, evidence, 0.0)
+
+
 def household_reference(signals: pd.DataFrame, *, settings: DetectionSettings) -> float:
     """The sharing surprise households reach: its ``household_quantile`` over the candidate
     groups of at most ``household_size`` accounts (they are mostly households).
@@ -243,17 +276,14 @@ def score_rings(
     ...     "cycle_members": [0], "lockstep_members": [1]})
     >>> scores = score_rings(signals, reference=10.0, settings=DetectionSettings())
     >>> scores.round(2).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
-    {'structure': 0.75, 'shared_identifiers': 0.0, 'density': 0.1, 'rarity': 0.25,
-     'burstiness': 0.47, 'known_bad': 0.0, 'money_flow': 0.0, 'lockstep': 0.0, 'score': 1.57}
+    {'structure': 0.75, 'burstiness': 0.47, 'known_bad': 0.0, 'money_flow': 0.0,
+     'lockstep': 0.0, 'score': 1.22}
     """
     size = signals["size"].to_numpy("float64")
     scale = settings.household_size / 2
     beyond = (signals["surprise"].to_numpy("float64") - reference) / reference
     values = {
         "structure": np.clip(beyond, 0.0, 1.0),
-        "shared_identifiers": 1 - np.exp(-signals["strength"].to_numpy("float64")),
-        "density": signals["density"].to_numpy("float64"),
-        "rarity": signals["exclusivity"].to_numpy("float64"),
         "burstiness": _together(signals["burst_members"].to_numpy(), size, scale),
         "known_bad": 1
         - 0.5 ** (signals["seeds"].to_numpy() + 0.5 * signals["seed_neighbours"].to_numpy()),

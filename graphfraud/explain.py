@@ -23,9 +23,6 @@ from graphfraud.store.base import GraphStore
 CONTRIBUTION_MEANINGS: dict[str, str] = {
     "structure": "how much more surprising the sharing is than what households show, given "
     "how widely things of each kind are shared",
-    "shared_identifiers": "how strongly members are tied by the identifiers they share",
-    "density": "share of member pairs tied directly",
-    "rarity": "share of the shared identifiers' users who are members",
     "burstiness": "members created within a short window of each other",
     "known_bad": "accounts labelled bad in the ring or tied to it",
     "money_flow": "money sent round a cycle again and again, or referrals and payments "

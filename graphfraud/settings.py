@@ -49,9 +49,6 @@ DEFAULT_LINK_WEIGHTS: dict[str, float] = {
 #: who send each other money, is not a ring without structure beyond a household's.
 DEFAULT_SCORE_WEIGHTS: dict[str, float] = {
     "structure": 1.5,
-    "shared_identifiers": 0.25,
-    "density": 0.1,
-    "rarity": 0.25,
     "burstiness": 0.75,
     "known_bad": 0.5,
     "money_flow": 0.75,
@@ -148,9 +145,10 @@ class DetectionSettings(BaseModel):
     #: Quantile of the sharing surprise of groups up to ``household_size`` that a ring must
     #: exceed to score on structure: the top 1% of households may be odd; rings exceed them.
     household_quantile: float = 0.99
-    #: Rings scoring below this are not reported: ``structure`` alone (1.5 at most) can pass
-    #: it, any single behavioural signal cannot.
-    min_score: float = 1.0
+    #: Rings scoring below this are not reported: ``structure`` alone (1.5 at most) passes it
+    #: at 40% of its range (sharing 1.4 times as surprising as households reach); a household's
+    #: chance burst (at most 0.47 for four members) or one labelled member (0.25) does not.
+    min_score: float = 0.6
     #: Rings up to this size get exact betweenness; bigger ones a sample of sources.
     betweenness_exact_max: int = 300
     #: Source accounts sampled for betweenness on bigger rings.
