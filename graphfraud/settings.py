@@ -143,8 +143,10 @@ class DetectionSettings(BaseModel):
     #: and a creation burst or lockstep counts with confidence growing past it.
     household_size: int = 6
     #: Quantile of the sharing surprise of groups up to ``household_size`` that a ring must
-    #: exceed to score on structure: the top 1% of households may be odd; rings exceed them.
-    household_quantile: float = 0.99
+    #: exceed to score on structure: nearly the most any of them reaches (one in a thousand
+    #: such groups may be a small ring or a very odd family). Chosen on the training seeds
+    #: over 0.95 and 0.99, which let households with a friend or two through.
+    household_quantile: float = 0.999
     #: Rings scoring below this are not reported: ``structure`` alone (1.5 at most) passes it
     #: at 40% of its range (sharing 1.4 times as surprising as households reach); a household's
     #: chance burst (at most 0.47 for four members) or one labelled member (0.25) does not.
