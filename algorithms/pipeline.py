@@ -64,7 +64,9 @@ class DetectionResult:
     timings
         Seconds per stage (keys from :data:`STAGES` that ran).
     hubs
-        Identifiers too widely used to link accounts: ``kind``, ``key``, ``link``, ``accounts``.
+        Things too widely used, by strangers, to link accounts, with the reason
+        (:data:`algorithms.projection.HUB_COLUMNS`: users of the thing and of all its
+        spellings, its kind's fence, its users' cohesion).
     accounts, edges, candidates
         Accounts projected, projected edges, and candidate communities scored.
     """
