@@ -28,7 +28,7 @@ def typology_strengths(evidence: RingEvidence) -> dict[str, float]:
     Examples
     --------
     >>> from graphfraud.model import SharedThing
-    >>> ev = RingEvidence(size=4, shared_identifiers=[
+    >>> ev = RingEvidence(size=4, covered_by_kind={"Device": 4}, shared_identifiers=[
     ...     SharedThing(kind="Device", key="d1", members=4, accounts=4)])
     >>> typology_strengths(ev)["device_farm"]
     1.0
