@@ -300,7 +300,8 @@ def _member_records(
     # rest by ``organiser_z`` standard deviations (and by 5% at least: not in a clique).
     mean = 1.0 / size
     spread = np.sqrt(np.bincount(ring, (pagerank - mean) ** 2, minlength=n_rings)[ring] / size)
-    organiser = pagerank >= np.maximum(1.05 * mean, mean + settings.organiser_z * spread)
+    margin = (1.0 + settings.organiser_margin) * mean
+    organiser = pagerank >= np.maximum(margin, mean + settings.organiser_z * spread)
     frame = pd.DataFrame(
         {
             "ring": ring,

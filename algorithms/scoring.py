@@ -286,7 +286,11 @@ def score_rings(
         "structure": np.clip(beyond, 0.0, 1.0),
         "burstiness": _together(signals["burst_members"].to_numpy(), size, scale),
         "known_bad": 1
-        - 0.5 ** (signals["seeds"].to_numpy() + 0.5 * signals["seed_neighbours"].to_numpy()),
+        - 0.5
+        ** (
+            signals["seeds"].to_numpy()
+            + settings.seed_neighbour_share * signals["seed_neighbours"].to_numpy()
+        ),
         # Money sent round a cycle again and again, or direct links (referrals, payments)
         # joining more members than a household holds: families refer and pay each other.
         "money_flow": np.maximum(

@@ -158,6 +158,13 @@ class DetectionSettings(BaseModel):
     #: A member is an organiser when its in-ring PageRank stands this many standard deviations
     #: above the ring's mean (and 5% above it at least, so no one in a clique is).
     organiser_z: float = 2.0
+    #: ...and stands at least this share above the mean, so no one in a clique (where every
+    #: PageRank is equal up to rounding) is called an organiser.
+    organiser_margin: float = 0.05
+    #: Known-bad: each labelled member halves what is left of the doubt (``1 - 0.5 ** n``); a
+    #: member tied to a labelled account outside counts as this share of one: guilt by
+    #: association is weaker evidence than a label.
+    seed_neighbour_share: float = 0.5
     #: Maximum weight of each named score contribution; zero switches one off.
     score_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_SCORE_WEIGHTS))
     #: Accounts created within this many days of each other count as a creation burst.
