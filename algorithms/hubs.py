@@ -12,11 +12,11 @@ hundred users each). So a thing is a hub when two facts about it hold *in this g
    whose things are all small gets a low fence, a kind full of big ones a high one.
 2. **Its users do not cohere.** Few of them share anything else with another of its users
    beyond what chance gives. For each other thing ``j`` its users also use, the overlap ``o``
-   is compared with a Poisson null of mean ``n_i n_j / N`` (users of each, accounts in all):
-   an overlap that improbable (tail below ``cohesion_alpha``) and many times what independent
-   use gives (``cohesion_enrichment``: busy people use many popular things, so two carrier
-   IPs share a few times more users than independence predicts, a ring's cards thousands of
-   times more) ties those users together. A ring's card is used by people who share its
+   is compared with a Poisson null whose mean is the configuration model's (degree-corrected:
+   busy people use many things of a kind, so they meet on popular ones by chance): an overlap
+   that improbable (tail below ``cohesion_alpha``) and many times what chance gives
+   (``cohesion_enrichment``; a ring's cards share thousands of times more users than chance)
+   ties those users together. A ring's card is used by people who share its
    other cards and devices; a locker's users are strangers, bar the odd household that uses
    it together.
 
@@ -141,8 +141,8 @@ def decide_hubs(
     tested = np.flatnonzero(candidate)
     if len(tested):
         cohesion[tested] = _cohesion(
-            pairs, users, group, shared, things["kind"].astype(str).to_numpy(), uses, tested,
-            n_accounts, settings,
+            pairs, users, group, kind_of_group, shared, things["kind"].astype(str).to_numpy(),
+            uses, tested, n_accounts, settings,
         )  # fmt: skip
     hub = candidate & (cohesion < settings.hub_cohesion)
     return pd.DataFrame(
@@ -179,6 +179,7 @@ def _cohesion(
     pairs: np.ndarray,
     users: np.ndarray,
     group: np.ndarray,
+    group_kinds: np.ndarray,
     shared: np.ndarray,
     kinds: np.ndarray,
     uses: pd.DataFrame,
@@ -187,11 +188,22 @@ def _cohesion(
     settings: DetectionSettings,
 ) -> np.ndarray:
     """Share of each tested group's users who co-use something else with another of its users
-    more often than a Poisson null of independent use allows.
+    more often than a degree-corrected Poisson null allows.
+
+    The null is the configuration model: a user of ``d`` things of a kind holds each of them
+    with a chance proportional to ``d`` and to the thing's users, so the expected overlap of
+    the sampled users ``S`` with a thing ``j`` of kind ``K`` is
+    ``n_j * sum(d_K(u) for u in S) / (total uses of kind K)``. Busy people log in from many
+    carrier IPs and cafés; that is no tie between them (Chung and Lu, 2002).
 
     A group's users are sampled (``cohesion_sample``, the same ones every run: the smallest
     hashes of their node ids), so a carrier IP with a million users costs no more than a
-    locker; the null's mean scales with the sample.
+    locker.
+
+    References
+    ----------
+    F. Chung, L. Lu, "Connected components in random graphs with given expected degree
+    sequences", Annals of Combinatorics 6 (2002).
     """
     n = max(n_accounts, 1)
     member_group, member = pairs // n, pairs % n
@@ -216,7 +228,20 @@ def _cohesion(
     triples = triples[triples["g"].to_numpy() != triples["j"].to_numpy()]
     overlap = triples.groupby(["g", "j"], sort=False).size().rename("o").reset_index()
     g, j, o = (overlap[c].to_numpy(np.int64) for c in ("g", "j", "o"))
-    expected = size[g].astype("float64") * users[j] / n
+    # Degrees per kind: distinct things of each kind every account uses, and uses per kind.
+    kind_code, _ = pd.factorize(group_kinds)
+    n_kinds = int(kind_code.max(initial=-1)) + 1
+    use_kind = kind_code[pairs // n]
+    degree = np.bincount((pairs % n) * n_kinds + use_kind, minlength=n * n_kinds)
+    degree = degree.reshape(n, n_kinds)
+    total = np.bincount(use_kind, minlength=n_kinds).astype("float64")
+    sample_degree = (
+        pd.DataFrame(degree[members["node"].to_numpy()]).groupby(members["g"].to_numpy()).sum()
+    )
+    rows = sample_degree.index.get_indexer(g)
+    expected = (
+        users[j] * sample_degree.to_numpy()[rows, kind_code[j]] / np.maximum(total[kind_code[j]], 1)
+    )
     surprising = (
         (o >= 2)
         & (o >= settings.cohesion_enrichment * expected)
