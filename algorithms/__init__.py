@@ -2,12 +2,14 @@
 
 The stages, each usable on its own with frames in and frames out:
 
-- :func:`project_accounts` - account-account ties through shared identifiers (rarity-weighted,
-  hub-capped) and direct links;
+- :func:`project_accounts` - account-account ties through shared identifiers (rarity-weighted)
+  and direct links, leaving out hubs decided by the data (:func:`decide_hubs`);
 - :func:`connected_components`, :func:`split_communities` - candidates, split by Leiden,
-  pieces of one ring merged back (:func:`merge_entangled`, :func:`merge_dominating`);
+  pieces of one ring merged back (:func:`merge_entangled`, :func:`merge_dominating`) but never
+  past the largest ring size, parts too large, weak or chained split again;
 - :func:`ring_centrality` - PageRank, degree, betweenness inside each ring;
-- :func:`ring_signals`, :func:`score_rings` - named, additive score contributions;
+- :func:`ring_signals`, :func:`score_rings` - named, additive score contributions, structure
+  measured against a null model of the graph's own households;
 - :func:`classify_ring` - typology with reasons;
 - :func:`assign_ring_ids` - stable ids across re-runs;
 - :func:`detect_rings` (a store) / :func:`find_rings` (frames) - all of it, timed;
@@ -23,6 +25,7 @@ from algorithms.communities import (
 )
 from algorithms.components import connected_components, peel_pendants, strong_edges
 from algorithms.engines import ENGINES, Engine
+from algorithms.hubs import decide_hubs, spelling_stems
 from algorithms.pipeline import STAGES, DetectionResult, detect_rings, find_rings
 from algorithms.projection import Projection, project_accounts, rarity
 from algorithms.scoring import CONTRIBUTIONS, ring_signals, score_rings
@@ -41,6 +44,7 @@ __all__ = [
     "attach_dominated",
     "classify_ring",
     "connected_components",
+    "decide_hubs",
     "detect_rings",
     "find_rings",
     "match_rings",
@@ -52,6 +56,7 @@ __all__ = [
     "ring_centrality",
     "ring_signals",
     "score_rings",
+    "spelling_stems",
     "split_communities",
     "strong_edges",
 ]

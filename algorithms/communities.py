@@ -19,12 +19,12 @@ def split_communities(
     edges: pd.DataFrame,
     components: np.ndarray,
     *,
-    split_above: int = 10,
-    resolution: float = 1.0,
-    seed: int = 0,
-    engine: Engine = "igraph",
+    which: np.ndarray,
+    resolution: float,
+    seed: int,
+    engine: Engine,
 ) -> np.ndarray:
-    """Split every component larger than ``split_above`` into weighted communities.
+    """Split the chosen components into weighted communities.
 
     Parameters
     ----------
@@ -33,9 +33,10 @@ def split_communities(
         one component are used, weak ones included: a ring tied together by many weak ties
         (a proxy IP all members share) is not cut along its strong sub-cliques.
     components
-        Component label per node, as :func:`algorithms.components.connected_components` gives.
-    split_above
-        Components with more nodes than this are split; smaller ones are kept whole.
+        Group label per node (``-1``: in no group), as
+        :func:`algorithms.components.connected_components` gives.
+    which
+        Per group label, whether to split it; the others are kept whole.
     resolution
         Modularity resolution; above 1 favours smaller communities.
     seed
@@ -46,7 +47,8 @@ def split_communities(
     Returns
     -------
     numpy.ndarray
-        Community label per node (``0..k-1``); every community lies inside one component.
+        Community label per node (``0..k-1``, ``-1`` stays); every community lies inside one
+        component.
 
     Notes
     -----
@@ -63,19 +65,21 @@ def split_communities(
     >>> clique = [(i, j) for i in range(4) for j in range(i + 1, 4)]
     >>> pairs = clique + [(i + 4, j + 4) for i, j in clique] + [(3, 4)]
     >>> edges = pd.DataFrame(pairs, columns=["a", "b"]).assign(weight=1.0)
-    >>> split_communities(edges, np.zeros(8, dtype=int), split_above=4).tolist()
+    >>> split_communities(edges, np.zeros(8, dtype=int), which=np.array([True]),
+    ...                   resolution=1.0, seed=0, engine="igraph").tolist()
     [0, 0, 0, 0, 1, 1, 1, 1]
     """
     engine = check_engine(engine)
-    sizes = np.bincount(components) if len(components) else np.zeros(0, dtype=np.int64)
+    grouped = components >= 0
+    sizes = np.bincount(components[grouped], minlength=len(which))
     a = edges["a"].to_numpy(np.int64)
     b = edges["b"].to_numpy(np.int64)
     weight = edges["weight"].to_numpy("float64")
     edge_component = components[a]
-    inside = edge_component == components[b]
+    inside = (edge_component == components[b]) & (edge_component >= 0)
     # A component whose members are all tied to each other has nothing to split.
     pairs = np.bincount(edge_component[inside], minlength=len(sizes))
-    big = np.flatnonzero((sizes > split_above) & (pairs < sizes * (sizes - 1) // 2))
+    big = np.flatnonzero(which & (pairs < sizes * (sizes - 1) // 2))
     labels = components.astype(np.int64).copy()
     if len(big) == 0:
         return dense_labels(labels)
@@ -83,7 +87,7 @@ def split_communities(
     order = np.argsort(edge_component[in_big], kind="stable")
     a, b, weight, edge_component = (x[in_big][order] for x in (a, b, weight, edge_component))
     bounds = np.asarray(np.searchsorted(edge_component, np.r_[big, big[-1] + 1]))
-    by_component = np.argsort(components, kind="stable")
+    by_component = np.flatnonzero(grouped)[np.argsort(components[grouped], kind="stable")]
     node_start: np.ndarray = np.concatenate([[0], np.cumsum(sizes)])
 
     next_label = len(sizes)
@@ -131,7 +135,7 @@ def attach_dominated(
     usage: pd.DataFrame,
     identifiers: pd.DataFrame,
     *,
-    share: float = 0.8,
+    share: float,
 ) -> np.ndarray:
     """Add lone accounts to the group that dominates an identifier they use.
 
@@ -185,7 +189,9 @@ def attach_dominated(
     return out
 
 
-def merge_entangled(edges: pd.DataFrame, labels: np.ndarray, *, share: float = 0.3) -> np.ndarray:
+def merge_entangled(
+    edges: pd.DataFrame, labels: np.ndarray, *, share: float, max_size: int
+) -> np.ndarray:
     """Merge back communities that are mostly tied to each other.
 
     A ring built of sub-cliques (one per shared device) can fall apart into pieces: strong
@@ -202,6 +208,9 @@ def merge_entangled(edges: pd.DataFrame, labels: np.ndarray, *, share: float = 0
         Community label per node; only communities of two or more nodes merge.
     share
         Share of the smaller community's tie weight that must go to the other.
+    max_size
+        A merge that would make a group larger than this is not made: merging may not
+        rebuild the giant that splitting took apart.
 
     Returns
     -------
@@ -211,7 +220,7 @@ def merge_entangled(edges: pd.DataFrame, labels: np.ndarray, *, share: float = 0
     Examples
     --------
     >>> edges = pd.DataFrame({"a": [0, 1, 0, 3], "b": [1, 2, 2, 4], "weight": 1.0})
-    >>> merge_entangled(edges, np.array([0, 0, 1, 1, 1])).tolist()
+    >>> merge_entangled(edges, np.array([0, 0, 1, 1, 1]), share=0.3, max_size=300).tolist()
     [0, 0, 0, 0, 0]
     """
     a = edges["a"].to_numpy(np.int64)
@@ -231,7 +240,22 @@ def merge_entangled(edges: pd.DataFrame, labels: np.ndarray, *, share: float = 0
     entangled = tie >= share * np.minimum(volume[first], volume[second])
     graph = igraph_graph(n_labels, first[entangled], second[entangled], tie[entangled])
     merged = np.asarray(graph.connected_components().membership, dtype=np.int64)
-    return dense_labels(merged[labels])
+    return capped_merge(labels, merged[labels], max_size=max_size)
+
+
+def capped_merge(before: np.ndarray, after: np.ndarray, *, max_size: int) -> np.ndarray:
+    """``after`` (groups merged from ``before``), except merged groups past ``max_size``
+    fall back to their parts.
+
+    Examples
+    --------
+    >>> capped_merge(np.array([0, 0, 1, 1, 2]), np.array([0, 0, 0, 0, 1]), max_size=3).tolist()
+    [0, 0, 1, 1, 2]
+    """
+    sizes = np.bincount(after)
+    too_big = sizes[after] > max_size
+    # Parts keep their own labels, offset past every merged label so none collide.
+    return dense_labels(np.where(too_big, before + len(sizes), after))
 
 
 def merge_dominating(
@@ -239,7 +263,8 @@ def merge_dominating(
     usage: pd.DataFrame,
     identifiers: pd.DataFrame,
     *,
-    share: float = 0.66,
+    share: float,
+    max_size: int,
 ) -> np.ndarray:
     """Merge groups that between them hold most users of an identifier they share.
 
@@ -247,13 +272,15 @@ def merge_dominating(
     when its devices fall into separate groups, the proxies (hubs, if the farm is big) still
     say it is one farm. Groups of two or more accounts that each use an identifier, and
     together hold at least ``share`` of its users, become one group. A café IP's users belong
-    to hundreds of households, none of which holds a real part of it.
+    to hundreds of households, none of which holds a real part of it. A merge past
+    ``max_size`` is not made.
 
     Examples
     --------
     >>> usage = pd.DataFrame({"node": [0, 1, 2, 3, 4], "identifier": [0, 0, 0, 0, 0]})
     >>> identifiers = pd.DataFrame({"accounts": [5], "hub": [True]})
-    >>> merge_dominating(np.array([0, 0, 1, 1, 2]), usage, identifiers).tolist()
+    >>> merge_dominating(np.array([0, 0, 1, 1, 2]), usage, identifiers,
+    ...                  share=0.66, max_size=300).tolist()
     [0, 0, 0, 0, 1]
     """
     sizes = np.bincount(labels)
@@ -276,4 +303,4 @@ def merge_dominating(
     n_labels = len(sizes)
     graph = igraph_graph(n_labels, groups[:-1][same], groups[1:][same], np.ones(int(same.sum())))
     merged = np.asarray(graph.connected_components().membership, dtype=np.int64)
-    return dense_labels(merged[labels])
+    return capped_merge(labels, merged[labels], max_size=max_size)

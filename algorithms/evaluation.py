@@ -15,9 +15,7 @@ Baselines, run on the same graph:
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import igraph as ig
@@ -27,7 +25,7 @@ import pandas as pd
 from algorithms.engines import igraph_graph
 from algorithms.pipeline import detect_rings
 from algorithms.projection import Projection, project_accounts
-from graphfraud.model import ACCOUNT_LINKS, EntityKind, Ring
+from graphfraud.model import ACCOUNT_LINKS, EntityKind, GroundTruth, Ring
 from graphfraud.settings import DetectionSettings
 from graphfraud.store.base import GraphStore
 
@@ -58,50 +56,6 @@ RATIOS: tuple[str, ...] = (
     "precision_at_top",
     "typology_accuracy",
 )
-
-#: Turns raw identifiers of one kind into store keys: ``normalise(kind, values) -> keys``.
-Normaliser = Callable[[str, pd.Series], pd.Series]
-
-
-@dataclass(frozen=True)
-class GroundTruth:
-    """Planted rings (``ring_id``, ``typology``, ``account_id``) and benign look-alikes
-    (``structure_id``, ``kind``, ``account_id``)."""
-
-    rings: pd.DataFrame
-    benign: pd.DataFrame
-
-
-def read_ground_truth(
-    folder: Path | str, links: pd.DataFrame, *, normalise: Normaliser
-) -> GroundTruth:
-    """Read a generated marketplace's ``ground_truth/`` and resolve benign structures to accounts.
-
-    Parameters
-    ----------
-    folder
-        The marketplace folder (holding ``ground_truth/rings.csv`` and ``benign.csv``).
-    links
-        The loaded graph's links: benign identifiers become the accounts linked to them.
-    normalise
-        Turns raw identifiers into store keys the way the loader did.
-    """
-    truth = Path(folder) / "ground_truth"
-    rings = pd.read_csv(truth / "rings.csv", dtype=str)[["ring_id", "typology", "account_id"]]
-    raw = pd.read_csv(truth / "benign.csv", dtype=str)
-    by_kind = raw.groupby("identifier_kind")
-    keys = pd.concat(
-        [normalise(str(kind), group["identifier"]) for kind, group in by_kind]
-        or [pd.Series(dtype=str)]
-    )
-    structures = raw.assign(dst_key=keys.reindex(raw.index)).dropna(subset=["dst_key"])
-    uses = links[["src_key", "dst_kind", "dst_key"]].merge(
-        structures.rename(columns={"identifier_kind": "dst_kind"}), on=["dst_kind", "dst_key"]
-    )
-    benign = uses.rename(columns={"src_key": "account_id"})[
-        ["structure_id", "kind", "account_id"]
-    ].drop_duplicates()
-    return GroundTruth(rings=rings, benign=benign.reset_index(drop=True))
 
 
 def evaluate_rings(
@@ -263,26 +217,34 @@ def louvain_baseline(
 
 def evaluate_store(
     store: GraphStore,
-    folder: Path | str,
+    truth: GroundTruth,
     *,
-    normalise: Normaliser,
-    settings: DetectionSettings | None = None,
-    seed: int = 0,
-    top: int = 50,
+    settings: DetectionSettings,
+    seed: int,
+    top: int,
 ) -> dict[str, pd.DataFrame]:
     """Detect rings in a loaded marketplace and score them and both baselines.
+
+    Parameters
+    ----------
+    store
+        The loaded marketplace.
+    truth
+        Its ground truth (``loaders.truth.read_ground_truth``).
+    settings, seed
+        Detection settings and seed.
+    top
+        How many of the best rings count for precision at top and benign structures in it.
 
     Returns
     -------
     dict[str, pandas.DataFrame]
         Method name (:data:`METHODS`) → :func:`evaluate_rings` table.
     """
-    settings = settings or DetectionSettings()
     result = detect_rings(store, settings=settings, seed=seed, write=False)
     links = store.links()
-    truth = read_ground_truth(folder, links, normalise=normalise)
     rings: list[Ring] = result.rings
-    projection = project_accounts(links, settings=settings)
+    projection = project_accounts(links, accounts=None, settings=settings, engine="igraph")
     return {
         "graphfraud": evaluate_rings(
             [r.accounts for r in rings], truth, typologies=[r.typology for r in rings], top=top

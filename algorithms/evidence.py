@@ -1,4 +1,4 @@
-"""Ring evidence: the data behind each ring, as a JSON-serialisable dict.
+"""Ring evidence: the data behind each ring, as a typed :class:`~graphfraud.model.RingEvidence`.
 
 The evidence is what an investigator checks and what explanations are written from: members
 with roles and centrality, the identifiers they share (with how many accounts in the whole graph
@@ -17,7 +17,7 @@ import pandas as pd
 
 from algorithms.projection import Projection
 from algorithms.scoring import CONTRIBUTIONS, shared_identifiers
-from graphfraud.model import LinkKind
+from graphfraud.model import LinkKind, RingEvidence
 from graphfraud.settings import DetectionSettings
 
 #: Most shared identifiers (and hubs) listed per ring; the totals are always given.
@@ -58,31 +58,29 @@ class RingTables:
 
 
 def ring_evidence(
-    tables: RingTables, *, settings: DetectionSettings | None = None
-) -> list[dict[str, Any]]:
-    """Build the evidence dict of every ring, in ring-label order.
+    tables: RingTables, *, reference: float, settings: DetectionSettings
+) -> list[RingEvidence]:
+    """Build the evidence of every ring, in ring-label order.
 
     Parameters
     ----------
     tables
         The ring tables.
+    reference
+        The sharing surprise households reach, which the structure score was measured against.
     settings
         Windows and the organiser rule.
 
     Returns
     -------
-    list[dict]
-        One JSON-serialisable dict per ring with the keys ``size``, ``members``,
-        ``shared_identifiers``, ``shared_identifiers_total``, ``shared_by_kind``,
-        ``covered_by_kind``, ``hubs``, ``links``, ``creators``, ``time_span``, ``known_bad``
-        and ``score``.
+    list[RingEvidence]
+        One per ring; its typology is left for :func:`algorithms.typology.classify_ring`.
 
     Notes
     -----
     Every table is grouped by ring once, as records, and sliced per ring: the per-ring loop
     only assembles dicts, so thousands of rings take well under a second.
     """
-    settings = settings or DetectionSettings()
     n_rings = len(tables.signals)
     shared = _shared_table(tables)
     members = _member_records(tables, settings, n_rings)
@@ -110,35 +108,38 @@ def ring_evidence(
         signals, scores = signal_rows[ring], score_rows[ring]
         size = int(signals["size"])
         out.append(
-            {
-                "size": size,
-                "members": members[ring],
-                "shared_identifiers": shared_lists[ring],
-                "shared_identifiers_total": int(shared_total[ring]),
-                "shared_by_kind": by_kind[ring],
-                "covered_by_kind": covered[ring],
-                "hubs": hubs[ring],
-                "links": {
-                    "pairs_tied": int(signals["edges"]),
-                    "pairs": size * (size - 1) // 2,
-                    "density": round(float(signals["density"]), 4),
-                    "members_on_cycle": int(signals["cycle_members"]),
-                    **links[ring],
-                },
-                "creators": creators[ring],
-                "time_span": spans[ring],
-                "known_bad": {
-                    "seeds": [m["account"] for m in members[ring] if m["known_bad"]],
-                    "members_tied_to_seeds": int(signals["seed_neighbours"]),
-                },
-                "score": {
-                    "total": round(float(scores["score"]), 4),
-                    "contributions": {
-                        name: round(float(scores[name]), 4) for name in CONTRIBUTIONS
+            RingEvidence.model_validate(
+                {
+                    "size": size,
+                    "members": members[ring],
+                    "shared_identifiers": shared_lists[ring],
+                    "shared_identifiers_total": int(shared_total[ring]),
+                    "shared_by_kind": by_kind[ring],
+                    "covered_by_kind": covered[ring],
+                    "hubs": hubs[ring],
+                    "links": {
+                        "pairs_tied": int(signals["edges"]),
+                        "pairs": size * (size - 1) // 2,
+                        "density": round(float(signals["density"]), 4),
+                        "members_on_cycle": int(signals["cycle_members"]),
+                        **links[ring],
                     },
-                    "signals": {name: _plain(value) for name, value in signals.items()},
-                },
-            }
+                    "creators": creators[ring],
+                    "time_span": spans[ring],
+                    "known_bad": {
+                        "seeds": [m["account"] for m in members[ring] if m["known_bad"]],
+                        "members_tied_to_seeds": int(signals["seed_neighbours"]),
+                    },
+                    "score": {
+                        "total": round(float(scores["score"]), 4),
+                        "contributions": {
+                            name: round(float(scores[name]), 4) for name in CONTRIBUTIONS
+                        },
+                        "signals": {name: _plain(value) for name, value in signals.items()},
+                        "reference": round(reference, 4),
+                    },
+                }
+            )
         )
     return out
 
@@ -299,7 +300,8 @@ def _member_records(
     # rest by ``organiser_z`` standard deviations (and by 5% at least: not in a clique).
     mean = 1.0 / size
     spread = np.sqrt(np.bincount(ring, (pagerank - mean) ** 2, minlength=n_rings)[ring] / size)
-    organiser = pagerank >= np.maximum(1.05 * mean, mean + settings.organiser_z * spread)
+    margin = (1.0 + settings.organiser_margin) * mean
+    organiser = pagerank >= np.maximum(margin, mean + settings.organiser_z * spread)
     frame = pd.DataFrame(
         {
             "ring": ring,

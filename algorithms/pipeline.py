@@ -18,6 +18,7 @@ import pandas as pd
 from algorithms.centrality import ring_centrality
 from algorithms.communities import (
     attach_dominated,
+    capped_merge,
     merge_dominating,
     merge_entangled,
     split_communities,
@@ -26,10 +27,10 @@ from algorithms.components import connected_components, peel_pendants, strong_ed
 from algorithms.engines import Engine, check_engine, dense_labels
 from algorithms.evidence import RingTables, ring_evidence
 from algorithms.projection import Projection, project_accounts
-from algorithms.scoring import ring_signals, score_rings
+from algorithms.scoring import household_reference, ring_signals, score_rings, shared_identifiers
 from algorithms.stable_ids import assign_ring_ids
 from algorithms.typology import classify_ring
-from graphfraud.model import EntityKind, Page, Ring, RingMember
+from graphfraud.model import EntityKind, Page, Ring, RingMember, TypologyEvidence
 from graphfraud.settings import DetectionSettings, get_settings
 from graphfraud.store.base import GraphStore
 
@@ -63,7 +64,9 @@ class DetectionResult:
     timings
         Seconds per stage (keys from :data:`STAGES` that ran).
     hubs
-        Identifiers too widely used to link accounts: ``kind``, ``key``, ``link``, ``accounts``.
+        Things too widely used, by strangers, to link accounts, with the reason
+        (:data:`algorithms.projection.HUB_COLUMNS`: users of the thing and of all its
+        spellings, its kind's fence, its users' cohesion).
     accounts, edges, candidates
         Accounts projected, projected edges, and candidate communities scored.
     """
@@ -187,7 +190,8 @@ def find_rings(
         Account entities (``ENTITY_COLUMNS``): ``created_at`` and ``label`` (non-null = a
         known-bad seed) are used.
     settings, seed, engine, progress
-        As for :func:`detect_rings`.
+        As for :func:`detect_rings` (settings default to ``get_settings().detection``, so
+        both entry points read one source: defaults, then the environment).
     previous
         Stored rings (id → member accounts) whose ids persist when matched.
     describe
@@ -198,7 +202,7 @@ def find_rings(
     DetectionResult
         Rings best first, with timings of the stages that ran here.
     """
-    settings = settings or DetectionSettings()
+    settings = settings or get_settings().detection
     engine = check_engine(engine)
     tell = progress or (lambda stage, done, total: None)
     timings: dict[str, float] = {}
@@ -230,33 +234,54 @@ def find_rings(
     components = connected_components(n_nodes, strong, engine=engine)
     stage("components")
 
+    sizes = np.bincount(components)
     communities = split_communities(
         projection.edges,
         components,
-        split_above=settings.split_above,
+        which=sizes > settings.split_above,
         resolution=settings.resolution,
         seed=seed,
         engine=engine,
     )
-    communities = merge_entangled(projection.edges, communities, share=settings.merge_share)
+    communities = merge_entangled(
+        projection.edges,
+        communities,
+        share=settings.merge_share,
+        max_size=settings.max_ring_size,
+    )
     communities = merge_dominating(
+        communities,
+        projection.usage,
+        projection.identifiers,
+        share=settings.attach_share,
+        max_size=settings.max_ring_size,
+    )
+    attached = attach_dominated(
         communities, projection.usage, projection.identifiers, share=settings.attach_share
     )
-    communities = attach_dominated(
-        communities, projection.usage, projection.identifiers, share=settings.attach_share
-    )
+    communities = capped_merge(communities, attached, max_size=settings.max_ring_size)
     candidates = _at_least(communities, settings.min_ring_size)
     stage("communities")
 
-    signals = ring_signals(
-        projection,
-        candidates,
-        created_at=created_at,
-        labelled=labelled,
-        settings=settings,
-        engine=engine,
-    )
-    scores = score_rings(signals, settings=settings)
+    def measure(groups: np.ndarray) -> pd.DataFrame:
+        return ring_signals(
+            projection,
+            groups,
+            created_at=created_at,
+            labelled=labelled,
+            settings=settings,
+            engine=engine,
+        )
+
+    signals = measure(candidates)
+    # Households are judged once, on the first candidates: re-splitting makes small parts of
+    # big groups, which are no households.
+    reference = household_reference(signals, settings=settings)
+    scores = score_rings(signals, reference=reference, settings=settings)
+    candidates, signals, scores = _split_until_rings(
+        projection, candidates, signals, scores,
+        measure=measure, reference=reference, settings=settings, seed=seed, engine=engine,
+    )  # fmt: skip
     kept = np.flatnonzero(scores["score"].to_numpy() >= settings.min_score)
     kept = kept[np.argsort(-scores["score"].to_numpy()[kept], kind="stable")]
     rank = np.full(len(signals) + 1, -1, dtype=np.int64)
@@ -286,24 +311,22 @@ def find_rings(
         labelled=labelled,
         display=_display(projection, rings, describe),
     )
-    evidence = ring_evidence(tables, settings=settings)
-    for ring_evidence_ in evidence:
-        name, reasons = classify_ring(ring_evidence_)
-        ring_evidence_["typology"] = {"name": name, "reasons": reasons}
+    evidence = []
+    for measured in ring_evidence(tables, reference=reference, settings=settings):
+        name, reasons = classify_ring(measured, settings=settings)
+        typology = TypologyEvidence(name=name, reasons=reasons)
+        evidence.append(measured.model_copy(update={"typology": typology}))
     stage("evidence")
 
-    members = [[m["account"] for m in e["members"]] for e in evidence]
+    members = [[m.account for m in e.members] for e in evidence]
     ids = assign_ring_ids(members, dict(previous or {}), min_jaccard=settings.match_jaccard)
     detected_at = datetime.now(UTC).replace(microsecond=0).isoformat()
     found = [
         Ring(
             ring_id=ring_id,
-            score=e["score"]["total"],
-            typology=e["typology"]["name"],
-            members=[
-                RingMember(m["account"], m["role"], m["pagerank"], m["degree"])
-                for m in e["members"]
-            ],
+            score=e.score.total,
+            typology=e.typology.name,
+            members=[RingMember(m.account, m.role, m.pagerank, m.degree) for m in e.members],
             evidence=e,
             detected_at=detected_at,
         )
@@ -321,23 +344,141 @@ def find_rings(
     )
 
 
+def _split_until_rings(
+    projection: Projection,
+    groups: np.ndarray,
+    signals: pd.DataFrame,
+    scores: pd.DataFrame,
+    *,
+    measure: Callable[[np.ndarray], pd.DataFrame],
+    reference: float,
+    settings: DetectionSettings,
+    seed: int,
+    engine: Engine,
+) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """Split again every group too large, too weak, or too loosely joined to be one ring.
+
+    Each level splits with Leiden at the resolution times ``resolution_growth`` (up to
+    ``split_levels`` levels) and scores every part on its own:
+
+    - a group larger than ``max_ring_size``, or larger than ``split_above`` and scoring below
+      ``min_score``, is replaced by its parts: a ring hiding in a blob of households is found
+      as the blob's densest part, never dropped with the blob;
+    - a scoring group larger than a household is replaced by its parts only if few of its
+      members (under ``span_share``) are tied across the parts: households chained by a gift
+      address add up to a big surprise, but only the gift's giver spans them, while a ring's
+      members share cards, devices, proxies or money across any cut. A group found to be one
+      is tested once: finer and finer cuts would cut anything in the end.
+
+    Returns
+    -------
+    tuple
+        Group label per node (``-1``: none) and the groups' signals and scores.
+    """
+    resolution = settings.resolution
+    settled = np.zeros(len(groups), dtype=bool)  # nodes of groups found to be one
+    for _ in range(settings.split_levels):
+        size = signals["size"].to_numpy()
+        weak = scores["score"].to_numpy() < settings.min_score
+        forced = (size > settings.max_ring_size) | (weak & (size > settings.split_above))
+        grouped = groups >= 0
+        one = np.zeros(len(signals), dtype=bool)
+        one[groups[grouped & settled]] = True
+        tested = ~forced & ~one & (size > settings.household_size)
+        if not (forced | tested).any():
+            break
+        resolution *= settings.resolution_growth
+        parts = _at_least(
+            split_communities(
+                projection.edges, groups, which=forced | tested, resolution=resolution,
+                seed=seed, engine=engine,
+            ),
+            settings.min_ring_size,
+        )  # fmt: skip
+        in_test = np.where(grouped & tested[np.maximum(groups, 0)], groups, -1)
+        spanning = _spanning_members(
+            projection, in_test, parts, n_groups=len(signals), settings=settings
+        )
+        chained = spanning < settings.span_share * size
+        split = forced | (tested & chained)
+        taken = np.zeros(len(groups), dtype=bool)
+        taken[grouped] = split[groups[grouped]]
+        # A group tested and found to be one is not cut again at a finer resolution.
+        settled[grouped] |= (tested & ~chained)[groups[grouped]]
+        if not taken.any():
+            continue  # nothing needs splitting at this resolution; a higher one may
+        # Whole groups keep their label, signals and score; only the new parts are measured.
+        whole = np.flatnonzero(~split)
+        renumber = np.full(len(signals), -1, dtype=np.int64)
+        renumber[whole] = np.arange(len(whole))
+        new_parts = _at_least(dense_labels(np.where(taken, parts, -1)), settings.min_ring_size)
+        part_signals = measure(new_parts)
+        groups = np.where(
+            grouped & ~taken,
+            renumber[np.maximum(groups, 0)],
+            np.where(new_parts >= 0, new_parts + len(whole), -1),
+        )
+        signals = pd.concat([signals.iloc[whole], part_signals], ignore_index=True)
+        scores = pd.concat(
+            [
+                scores.iloc[whole],
+                score_rings(part_signals, reference=reference, settings=settings),
+            ],
+            ignore_index=True,
+        )
+    return groups, signals, scores
+
+
+def _spanning_members(
+    projection: Projection,
+    groups: np.ndarray,
+    parts: np.ndarray,
+    *,
+    n_groups: int,
+    settings: DetectionSettings,
+) -> np.ndarray:
+    """Per group, the members tied across its parts: users of a (non-hub) thing that members
+    of two or more parts use, and ends of repeated direct links between parts (a friend's one
+    referral or payment ties two households no more than a gift parcel does)."""
+    shared = shared_identifiers(projection, groups)
+    usage = projection.usage
+    node = usage["node"].to_numpy()
+    ident = usage["identifier"].to_numpy()
+    inside = (groups[node] >= 0) & (parts[node] >= 0)
+    uses = pd.DataFrame({"ring": groups[node], "identifier": ident, "part": parts[node]})[inside]
+    spread = uses.drop_duplicates().groupby(["ring", "identifier"]).size()
+    index = pd.MultiIndex.from_frame(shared[["ring", "identifier"]])
+    spanning = shared[spread.reindex(index, fill_value=0).to_numpy() >= 2]
+    crossing = uses.assign(node=node[inside]).merge(spanning[["ring", "identifier"]])["node"]
+    direct = projection.direct
+    src, dst = direct["src"].to_numpy(np.int64), direct["dst"].to_numpy(np.int64)
+    repeated = direct["count"].to_numpy(np.int64) >= settings.cycle_min_transfers
+    across = (
+        repeated
+        & (groups[src] >= 0)
+        & (groups[src] == groups[dst])
+        & (parts[src] >= 0)
+        & (parts[dst] >= 0)
+        & (parts[src] != parts[dst])
+    )
+    tied = np.unique(np.concatenate([crossing.to_numpy(np.int64), src[across], dst[across]]))
+    return np.bincount(groups[tied], minlength=n_groups)
+
+
 def _at_least(labels: np.ndarray, min_size: int) -> np.ndarray:
     """Keep groups of at least ``min_size`` nodes, relabelled ``0..k-1``; others become -1."""
-    sizes = np.bincount(labels) if len(labels) else np.zeros(0, dtype=np.int64)
-    return dense_labels(np.where(sizes[labels] >= min_size, labels, -1))
+    grouped = labels >= 0
+    sizes = np.bincount(labels[grouped]) if grouped.any() else np.zeros(1, dtype=np.int64)
+    return dense_labels(np.where(grouped & (sizes[np.maximum(labels, 0)] >= min_size), labels, -1))
 
 
 def _account_facts(projection: Projection, accounts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Creation time and known-bad flag per projected node.
-
-    The projection numbers the given accounts first, in order; accounts seen only in links
-    come after them and have neither.
-    """
-    extra = len(projection.accounts) - len(accounts)
-    created = pd.to_datetime(accounts["created_at"]).to_numpy("datetime64[us]")
-    created_at = np.concatenate([created, np.full(extra, np.datetime64("NaT", "us"))])
-    labelled = np.concatenate([accounts["label"].notna().to_numpy(), np.zeros(extra, bool)])
-    return created_at, labelled
+    """Creation time and known-bad flag per projected node (accounts seen only in links have
+    neither)."""
+    facts = accounts.set_index(accounts["key"].astype(str))
+    facts = facts.reindex(projection.accounts)
+    created_at = pd.to_datetime(facts["created_at"]).to_numpy("datetime64[us]")
+    return created_at, facts["label"].notna().to_numpy()
 
 
 def _display(projection: Projection, rings: np.ndarray, describe: Describe | None) -> np.ndarray:

@@ -2,12 +2,18 @@
 
 Two accounts are joined when they use the same identifier (device, card, address, phone, …) or
 are linked directly (a referral, money or orders). A shared identifier weighs less the more
-accounts use it (an IDF-like rarity), and one used by more accounts than the hub cap links no one
-at all: it is reported as a hub instead, so a café IP or a parcel locker cannot glue thousands of
-strangers into one "ring".
+accounts use it (an IDF-like rarity), and a *hub* links no one at all: a thing whose use is an
+outlier for its kind and whose users are strangers to each other (:mod:`algorithms.hubs`), such
+as a café IP, a parcel locker written three ways, or a seller with thousands of buyers. Hubs
+are reported with the numbers behind the call.
+
+Accounts are numbered in key order and identifiers in (kind, key) order, so the same data gives
+the same projection (and, seeded, the same rings) whatever order its rows were loaded in. The
+projection is an ordinary weighted graph: detection cuts it into rings, and a per-account
+propagation (personalised PageRank from known-bad accounts) can run on its edges as they are.
 
 Everything is columnar: identifiers are grouped once, account pairs are generated with numpy for
-the identifiers under the cap only, and pair weights are summed with ``bincount``.
+non-hub identifiers only, and pair weights are summed with ``bincount``.
 """
 
 from __future__ import annotations
@@ -18,13 +24,36 @@ import numpy as np
 import pandas as pd
 
 from algorithms.engines import Engine, strong_components
+from algorithms.hubs import decide_hubs, spelling_stems
 from graphfraud.model import ACCOUNT_LINKS, EntityKind, LinkKind
 from graphfraud.settings import DetectionSettings
 
 #: Columns of :attr:`Projection.edges`.
 EDGE_COLUMNS: tuple[str, ...] = ("a", "b", "weight", "shared")
 #: Columns of :attr:`Projection.identifiers`.
-IDENTIFIER_COLUMNS: tuple[str, ...] = ("kind", "key", "link", "accounts", "rarity", "hub")
+IDENTIFIER_COLUMNS: tuple[str, ...] = (
+    "kind",
+    "key",
+    "link",
+    "accounts",
+    "group_accounts",
+    "fence",
+    "cohesion",
+    "rarity",
+    "hub",
+)
+#: Columns of :attr:`Projection.hubs`: what the hub is, its users (``accounts``: of this
+#: spelling; ``group_accounts``: of all its spellings), its kind's ``fence`` and the
+#: ``cohesion`` of its users that was below ``hub_cohesion``.
+HUB_COLUMNS: tuple[str, ...] = (
+    "kind",
+    "key",
+    "link",
+    "accounts",
+    "group_accounts",
+    "fence",
+    "cohesion",
+)
 
 
 @dataclass(frozen=True)
@@ -39,9 +68,11 @@ class Projection:
         One row per joined pair ``a < b`` (node ids): summed ``weight`` and the number of
         ``shared`` identifiers behind it.
     identifiers
-        One row per identifier used by an account: entity ``kind`` and ``key``, the ``link``
-        kind of its strongest use, how many ``accounts`` use it in the whole graph, its
-        per-pair ``rarity`` weight, and whether it is a ``hub``.
+        One row per identifier used by an account (:data:`IDENTIFIER_COLUMNS`): entity
+        ``kind`` and ``key``, the ``link`` kind of its strongest use, how many ``accounts``
+        use it in the whole graph and how many use any spelling of it (``group_accounts``),
+        the hub test (``fence``, ``cohesion``), its per-pair ``rarity`` weight, and whether it
+        is a ``hub``.
     usage
         Which account uses which identifier: ``node``, ``identifier`` (a row of
         ``identifiers``), the link ``weight`` of that use and when it was ``first_seen``.
@@ -51,8 +82,8 @@ class Projection:
     owners
         Ownership links (``OWNS``, account → creator): ``node`` and ``identifier``.
     account_hubs
-        Accounts with more direct counterparties than the cap (``key``, ``counterparties``):
-        their direct links join no one.
+        Accounts whose direct counterparties are hub-like (``key``, ``counterparties``,
+        ``fence``, ``cohesion``): their direct links join no one.
     """
 
     accounts: pd.Index
@@ -65,20 +96,25 @@ class Projection:
 
     @property
     def hubs(self) -> pd.DataFrame:
-        """Hubs, most used first: identifiers used by more accounts than their cap, and
-        accounts with more direct counterparties than the cap (``kind`` ``Account``, ``link``
-        ``direct``); columns ``kind``, ``key``, ``link``, ``accounts``."""
-        things = self.identifiers.loc[self.identifiers["hub"], ["kind", "key", "link", "accounts"]]
+        """Hubs with the reason (:data:`HUB_COLUMNS`), most used first: identifiers, and
+        accounts whose counterparties make them one (``kind`` ``Account``, ``link``
+        ``direct``)."""
+        things = self.identifiers.loc[self.identifiers["hub"], list(HUB_COLUMNS)]
         accounts = pd.DataFrame(
             {
                 "kind": EntityKind.ACCOUNT.value,
                 "key": self.account_hubs["key"],
                 "link": "direct",
                 "accounts": self.account_hubs["counterparties"],
+                "group_accounts": self.account_hubs["counterparties"],
+                "fence": self.account_hubs["fence"],
+                "cohesion": self.account_hubs["cohesion"],
             }
         )
         hubs = pd.concat([things.astype({"kind": str, "link": str}), accounts], ignore_index=True)
-        return hubs.sort_values("accounts", ascending=False, kind="stable").reset_index(drop=True)
+        return hubs.sort_values(
+            ["group_accounts", "kind", "key"], ascending=[False, True, True], kind="stable"
+        ).reset_index(drop=True)
 
 
 def rarity(users: np.ndarray, *, exponent: float = 0.5) -> np.ndarray:
@@ -87,7 +123,7 @@ def rarity(users: np.ndarray, *, exponent: float = 0.5) -> np.ndarray:
     ``1 / log2(n) ** exponent``. With ``exponent=1`` this is the Adamic-Adar weight; the
     default 0.5 falls more gently, because a card or a device that thirty accounts share is
     no weaker a tie between any two of them than one two accounts share. Things used so widely
-    that they tell nothing (a café's IP) are cut off by the hub cap instead.
+    that they tell nothing (a café's IP) are hubs instead (:mod:`algorithms.hubs`).
 
     Examples
     --------
@@ -102,9 +138,9 @@ def rarity(users: np.ndarray, *, exponent: float = 0.5) -> np.ndarray:
 def project_accounts(
     links: pd.DataFrame,
     *,
-    accounts: pd.Index | None = None,
-    settings: DetectionSettings | None = None,
-    engine: Engine = "igraph",
+    accounts: pd.Index | None,
+    settings: DetectionSettings,
+    engine: Engine,
 ) -> Projection:
     """Build the weighted account projection of a links frame.
 
@@ -113,10 +149,10 @@ def project_accounts(
     links
         Links frame (``graphfraud.model.LINK_COLUMNS``) as ``GraphStore.links()`` returns it.
     accounts
-        Account keys to include even without links (their order is kept); by default the
-        accounts that appear in ``links``.
+        Account keys to include even without links; ``None``: the accounts in ``links``.
+        Either way accounts are numbered in key order.
     settings
-        Link weights per kind, hub caps; defaults to ``DetectionSettings()``.
+        Link weights per kind, the hub test, rarity.
     engine
         Graph engine for the one graph step here (money cycles among direct links).
 
@@ -131,18 +167,19 @@ def project_accounts(
     ...     "src_kind": "Account", "src_key": ["a", "b", "c"], "kind": "USES_DEVICE",
     ...     "dst_kind": "Device", "dst_key": ["d1", "d1", "d2"], "first_seen": "2024-05-01",
     ...     "last_seen": "2024-05-02", "count": 1, "amount": None})
-    >>> project_accounts(links).edges[["a", "b", "weight"]].to_dict("records")
+    >>> projection = project_accounts(
+    ...     links, accounts=None, settings=DetectionSettings(), engine="igraph")
+    >>> projection.edges[["a", "b", "weight"]].to_dict("records")
     [{'a': 0, 'b': 1, 'weight': 1.0}]
     """
-    settings = settings or DetectionSettings()
     rows = _LinkRows.of(links, accounts, settings)
-    usage, identifiers = _identifier_usage(rows, settings)
+    usage, identifiers = _identifier_usage(rows)
     direct = pd.DataFrame(
         {
             "src": rows.src[rows.direct],
             "dst": rows.dst_account,
             "kind": rows.link_names[rows.link[rows.direct]],
-            "count": links["count"].to_numpy()[rows.direct],
+            "count": rows.count[rows.direct],
             "amount": pd.to_numeric(links["amount"]).to_numpy("float64")[rows.direct],
             "first_seen": rows.first_seen[rows.direct],
         }
@@ -151,12 +188,22 @@ def project_accounts(
     owners = pd.DataFrame(
         {"node": rows.src[owns], "identifier": rows.identifier[owns[rows.through]]}
     )
-    direct_pairs, partners = _direct_pairs(rows, settings, engine)
+    first, second = _counterparties(rows)
+    identifiers, account_test = _judge_hubs(rows, usage, identifiers, first, second, settings)
+    identifiers["rarity"] = rarity(
+        identifiers["group_accounts"].to_numpy(), exponent=settings.rarity_exponent
+    )
+    account_hub = account_test["hub"].to_numpy()
+    direct_pairs = _direct_pairs(rows, account_hub, first, second, settings, engine)
     edges = _sum_pairs([_identifier_pairs(usage, identifiers), direct_pairs], len(rows.accounts))
-    cap = settings.hub_caps.get(EntityKind.ACCOUNT, settings.hub_cap)
-    busy = np.flatnonzero(partners > cap)
+    busy = np.flatnonzero(account_hub)
     account_hubs = pd.DataFrame(
-        {"key": rows.accounts.to_numpy()[busy], "counterparties": partners[busy]}
+        {
+            "key": rows.accounts.to_numpy()[busy],
+            "counterparties": account_test["group_accounts"].to_numpy()[busy],
+            "fence": account_test["fence"].to_numpy()[busy],
+            "cohesion": account_test["cohesion"].to_numpy()[busy],
+        }
     )
     return Projection(
         accounts=rows.accounts,
@@ -188,6 +235,7 @@ class _LinkRows:
     identifier_kind: np.ndarray
     kind_names: np.ndarray
     first_seen: np.ndarray
+    count: np.ndarray
 
     @classmethod
     def of(
@@ -202,9 +250,10 @@ class _LinkRows:
         through = from_account & ~direct
 
         # Each key column is hashed once; only distinct keys are looked up among the accounts,
-        # which are numbered given ones first (in their order), then as first seen.
+        # which are numbered in key order. Sorted codes make identifier numbers follow
+        # (kind, key) too: nothing below depends on the order rows arrived in.
         src_code, src_keys = pd.factorize(links["src_key"])
-        dst_code, dst_keys = pd.factorize(links["dst_key"])
+        dst_code, dst_keys = pd.factorize(links["dst_key"], sort=True)
         targets, target_of_row = np.unique(dst_code[direct], return_inverse=True)
         index = _account_index(accounts, src_keys, dst_keys.take(targets))
         src = index.get_indexer(src_keys)[src_code].astype(np.int64)
@@ -212,7 +261,9 @@ class _LinkRows:
         dst_account = index.get_indexer(dst_keys.take(targets))[target_of_row].astype(np.int64)
 
         key_code = dst_code[through].astype(np.int64)
-        identifier, _ = pd.factorize(dst_kind[through].astype(np.int64) * len(dst_keys) + key_code)
+        identifier, _ = pd.factorize(
+            dst_kind[through].astype(np.int64) * len(dst_keys) + key_code, sort=True
+        )
         weights = np.array(
             [settings.link_weights.get(str(n), 1.0) for n in link_names], dtype="float64"
         )
@@ -232,17 +283,14 @@ class _LinkRows:
             identifier_kind=dst_kind[through],
             kind_names=dst_kinds,
             first_seen=pd.to_datetime(links["first_seen"]).to_numpy("datetime64[us]"),
+            count=links["count"].to_numpy(np.int64),
         )
 
 
 def _account_index(accounts: pd.Index | None, *seen: pd.Index) -> pd.Index:
-    """Given accounts first, in order, then accounts only seen in links, as first seen."""
-    first, *rest = seen
-    extra = first.append(rest).unique() if rest else first.unique()
-    if accounts is None:
-        return extra
-    given = pd.Index(accounts).unique()
-    return given.append(extra[given.get_indexer(extra) < 0])
+    """Given accounts and accounts seen in links, each once, in key order."""
+    every = pd.Index(accounts if accounts is not None else [], dtype=object).append(list(seen))
+    return pd.Index(np.sort(every.unique().to_numpy(dtype=object).astype(str)), dtype=object)
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -254,9 +302,7 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _identifier_usage(
-    rows: _LinkRows, settings: DetectionSettings
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _identifier_usage(rows: _LinkRows) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Deduplicated (account, identifier) uses sorted by identifier, and the identifier table."""
     node = rows.src[rows.through]
     ident = rows.identifier
@@ -286,18 +332,80 @@ def _identifier_usage(
     # The first sorted use of each identifier is its strongest (ties: lowest node).
     head = order[np.flatnonzero(np.r_[True, ident[1:] != ident[:-1]])[: len(users)]]
     kind = rows.identifier_kind[head]
-    caps = np.array([settings.hub_caps.get(str(k), settings.hub_cap) for k in rows.kind_names])
     identifiers = pd.DataFrame(
         {
             "kind": _categorical(kind, rows.kind_names),
             "key": rows.keys.take(rows.identifier_key[head]),
             "link": _categorical(link[head], rows.link_names),
             "accounts": users.astype(np.int64),
-            "rarity": rarity(users, exponent=settings.rarity_exponent),
-            "hub": users > caps[kind] if len(caps) else np.zeros(len(users), dtype=bool),
         }
     )
     return usage, identifiers
+
+
+def _counterparties(rows: _LinkRows) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct pairs of accounts linked directly (``first < second``), each once."""
+    n = max(len(rows.accounts), 1)
+    src, dst = rows.src[rows.direct], rows.dst_account
+    keep = src != dst
+    a, b = np.minimum(src, dst)[keep], np.maximum(src, dst)[keep]
+    pairs = np.unique(a * n + b)
+    return pairs // n, pairs % n
+
+
+def _judge_hubs(
+    rows: _LinkRows,
+    usage: pd.DataFrame,
+    identifiers: pd.DataFrame,
+    first: np.ndarray,
+    second: np.ndarray,
+    settings: DetectionSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The hub test (:func:`algorithms.hubs.decide_hubs`) over identifiers and accounts.
+
+    An account is a thing its direct counterparties use: a seller with thousands of buyers is
+    judged as a parcel locker is. Both kinds are tested together, so a referral star's
+    referees who share devices make it cohere, and locker users who pay each other count.
+
+    Returns
+    -------
+    tuple[pandas.DataFrame, pandas.DataFrame]
+        ``identifiers`` with the test's columns added, and the test's rows for the accounts
+        (aligned with ``rows.accounts``).
+    """
+    n_ids, n_accounts = len(identifiers), len(rows.accounts)
+    partners = np.bincount(first, minlength=n_accounts) + np.bincount(second, minlength=n_accounts)
+    uses = pd.DataFrame(
+        {
+            "node": np.concatenate([usage["node"].to_numpy(np.int64), first, second]),
+            "thing": np.concatenate(
+                [usage["identifier"].to_numpy(np.int64), n_ids + second, n_ids + first]
+            ),
+        }
+    )
+    things = pd.DataFrame(
+        {
+            "kind": np.concatenate(
+                [
+                    identifiers["kind"].astype(str).to_numpy(),
+                    np.full(n_accounts, EntityKind.ACCOUNT.value, dtype=object),
+                ]
+            ),
+            "accounts": np.concatenate([identifiers["accounts"].to_numpy(np.int64), partners]),
+        }
+    )
+    shared = identifiers["accounts"].to_numpy() >= 2
+    stems = pd.Series(np.arange(n_ids + n_accounts).astype(str), dtype=object)
+    if shared.any():
+        picked = identifiers.loc[shared]
+        stems[np.flatnonzero(shared)] = spelling_stems(picked["kind"], picked["key"]).to_numpy()
+    # An account is no spelling of another: its own key is its stem.
+    stems[n_ids:] = "Account " + rows.accounts.to_numpy(dtype=object).astype(str)
+    test = decide_hubs(uses, things, stems=stems, n_accounts=n_accounts, settings=settings)
+    columns = ["group_accounts", "fence", "cohesion", "hub"]
+    for column in columns:
+        identifiers[column] = test[column].to_numpy()[:n_ids]
+    return identifiers, test.iloc[n_ids:][columns].reset_index(drop=True)
 
 
 def _categorical(codes: np.ndarray, names: np.ndarray) -> pd.Categorical:
@@ -331,15 +439,20 @@ def _identifier_pairs(usage: pd.DataFrame, identifiers: pd.DataFrame) -> pd.Data
 
 
 def _direct_pairs(
-    rows: _LinkRows, settings: DetectionSettings, engine: Engine
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Referral and money/order links as undirected weighted pairs, and each account's
-    number of distinct direct counterparties.
+    rows: _LinkRows,
+    hub: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    settings: DetectionSettings,
+    engine: Engine,
+) -> pd.DataFrame:
+    """Referral and money/order links as undirected weighted pairs.
 
     A direct link weighs its kind's weight times the rarity of its busier end (a seller with
-    thousands of buyers ties none of them together; past the cap it ties nothing and is a hub).
-    Money/order links that lie on a directed cycle of three or more accounts (money sent round
-    and back) weigh ``cycle_boost`` times more.
+    many buyers ties none of them closely); a link touching a hub account ties nothing.
+    Money/order links used ``cycle_min_transfers`` times or more that lie on a directed cycle
+    of three or more accounts (money sent round and back, again and again) weigh
+    ``cycle_boost`` times more.
     """
     n = len(rows.accounts)
     src, dst = rows.src[rows.direct], rows.dst_account
@@ -349,15 +462,11 @@ def _direct_pairs(
     src, dst, link, weight = src[keep], dst[keep], link[keep], weight[keep]
     a, b = np.minimum(src, dst), np.maximum(src, dst)
 
-    pairs = np.unique(a * max(n, 1) + b)
-    first, second = pairs // max(n, 1), pairs % max(n, 1)
-    partners = np.bincount(first, minlength=n) + np.bincount(second, minlength=n)
-    hub = partners > settings.hub_caps.get(EntityKind.ACCOUNT, settings.hub_cap)
     calm = ~hub[first] & ~hub[second]
     degree = np.bincount(first[calm], minlength=n) + np.bincount(second[calm], minlength=n)
-
     linking = ~hub[src] & ~hub[dst]
-    flows = linking & (rows.link_names[link] == LinkKind.TRANSACTS_WITH)
+    repeated = rows.count[rows.direct][keep] >= settings.cycle_min_transfers
+    flows = linking & repeated & (rows.link_names[link] == LinkKind.TRANSACTS_WITH)
     scc = strong_components(n, src[flows], dst[flows], engine=engine)
     in_cycle = flows & (scc[src] == scc[dst]) & (np.bincount(scc, minlength=n)[scc[src]] >= 3)
     weight = (
@@ -365,8 +474,7 @@ def _direct_pairs(
         * rarity(np.maximum(degree[src], degree[dst]), exponent=settings.rarity_exponent)
         * np.where(in_cycle, settings.cycle_boost, 1.0)
     )
-    frame = pd.DataFrame({"a": a[linking], "b": b[linking], "weight": weight[linking], "shared": 0})
-    return frame, partners
+    return pd.DataFrame({"a": a[linking], "b": b[linking], "weight": weight[linking], "shared": 0})
 
 
 def _sum_pairs(pairs: list[pd.DataFrame], n_nodes: int) -> pd.DataFrame:

@@ -5,6 +5,25 @@ device, how many were created in one week, how many are labelled bad) and each *
 is a simple function of a few signals, scaled to ``[0, 1]`` and multiplied by its weight from
 ``DetectionSettings.score_weights``. The score is their sum, so an investigator can see why a
 ring ranks where it does and check each number against the evidence.
+
+The ``structure`` contribution needs no burst, label or money flow: it asks how surprising the
+ring's sharing is, given how widely things of each kind are shared in this graph, compared
+with what the graph's own household-sized groups show. Each thing ``i`` of kind ``K`` that
+``m`` members share is evidence ``-log10 P_K(users >= m)`` (the share of the graph's non-hub
+things of that kind used by ``m`` or more accounts: an empirical null per kind), weighted by
+the share of its users who are members (a thing the group holds alone says more than one it
+shares with outsiders). A family's home, device and card are shared by two to six people every
+day; a card used by twenty-five, a device by twelve or one mailbox by five are not. The sum is
+set against the same sum over groups of at most ``household_size`` accounts: the ring must
+exceed what households reach (their ``household_quantile``).
+
+References
+----------
+B. Hooi et al., "FRAUDAR: Bounding Graph Fraud in the Face of Camouflage", KDD 2016: sharing
+counts for less the more widely the shared column is used.
+L. Akoglu, H. Tong, D. Koutra, "Graph based anomaly detection and description: a survey",
+Data Mining and Knowledge Discovery 29 (2015): rarity of a pattern under the graph's own
+distribution as the measure of its surprise.
 """
 
 from __future__ import annotations
@@ -12,16 +31,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from algorithms.engines import Engine, strong_components
+from algorithms.engines import Engine, scrambled, strong_components
 from algorithms.projection import Projection
 from graphfraud.model import LinkKind
 from graphfraud.settings import DetectionSettings
 
 #: Named contributions, in the order they are shown.
 CONTRIBUTIONS: tuple[str, ...] = (
-    "shared_identifiers",
-    "density",
-    "rarity",
+    "structure",
     "burstiness",
     "known_bad",
     "money_flow",
@@ -37,8 +54,8 @@ def ring_signals(
     *,
     created_at: np.ndarray,
     labelled: np.ndarray,
-    settings: DetectionSettings | None = None,
-    engine: Engine = "igraph",
+    settings: DetectionSettings,
+    engine: Engine,
 ) -> pd.DataFrame:
     """Measure every ring: size, ties, shared identifiers, creation burst, seeds, flows, timing.
 
@@ -62,10 +79,10 @@ def ring_signals(
     pandas.DataFrame
         One row per ring (index ``0..R-1``) with the columns ``size``, ``edges``, ``weight``,
         ``density``, ``strength``, ``shared``, ``covered``, ``shared_uses``, ``outside_uses``,
-        ``exclusivity``, ``burst_members``, ``seeds``, ``seed_neighbours``, ``direct_links``,
-        ``direct_members``, ``direct_amount``, ``cycle_members``, ``lockstep_members``.
+        ``exclusivity``, ``surprise``, ``burst_members``, ``seeds``, ``seed_neighbours``,
+        ``direct_links``, ``direct_members``, ``direct_amount``, ``cycle_members``,
+        ``lockstep_members``.
     """
-    settings = settings or DetectionSettings()
     n_rings = int(rings.max(initial=-1)) + 1
     size = np.bincount(rings[rings >= 0], minlength=n_rings)
     out = pd.DataFrame({"size": size})
@@ -90,8 +107,10 @@ def ring_signals(
     out["exclusivity"] = np.divide(
         out["shared_uses"], total_uses, out=np.zeros(n_rings), where=total_uses > 0
     )
-
     uses = _ring_uses(projection, rings)
+    evidence = distinct_evidence(shared, uses, sharing_surprise(projection, shared))
+    out["surprise"] = np.bincount(shared["ring"].to_numpy(np.int64), evidence, minlength=n_rings)
+
     shared_use = uses.merge(shared[["ring", "identifier"]], on=["ring", "identifier"])
     covered = shared_use.drop_duplicates(["node"]).groupby("ring").size()
     out["covered"] = covered.reindex(out.index, fill_value=0)
@@ -126,7 +145,8 @@ def ring_signals(
     out["direct_amount"] = np.bincount(ring_of, amount, minlength=n_rings)
     touched = np.unique(np.r_[src[internal], dst[internal]])
     out["direct_members"] = np.bincount(rings[touched], minlength=n_rings)
-    flows = internal & (direct["kind"].to_numpy() == LinkKind.TRANSACTS_WITH)
+    repeated = direct["count"].to_numpy(np.int64) >= settings.cycle_min_transfers
+    flows = internal & repeated & (direct["kind"].to_numpy() == LinkKind.TRANSACTS_WITH)
     out["cycle_members"] = _cycle_members(src[flows], dst[flows], rings, n_rings, engine)
     return out
 
@@ -148,8 +168,87 @@ def shared_identifiers(projection: Projection, rings: np.ndarray) -> pd.DataFram
     return counts[keep].reset_index(drop=True)
 
 
+def sharing_surprise(projection: Projection, shared: pd.DataFrame) -> np.ndarray:
+    """Evidence of each (ring, shared thing) row: ``-log10 P_K(users >= members)`` times the
+    share of the thing's users who are members.
+
+    ``P_K`` is the share of the graph's non-hub things of the same kind used by at least that
+    many accounts, so sharing a kind of thing that people rarely share (a mailbox, a phone)
+    counts for more than sharing one families share (a home, a device).
+
+    Parameters
+    ----------
+    projection
+        The projection (its identifiers give the per-kind distributions).
+    shared
+        As :func:`shared_identifiers` returns.
+    """
+    identifiers = projection.identifiers
+    usable = ~identifiers["hub"].to_numpy()
+    kind = identifiers["kind"].cat.codes.to_numpy(np.int64)
+    users = identifiers["accounts"].to_numpy(np.int64)
+    ident = shared["identifier"].to_numpy(np.int64)
+    members = shared["members"].to_numpy(np.int64)
+    tail = np.ones(len(ident))
+    for code in np.unique(kind[ident]).tolist():
+        population = np.sort(users[usable & (kind == code)])
+        rows = kind[ident] == code
+        at_least = len(population) - np.searchsorted(population, members[rows], side="left")
+        tail[rows] = np.maximum(at_least, 1) / max(len(population), 1)
+    return -np.log10(tail) * members / np.maximum(shared["accounts"].to_numpy(), 1)
+
+
+def distinct_evidence(shared: pd.DataFrame, uses: pd.DataFrame, evidence: np.ndarray) -> np.ndarray:
+    """Evidence of each (ring, shared thing) row, counting things shared by exactly the same
+    members once (the strongest of them).
+
+    A family's home address and home IP tie the same people: two facts about one
+    co-residence, not two pieces of evidence. Things shared by different sets of members
+    (a ring's several cards, each held by its own few) each count.
+
+    Parameters
+    ----------
+    shared
+        As :func:`shared_identifiers` returns.
+    uses
+        Ring members' uses: ``ring``, ``node``, ``identifier``.
+    evidence
+        Per row of ``shared``.
+    """
+    # A member set's fingerprint: the sum of a fixed pseudo-random number per member.
+    members = uses.merge(shared[["ring", "identifier"]], on=["ring", "identifier"])
+    token = scrambled(members["node"].to_numpy(np.int64))
+    fingerprint = (
+        pd.Series(token, dtype="uint64")
+        .groupby([members["ring"].to_numpy(), members["identifier"].to_numpy()])
+        .sum()
+    )
+    index = pd.MultiIndex.from_frame(shared[["ring", "identifier"]])
+    ring = shared["ring"].to_numpy(np.int64)
+    member_set = fingerprint.reindex(index).to_numpy(np.uint64)
+    # Strongest first within each (ring, member set); only that row keeps its evidence.
+    order = np.lexsort((-evidence, member_set, ring))
+    first = np.r_[True, (np.diff(ring[order]) != 0) | (np.diff(member_set[order]) != 0)]
+    keep = np.zeros(len(evidence), dtype=bool)
+    keep[order] = first
+    return np.where(keep, evidence, 0.0)
+
+
+def household_reference(signals: pd.DataFrame, *, settings: DetectionSettings) -> float:
+    """The sharing surprise households reach: its ``household_quantile`` over the candidate
+    groups of at most ``household_size`` accounts (they are mostly households).
+
+    With no such group, the surprise of ``household_size`` accounts sharing a thing no one
+    else uses, when one thing in a hundred of its kind is that widely shared.
+    """
+    small = signals.loc[signals["size"] <= settings.household_size, "surprise"]
+    if len(small) == 0:
+        return float(-np.log10(0.01))
+    return float(max(np.quantile(small.to_numpy("float64"), settings.household_quantile), 1e-9))
+
+
 def score_rings(
-    signals: pd.DataFrame, *, settings: DetectionSettings | None = None
+    signals: pd.DataFrame, *, reference: float, settings: DetectionSettings
 ) -> pd.DataFrame:
     """Turn ring signals into weighted contributions and a total ``score``.
 
@@ -157,8 +256,12 @@ def score_rings(
     ----------
     signals
         As :func:`ring_signals` returns.
+    reference
+        The sharing surprise households reach (:func:`household_reference`): structure
+        scores the surprise beyond it, in units of it (twice the reference scores fully).
     settings
-        ``score_weights`` gives each contribution's maximum.
+        ``score_weights`` gives each contribution's maximum; ``household_size`` scales how
+        many members acting together make a burst or lockstep convincing.
 
     Returns
     -------
@@ -168,28 +271,38 @@ def score_rings(
     Examples
     --------
     >>> signals = pd.DataFrame({"size": [4], "strength": [0.0], "density": [1.0],
-    ...     "exclusivity": [1.0], "burst_members": [4], "seeds": [0], "seed_neighbours": [0],
-    ...     "direct_links": [0], "cycle_members": [0], "lockstep_members": [1]})
-    >>> score_rings(signals).round(2).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
-    {'shared_identifiers': 0.0, 'density': 0.1, 'rarity': 0.25, 'burstiness': 0.78,
-     'known_bad': 0.0, 'money_flow': 0.0, 'lockstep': 0.0, 'score': 1.13}
+    ...     "exclusivity": [1.0], "surprise": [15.0], "burst_members": [4], "seeds": [0],
+    ...     "seed_neighbours": [0], "direct_links": [0], "direct_members": [0],
+    ...     "cycle_members": [0], "lockstep_members": [1]})
+    >>> scores = score_rings(signals, reference=10.0, settings=DetectionSettings())
+    >>> scores.round(2).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'structure': 0.75, 'burstiness': 0.47, 'known_bad': 0.0, 'money_flow': 0.0,
+     'lockstep': 0.0, 'score': 1.22}
     """
-    settings = settings or DetectionSettings()
     size = signals["size"].to_numpy("float64")
-    spread = np.maximum(size - 1, 1)
+    scale = settings.household_size / 2
+    beyond = (signals["surprise"].to_numpy("float64") - reference) / reference
     values = {
-        "shared_identifiers": 1 - np.exp(-signals["strength"].to_numpy("float64")),
-        "density": signals["density"].to_numpy("float64"),
-        "rarity": signals["exclusivity"].to_numpy("float64"),
-        "burstiness": _together(signals["burst_members"].to_numpy(), size),
+        "structure": np.clip(beyond, 0.0, 1.0),
+        "burstiness": _together(signals["burst_members"].to_numpy(), size, scale),
         "known_bad": 1
-        - 0.5 ** (signals["seeds"].to_numpy() + 0.5 * signals["seed_neighbours"].to_numpy()),
-        # Money sent round a cycle, or more direct links than a family's single referral.
+        - 0.5
+        ** (
+            signals["seeds"].to_numpy()
+            + settings.seed_neighbour_share * signals["seed_neighbours"].to_numpy()
+        ),
+        # Money sent round a cycle again and again, or direct links (referrals, payments)
+        # joining more members than a household holds: families refer and pay each other.
         "money_flow": np.maximum(
             signals["cycle_members"].to_numpy() / np.maximum(size, 1),
-            np.clip((signals["direct_links"].to_numpy() - 1) / spread, 0, 1),
+            np.clip(
+                (signals["direct_members"].to_numpy() - settings.household_size)
+                / settings.household_size,
+                0,
+                1,
+            ),
         ),
-        "lockstep": _together(signals["lockstep_members"].to_numpy(), size),
+        "lockstep": _together(signals["lockstep_members"].to_numpy(), size, scale),
     }
     out = pd.DataFrame(
         {name: settings.score_weights.get(name, 0.0) * values[name] for name in CONTRIBUTIONS},
@@ -199,16 +312,17 @@ def score_rings(
     return out
 
 
-def _together(count: np.ndarray, size: np.ndarray) -> np.ndarray:
+def _together(count: np.ndarray, size: np.ndarray, scale: float) -> np.ndarray:
     """How much of a ring acts together, from the most members inside one time window.
 
     The share of the other members who fall in the window, times a confidence that grows with
-    how many they are: two accounts created in the same month happens by chance every day (a
-    friend referred the day after signing up), thirty does not.
+    how many they are, on the scale of a household (half its size): two accounts created in
+    the same month happens by chance every day (a friend referred the day after signing up),
+    a family of four joining within a month now and then, thirty accounts never.
     """
     others = np.maximum(count - 1, 0).astype("float64")
     share = others / np.maximum(size - 1, 1)
-    return np.clip(share * (1.0 - np.exp(-others / 2.0)), 0.0, 1.0)
+    return np.clip(share * (1.0 - np.exp(-others / scale)), 0.0, 1.0)
 
 
 def densest_window(

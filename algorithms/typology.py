@@ -2,15 +2,14 @@
 
 Each typology has a *strength* in ``[0, 1]`` measured on the ring's evidence (what share of the
 members the telling pattern covers); the strongest wins and its reasons are stated with the
-numbers behind them. Rules read only the evidence dict, so what the typology claims can always
+numbers behind them. Rules read only the evidence, so what the typology claims can always
 be checked against what the explanation shows.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from graphfraud.model import TYPOLOGIES
+from graphfraud.model import TYPOLOGIES, RingEvidence
+from graphfraud.settings import DetectionSettings
 
 #: The typology of a ring no pattern covers well.
 MIXED = "mixed"
@@ -23,49 +22,48 @@ _SHARING: dict[str, tuple[str, str]] = {
 }
 
 
-def typology_strengths(evidence: dict[str, Any]) -> dict[str, float]:
+def typology_strengths(evidence: RingEvidence) -> dict[str, float]:
     """How strongly the evidence shows each typology: the share of members the pattern covers.
 
     Examples
     --------
-    >>> ev = {"size": 4, "shared_identifiers": [
-    ...     {"kind": "Device", "key": "d1", "members": 4, "accounts": 4}],
-    ...     "links": {"direct": [], "members_on_cycle": 0}, "creators": []}
+    >>> from graphfraud.model import SharedThing
+    >>> ev = RingEvidence(size=4, covered_by_kind={"Device": 4}, shared_identifiers=[
+    ...     SharedThing(kind="Device", key="d1", members=4, accounts=4)])
     >>> typology_strengths(ev)["device_farm"]
     1.0
     """
-    size = max(int(evidence["size"]), 1)
+    size = max(evidence.size, 1)
     strengths = {name: 0.0 for name in TYPOLOGIES}
     for name, (kind, _) in _SHARING.items():
         strengths[name] = _covered(evidence, kind) / size
-    direct = {d["kind"]: d for d in evidence["links"]["direct"]}
+    direct = {d.kind: d for d in evidence.links.direct}
     if "REFERRED" in direct:
-        strengths["promo_abuse"] = direct["REFERRED"]["members"] / size
-    strengths["money_cycle"] = evidence["links"]["members_on_cycle"] / size
-    owned = [c for c in evidence["creators"] if c.get("owned_by")]
+        strengths["promo_abuse"] = direct["REFERRED"].members / size
+    strengths["money_cycle"] = evidence.links.members_on_cycle / size
+    owned = [c for c in evidence.creators if c.owned_by]
     if owned:
         # The owner counts: the storefront is theirs.
-        strengths["creator_collusion"] = (max(c["members"] for c in owned) + 1) / size
+        strengths["creator_collusion"] = (max(c.members for c in owned) + 1) / size
     return {name: min(value, 1.0) for name, value in strengths.items()}
 
 
-def classify_ring(
-    evidence: dict[str, Any], *, specific: float = 0.5, sharing: float = 0.3
-) -> tuple[str, list[str]]:
+def classify_ring(evidence: RingEvidence, *, settings: DetectionSettings) -> tuple[str, list[str]]:
     """The ring's typology and the reasons for it.
 
     The specific patterns are checked first, in order: money sent round a cycle, referral
     chains, a member's storefront bought through by the others; the first that covers at
-    least ``specific`` of the members wins. Otherwise the identifier kind shared by the most
-    members names the ring (device farm, payment-instrument sharing, drop address), if it
-    covers at least ``sharing`` of them.
+    least ``typology_specific`` of the members wins. Otherwise the identifier kind shared by
+    the most members names the ring (device farm, payment-instrument sharing, drop address),
+    if it covers at least ``typology_sharing`` of them.
 
     Parameters
     ----------
     evidence
-        A ring's evidence dict (as :func:`algorithms.evidence.ring_evidence` builds it).
-    specific, sharing
-        Coverage a specific pattern, and a shared identifier kind, must reach.
+        A ring's evidence (as :func:`algorithms.evidence.ring_evidence` builds it).
+    settings
+        ``typology_specific`` and ``typology_sharing``: the coverage a specific pattern, and a
+        shared identifier kind, must reach.
 
     Returns
     -------
@@ -74,10 +72,10 @@ def classify_ring(
 
     Examples
     --------
-    >>> ev = {"size": 4, "shared_identifiers": [
-    ...     {"kind": "Device", "key": "d1", "members": 4, "accounts": 5}],
-    ...     "links": {"direct": [], "members_on_cycle": 0}, "creators": []}
-    >>> name, reasons = classify_ring(ev)
+    >>> from graphfraud.model import SharedThing
+    >>> ev = RingEvidence(size=4, covered_by_kind={"Device": 4}, shared_identifiers=[
+    ...     SharedThing(kind="Device", key="d1", members=4, accounts=5)])
+    >>> name, reasons = classify_ring(ev, settings=DetectionSettings())
     >>> name
     'device_farm'
     >>> print(reasons[0])
@@ -85,51 +83,44 @@ def classify_ring(
     """
     strengths = typology_strengths(evidence)
     for name in ("money_cycle", "promo_abuse", "creator_collusion"):
-        if strengths[name] >= specific:
+        if strengths[name] >= settings.typology_specific:
             return name, _reasons(name, evidence)
     best = max(_SHARING, key=lambda name: strengths[name])
-    if strengths[best] < sharing:
-        return MIXED, [f"no pattern covers {sharing:.0%} of the members"]
+    if strengths[best] < settings.typology_sharing:
+        return MIXED, [f"no pattern covers {settings.typology_sharing:.0%} of the members"]
     return best, _reasons(best, evidence)
 
 
-def _covered(evidence: dict[str, Any], kind: str) -> int:
-    """Members using at least one shared identifier of ``kind`` (as the evidence counts them)."""
-    counts: dict[str, int] = evidence.get("covered_by_kind", {})
-    if kind in counts:
-        return int(counts[kind])
-    same = [s["members"] for s in evidence["shared_identifiers"] if s["kind"] == kind]
-    return max(same, default=0)
+def _covered(evidence: RingEvidence, kind: str) -> int:
+    """Members using at least one shared identifier of ``kind``."""
+    return evidence.covered_by_kind.get(kind, 0)
 
 
-def _reasons(name: str, evidence: dict[str, Any]) -> list[str]:
-    size = int(evidence["size"])
+def _reasons(name: str, evidence: RingEvidence) -> list[str]:
+    size = evidence.size
     if name in _SHARING:
         kind, noun = _SHARING[name]
-        same = [s for s in evidence["shared_identifiers"] if s["kind"] == kind]
-        top = same[0]
+        top = next(s for s in evidence.shared_identifiers if s.kind == kind)
         return [
             f"{_covered(evidence, kind)} of {size} members use shared {noun} (largest: "
-            f"{top.get('display') or top['key']}, {top['members']} members, "
-            f"{top['accounts']} accounts overall)"
+            f"{top.display or top.key}, {top.members} members, "
+            f"{top.accounts} accounts overall)"
         ]
     if name == "money_cycle":
-        cycle = evidence["links"]["cycle"]
-        reason = f"{evidence['links']['members_on_cycle']} of {size} members pass money round"
+        cycle = evidence.links.cycle
+        reason = f"{evidence.links.members_on_cycle} of {size} members pass money round"
         if cycle:
             steps = [*cycle, cycle[0]] if len(cycle) <= 6 else [*cycle[:5], "…", cycle[0]]
             reason += f" in cycles, e.g. {' → '.join(steps)} ({len(cycle)} accounts)"
         return [reason]
     if name == "promo_abuse":
-        referred = next(d for d in evidence["links"]["direct"] if d["kind"] == "REFERRED")
-        return [
-            f"{referred['members']} of {size} members are joined by {referred['links']} referrals"
-        ]
-    top = max((c for c in evidence["creators"] if c.get("owned_by")), key=lambda c: c["members"])
+        referred = next(d for d in evidence.links.direct if d.kind == "REFERRED")
+        return [f"{referred.members} of {size} members are joined by {referred.links} referrals"]
+    creator = max((c for c in evidence.creators if c.owned_by), key=lambda c: c.members)
     reasons = [
-        f"{top['members']} of the other {size - 1} members order through creator "
-        f"{top.get('display') or top['key']}, owned by member {top['owned_by']}"
+        f"{creator.members} of the other {size - 1} members order through creator "
+        f"{creator.display or creator.key}, owned by member {creator.owned_by}"
     ]
-    if top.get("only_creator_members"):
-        reasons.append(f"{top['only_creator_members']} of them order through no other creator")
+    if creator.only_creator_members:
+        reasons.append(f"{creator.only_creator_members} of them order through no other creator")
     return reasons

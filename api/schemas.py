@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator, Field
 
-from graphfraud.model import ENTITY_COLUMNS, LINK_COLUMNS, Ring, RingMember, RingStatus
+from graphfraud.model import (
+    ENTITY_COLUMNS,
+    LINK_COLUMNS,
+    Ring,
+    RingEvidence,
+    RingMember,
+    RingStatus,
+)
 
 
 class FieldError(BaseModel):
@@ -237,7 +244,7 @@ class RingDetail(RingSummary):
     """A ring with its members, the evidence behind it and its explanation."""
 
     members: list[Member]
-    evidence: dict[str, Any]
+    evidence: RingEvidence
     explanation: Explanation
 
     @classmethod
@@ -279,7 +286,7 @@ class GraphNode(Entity):
 
     @classmethod
     def from_row(cls, row: Any) -> GraphNode:
-        """A node from a row of :attr:`api.graph.RingNetwork.nodes`."""
+        """A node from a row of :attr:`graphfraud.network.RingNetwork.nodes`."""
         return cls(
             **_entity_fields(row),
             id=str(row.id),

@@ -25,10 +25,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pyvis.network import Network
 
 from algorithms.evidence import ORGANISER
-from api.graph import HUB, OUTSIDE, SHARED, RingNetwork
 from api.schemas import view_path
 from graphfraud.model import ACCOUNT_LINKS, Ring, RingMember, RingPage
 from graphfraud.model import EntityKind as K
+from graphfraud.network import HUB, OUTSIDE, SHARED, RingNetwork
 
 VIS_ASSETS = Path(pyvis.__file__).parent / "templates" / "lib" / "vis-9.1.2"
 
@@ -142,7 +142,7 @@ def render_ring_view(
     Parameters
     ----------
     network
-        The ring's graph (see :func:`api.graph.ring_network`).
+        The ring's graph (see :func:`graphfraud.network.ring_network`).
     summary
         The ring's explanation in words, shown above the graph.
     key
@@ -211,7 +211,7 @@ def render_index(
 
 
 def _first_reason(ring: Ring) -> str:
-    reasons = ring.evidence.get("typology", {}).get("reasons") or [""]
+    reasons = ring.evidence.typology.reasons or [""]
     return str(reasons[0])
 
 

@@ -1,10 +1,10 @@
 """Ring explanations: the evidence as structured parts first, then words written from them.
 
-A detected ring carries its evidence (a JSON dict written by detection). :func:`explain` turns
-it into an :class:`Explanation`: members with roles, the identifiers they share (with how many
-accounts in the whole graph use each), the links between them, the score contributions, the
-time span, the typology and its reasons — and a short ``summary`` generated only from those
-parts, so nothing in the words is missing from the data::
+A detected ring carries its evidence (a :class:`~graphfraud.model.RingEvidence` written by
+detection). :func:`explain` turns it into an :class:`Explanation`: members with roles, the
+identifiers they share (with how many accounts in the whole graph use each), the links between
+them, the score contributions, the time span, the typology and its reasons — and a short
+``summary`` generated only from those parts, so nothing in the words is missing from the data::
 
     9 accounts created within 3 days share 2 devices and 1 card; 4 of them ordered only
     through creator C-17, owned by member A-12.
@@ -16,17 +16,17 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphfraud.model import Ring
+from graphfraud.model import Ring, RingEvidence
 from graphfraud.store.base import GraphStore
 
 #: What each score contribution measures, in an investigator's words.
 CONTRIBUTION_MEANINGS: dict[str, str] = {
-    "shared_identifiers": "how strongly members are tied by the identifiers they share",
-    "density": "share of member pairs tied directly",
-    "rarity": "share of the shared identifiers' users who are members",
+    "structure": "how much more surprising the sharing is than what households show, given "
+    "how widely things of each kind are shared",
     "burstiness": "members created within a short window of each other",
     "known_bad": "accounts labelled bad in the ring or tied to it",
-    "money_flow": "money sent round a cycle, or referrals and payments among members",
+    "money_flow": "money sent round a cycle again and again, or referrals and payments "
+    "joining more members than a household",
     "lockstep": "members who started using the shared identifiers together",
 }
 
@@ -99,61 +99,60 @@ def explain(ring: Ring) -> Explanation:
 
     Examples
     --------
-    >>> from graphfraud.model import RingMember
+    >>> from graphfraud.model import RingMember, TimeSpan
     >>> ring = Ring("R-1", 2.5, "device_farm", [RingMember("A-1"), RingMember("A-2"),
-    ...     RingMember("A-3")], evidence={"size": 3,
-    ...     "shared_by_kind": {"Device": 2}, "time_span": {"created_within_days": 0.4}})
+    ...     RingMember("A-3")], evidence=RingEvidence(size=3,
+    ...     shared_by_kind={"Device": 2}, time_span=TimeSpan(created_within_days=0.4)))
     >>> explain(ring).summary
     '3 accounts created within 10 hours share 2 devices.'
     """
     evidence = ring.evidence
-    score = evidence.get("score", {})
     parts = Explanation(
         ring_id=ring.ring_id,
         score=ring.score,
         typology=ring.typology,
-        reasons=list(evidence.get("typology", {}).get("reasons", [])),
-        members=list(evidence.get("members", []))
+        reasons=list(evidence.typology.reasons),
+        members=[m.model_dump() for m in evidence.members]
         or [{"account": m.account, "role": m.role} for m in ring.members],
-        shared_identifiers=list(evidence.get("shared_identifiers", [])),
-        hubs=list(evidence.get("hubs", [])),
-        links=dict(evidence.get("links", {})),
-        creators=list(evidence.get("creators", [])),
+        shared_identifiers=_dumped(evidence.shared_identifiers),
+        hubs=_dumped(evidence.hubs),
+        links=evidence.links.model_dump(),
+        creators=_dumped(evidence.creators),
         contributions=[
             {"name": name, "value": value, "meaning": CONTRIBUTION_MEANINGS.get(name, name)}
-            for name, value in score.get("contributions", {}).items()
+            for name, value in evidence.score.contributions.items()
         ],
-        time_span=dict(evidence.get("time_span", {})),
-        known_bad=dict(evidence.get("known_bad", {})),
+        time_span=evidence.time_span.model_dump(),
+        known_bad=evidence.known_bad.model_dump(),
     )
-    summary = summarise(
-        size=int(evidence.get("size", len(ring.members))),
-        shared_by_kind=evidence.get("shared_by_kind", {}),
-        parts=parts,
-    )
+    summary = summarise(size=evidence.size or len(ring.members), evidence=evidence, parts=parts)
     return Explanation(**{**parts.__dict__, "summary": summary})
 
 
-def summarise(*, size: int, shared_by_kind: dict[str, int], parts: Explanation) -> str:
+def _dumped(records: list[Any]) -> list[dict[str, Any]]:
+    """Typed evidence records as the plain dicts an explanation carries (JSON-ready)."""
+    return [record.model_dump() for record in records]
+
+
+def summarise(*, size: int, evidence: RingEvidence, parts: Explanation) -> str:
     """The summary sentence: who, what they share, and the one pattern that stands out.
 
-    Every number in it is read from the arguments; a clause whose data is missing is left out.
+    Every number in it is read from the evidence; a clause whose data is missing is left out.
     """
-    subject = f"{size} accounts{_created(size, parts.time_span)}"
-    shared = _shared(shared_by_kind)
+    subject = f"{size} accounts{_created(evidence)}"
+    shared = _shared(evidence.shared_by_kind)
     clauses = [f"{subject} {shared}" if shared else subject]
-    clauses += _patterns(parts)
+    clauses += _patterns(evidence)
     return "; ".join(clauses) + "."
 
 
-def _created(size: int, span: dict[str, Any]) -> str:
-    days = span.get("created_within_days")
-    window = span.get("burst_days")
-    burst = span.get("burst_members")
-    if days is not None and (window is None or days <= window):
+def _created(evidence: RingEvidence) -> str:
+    span = evidence.time_span
+    days = span.created_within_days
+    if days is not None and (not span.burst_days or days <= span.burst_days):
         return f" created within {_duration(days)}"
-    if window is not None and burst is not None and burst >= 3:
-        return f" ({burst} of them created within {_duration(window)})"
+    if span.burst_days and span.burst_members >= 3:
+        return f" ({span.burst_members} of them created within {_duration(span.burst_days)})"
     return ""
 
 
@@ -181,34 +180,30 @@ def _count(n: int, kind: str) -> str:
     return f"{n} {singular if n == 1 else plural}"
 
 
-def _patterns(parts: Explanation) -> list[str]:
+def _patterns(evidence: RingEvidence) -> list[str]:
     """Clauses for money cycles, referrals, a member's storefront and known-bad accounts."""
     clauses = []
-    links = parts.links
-    on_cycle = links.get("members_on_cycle") or 0
-    if on_cycle >= 3:
-        clauses.append(f"{on_cycle} of them pass money round in a cycle")
-    referrals = next((d for d in links.get("direct", []) if d.get("kind") == "REFERRED"), None)
-    if referrals and referrals.get("links", 0) >= 2:
-        clauses.append(
-            f"{referrals['members']} of them are joined by {referrals['links']} referrals"
-        )
-    owned = [c for c in parts.creators if c.get("owned_by")]
+    links = evidence.links
+    if links.members_on_cycle >= 3:
+        clauses.append(f"{links.members_on_cycle} of them pass money round in a cycle")
+    referrals = next((d for d in links.direct if d.kind == "REFERRED"), None)
+    if referrals and referrals.links >= 2:
+        clauses.append(f"{referrals.members} of them are joined by {referrals.links} referrals")
+    owned = [c for c in evidence.creators if c.owned_by]
     if owned:
-        top = max(owned, key=lambda c: c.get("members", 0))
-        name = top.get("display") or top["key"]
-        only = top.get("only_creator_members") or 0
-        if only:
+        top = max(owned, key=lambda c: c.members)
+        name = top.display or top.key
+        if top.only_creator_members:
             clauses.append(
-                f"{only} of them ordered only through creator {name}, "
-                f"owned by member {top['owned_by']}"
+                f"{top.only_creator_members} of them ordered only through creator {name}, "
+                f"owned by member {top.owned_by}"
             )
         else:
             clauses.append(
-                f"{top['members']} of them order through creator {name}, "
-                f"owned by member {top['owned_by']}"
+                f"{top.members} of them order through creator {name}, "
+                f"owned by member {top.owned_by}"
             )
-    seeds = parts.known_bad.get("seeds") or []
+    seeds = evidence.known_bad.seeds
     if seeds:
         clauses.append(f"{len(seeds)} {'is' if len(seeds) == 1 else 'are'} labelled known-bad")
     return clauses

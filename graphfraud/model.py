@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from graphfraud.errors import InputError
 
@@ -145,15 +146,151 @@ class RingMember:
     degree: int = 0
 
 
+class _Evidence(BaseModel):
+    """A part of a ring's evidence: typed, frozen, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MemberEvidence(_Evidence):
+    """A ring member: its role (organiser or member), centrality inside the ring, creation
+    time (ISO 8601, None when the export has none) and known-bad label."""
+
+    account: str
+    role: str = "member"
+    pagerank: float = 0.0
+    degree: int = 0
+    betweenness: float = 0.0
+    created_at: str | None = None
+    known_bad: bool = False
+
+
+class SharedThing(_Evidence):
+    """An identifier members share (or a hub they touch): ``members`` of the ring use it,
+    ``accounts`` in the whole graph do."""
+
+    kind: str
+    key: str
+    display: str | None = None
+    link: str = ""
+    members: int = 0
+    accounts: int = 0
+
+
+class DirectLinks(_Evidence):
+    """Direct links of one kind between members: how many, touching how many members, their
+    observation count and summed amount."""
+
+    kind: str
+    links: int = 0
+    members: int = 0
+    count: int = 0
+    amount: float = 0.0
+
+
+class LinkEvidence(_Evidence):
+    """Ties between members: pairs tied in the projection, direct links per kind, and the
+    accounts along the longest money cycle found (empty when none)."""
+
+    pairs_tied: int = 0
+    pairs: int = 0
+    density: float = 0.0
+    members_on_cycle: int = 0
+    direct: list[DirectLinks] = Field(default_factory=list)
+    cycle: list[str] = Field(default_factory=list)
+
+
+class CreatorEvidence(_Evidence):
+    """A creator members order through: how many (owners not counted), how many order through
+    no other creator, and the member owning it (None if none does)."""
+
+    key: str
+    display: str | None = None
+    members: int = 0
+    only_creator_members: int = 0
+    owned_by: str | None = None
+
+
+class TimeSpan(_Evidence):
+    """When members were created and how many act together within the windows used."""
+
+    created_first: str | None = None
+    created_last: str | None = None
+    created_within_days: float | None = None
+    burst_members: int = 0
+    burst_days: float = 0.0
+    lockstep_members: int = 0
+    lockstep_hours: float = 0.0
+
+
+class KnownBadEvidence(_Evidence):
+    """Labelled members (``seeds``) and members strongly tied to labelled accounts outside."""
+
+    seeds: list[str] = Field(default_factory=list)
+    members_tied_to_seeds: int = 0
+
+
+class ScoreEvidence(_Evidence):
+    """The score: its total, the named contributions adding up to it, the measured signals
+    they were computed from, and the sharing surprise households reach (``reference``)."""
+
+    total: float = 0.0
+    contributions: dict[str, float] = Field(default_factory=dict)
+    signals: dict[str, float | int | None] = Field(default_factory=dict)
+    reference: float | None = None
+
+
+class TypologyEvidence(_Evidence):
+    """The typology named and the reasons, one sentence each."""
+
+    name: str = "mixed"
+    reasons: list[str] = Field(default_factory=list)
+
+
+class RingEvidence(_Evidence):
+    """Everything behind a ring: what detection measured, explanations are written from, and
+    the store keeps (as JSON: :meth:`to_json`, :meth:`from_json`)."""
+
+    size: int = 0
+    members: list[MemberEvidence] = Field(default_factory=list)
+    shared_identifiers: list[SharedThing] = Field(default_factory=list)
+    shared_identifiers_total: int = 0
+    shared_by_kind: dict[str, int] = Field(default_factory=dict)
+    covered_by_kind: dict[str, int] = Field(default_factory=dict)
+    hubs: list[SharedThing] = Field(default_factory=list)
+    links: LinkEvidence = Field(default_factory=LinkEvidence)
+    creators: list[CreatorEvidence] = Field(default_factory=list)
+    time_span: TimeSpan = Field(default_factory=TimeSpan)
+    known_bad: KnownBadEvidence = Field(default_factory=KnownBadEvidence)
+    score: ScoreEvidence = Field(default_factory=ScoreEvidence)
+    typology: TypologyEvidence = Field(default_factory=TypologyEvidence)
+
+    def to_json(self) -> str:
+        """The evidence as JSON text (what the stores keep)."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str) -> RingEvidence:
+        """Evidence from :meth:`to_json` text.
+
+        Examples
+        --------
+        >>> evidence = RingEvidence(size=3, shared_by_kind={"Device": 1})
+        >>> RingEvidence.from_json(evidence.to_json()) == evidence
+        True
+        """
+        return cls.model_validate_json(text)
+
+
 @dataclass
 class Ring:
-    """A detected ring: members, score and the evidence behind it (JSON-serialisable)."""
+    """A detected ring: members, score and the evidence behind it."""
 
     ring_id: str
     score: float
     typology: str
     members: list[RingMember]
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: RingEvidence = field(default_factory=RingEvidence)
     status: RingStatus = RingStatus.NEW
     note: str = ""
     detected_at: str = ""
@@ -231,3 +368,20 @@ class StoreStats:
     @property
     def link_total(self) -> int:
         return sum(self.links.values())
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """What was planted in a generated marketplace, resolved to loaded account keys.
+
+    Attributes
+    ----------
+    rings
+        Planted rings: ``ring_id``, ``typology``, ``account_id`` (one row per member).
+    benign
+        Innocent look-alikes (households, café IPs, lockers, ...): ``structure_id``, ``kind``,
+        ``account_id`` (one row per account using the structure's identifiers).
+    """
+
+    rings: pd.DataFrame
+    benign: pd.DataFrame

@@ -26,20 +26,40 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphfraud.errors import InputError
-from loaders.synthetic.background import Chunk, background_chunk
-from loaders.synthetic.keys import CAFE_BASE, LOCKER_BASE, NAT_BASE, WAREHOUSE_BASE, Ints
+from loaders.synthetic.background import PLACEHOLDER_EMAILS, Chunk, background_chunk
+from loaders.synthetic.keys import (
+    CAFE_BASE,
+    HUB_SPELLINGS,
+    KIOSK_BASE,
+    LOCKER_BASE,
+    NAT_BASE,
+    WAREHOUSE_BASE,
+    Ints,
+    prepaid_base,
+)
 from loaders.synthetic.rings import plan_ring_rows
 from loaders.synthetic.tables import OWNER, TABLES, Frame, sorted_frame
 from loaders.synthetic.text import join, money, numbers, text, timestamps
 from loaders.synthetic.vocabulary import BAD_VALUES
-from loaders.synthetic.world import INNOCENT, TYPOLOGIES, World, plan_world
+from loaders.synthetic.world import (
+    FAMILIES,
+    INNOCENT,
+    TYPOLOGIES,
+    Scenario,
+    World,
+    plan_world,
+    scenario_of,
+)
 
 __all__ = [
     "BENIGN_KINDS",
+    "FAMILIES",
+    "HUB_FAMILY_KINDS",
     "POPULAR_CREATOR_BUYERS",
     "TABLES",
     "TYPOLOGIES",
     "GeneratedMarketplace",
+    "Scenario",
     "generate_marketplace",
 ]
 
@@ -52,7 +72,20 @@ BENIGN_KINDS: tuple[str, ...] = (
     "parcel_locker",
     "popular_creator",
     "warehouse_address",
+    "kiosk_device",
+    "prepaid_card",
+    "reception_phone",
+    "placeholder_email",
 )
+#: Benign kinds only the ``hubs`` family has (``spelled_hubs`` has kiosks too).
+HUB_FAMILY_KINDS: tuple[str, ...] = (
+    "kiosk_device",
+    "prepaid_card",
+    "reception_phone",
+    "placeholder_email",
+)
+#: Tables a P2P payments export does not have (written with their header only).
+P2P_ABSENT_TABLES = ("creators", "addresses", "orders")
 #: A creator is listed as a benign ``popular_creator`` from this many distinct buyers.
 POPULAR_CREATOR_BUYERS = 50
 MIN_ACCOUNTS = 100
@@ -92,6 +125,7 @@ def generate_marketplace(
     *,
     accounts: int,
     seed: int = 0,
+    family: str = "standard",
     progress: Progress | None = None,
 ) -> GeneratedMarketplace:
     """Write a synthetic marketplace with planted fraud rings and its ground truth.
@@ -105,7 +139,12 @@ def generate_marketplace(
         accounts (at least 12, two of each typology, from 2,000 accounts); rings hold 2-5%
         of all accounts.
     seed
-        The same seed and number of accounts give byte-identical files.
+        The same seed, number of accounts and family give byte-identical files.
+    family
+        The scenario family (:data:`FAMILIES`): ``standard``, or one breaking an assumption
+        a detector could lean on (``aged`` rings without a sign-up burst, ``unlabelled``,
+        ``no_created``, ``camouflage``, ``spelled_hubs``, ``hubs`` of every kind, ``p2p``,
+        ``hard`` = all but p2p); see :class:`Scenario`.
     progress
         Called as ``progress(stage, done, total)`` while work advances.
 
@@ -117,7 +156,7 @@ def generate_marketplace(
     Raises
     ------
     InputError
-        ``accounts`` is out of range or ``seed`` is negative.
+        ``accounts`` is out of range, ``seed`` is negative or ``family`` unknown.
 
     Notes
     -----
@@ -143,9 +182,10 @@ def generate_marketplace(
         )
     if seed < 0:
         raise InputError(f"the seed must not be negative (got {seed})")
+    scenario = scenario_of(family)
     tell = progress or (lambda stage, done, total: None)
     out_dir = Path(out_dir)
-    world = plan_world(accounts, seed, tell)
+    world = plan_world(accounts, seed, tell, scenario)
     plan_ring_rows(world, tell)
     chunked = [table for table in TABLES if table != "creators"]
     ring_rows = {table: sorted_frame(world.ring_rows.frame(table), table) for table in chunked}
@@ -159,7 +199,7 @@ def generate_marketplace(
             hi = min(accounts, lo + CHUNK)
             chunk = background_chunk(world, lo, hi, np.random.default_rng([seed, 3, number]))
             frames = {table: _merged(chunk, ring_rows[table], table) for table in chunked}
-            tally.add(frames)
+            tally.add(frames, chunk.hub_users)
             for table, frame in frames.items():
                 _write(world, writers[table], table, frame, dirt, last=hi == accounts)
             households.append(_household_rows(world, chunk.households))
@@ -172,7 +212,9 @@ def generate_marketplace(
     return GeneratedMarketplace(
         out_dir=out_dir,
         tables={table: writer.rows for table, writer in writers.items()},
-        rings={kind: sum(ring.typology == kind for ring in world.rings) for kind in TYPOLOGIES},
+        rings={
+            kind: sum(ring.typology == kind for ring in world.rings) for kind in scenario.typologies
+        },
         fraud_accounts=int(sum(len(ring.members) for ring in world.rings)),
     )
 
@@ -210,6 +252,9 @@ def _write(
         "brand": render.brands,
         "address": render.addresses,
     }
+    scenario = world.scenario
+    if scenario.p2p and table in P2P_ABSENT_TABLES:
+        return
     rows = len(frame[OWNER[table][0]])
     columns = {
         name: render.order_ids(writer.rows + 1, rows)
@@ -217,6 +262,8 @@ def _write(
         else renderers[kind](frame[name])
         for name, kind in TABLES[table].items()
     }
+    if scenario.no_created and table == "accounts":
+        columns["created_at"] = pa.nulls(rows, pa.string())
     dirt.spoil(table, frame, columns, last=last)
     writer.append([columns[name] for name in TABLES[table]])
 
@@ -291,6 +338,11 @@ class _Tally:
     lockers: Ints
     warehouses: Ints
     creators: Ints
+    kiosks: Ints
+    prepaid: Ints
+    reception: Ints
+    placeholder: Ints
+    prepaid_base: int
 
     @classmethod
     def empty(cls, world: World) -> _Tally:
@@ -300,10 +352,20 @@ class _Tally:
             len(world.locker_weights),
             world.warehouses,
             len(world.creator_owner),
+            len(world.kiosk_weights),
+            len(world.prepaid_weights),
+            len(world.reception_weights),
+            len(PLACEHOLDER_EMAILS) if len(world.reception_weights) else 0,
         )
-        return cls(*(np.zeros(size, np.int64) for size in sizes))
+        nat, cafe, lockers, warehouses, creators, kiosks, prepaid, reception, placeholder = (
+            np.zeros(size, np.int64) for size in sizes
+        )
+        return cls(
+            nat, cafe, lockers, warehouses, creators, kiosks, prepaid, reception, placeholder,
+            prepaid_base(world.n),
+        )  # fmt: skip
 
-    def add(self, frames: dict[str, Frame]) -> None:
+    def add(self, frames: dict[str, Frame], hub_users: Frame) -> None:
         """Count a chunk's accounts (no account is in two chunks) per pooled thing."""
 
         def uses(*columns: tuple[str, str]) -> tuple[Ints, Ints]:
@@ -318,6 +380,14 @@ class _Tally:
         self._count(self.lockers, owners, (places >> 3) - LOCKER_BASE)
         self._count(self.warehouses, owners, (places >> 3) - WAREHOUSE_BASE)
         self._count(self.creators, *uses(("orders", "creator_id")))
+        owners, devices = uses(("logins", "device_fingerprint"))
+        kiosk = np.where(devices >= KIOSK_BASE, devices - KIOSK_BASE, -4) >> 2
+        self._count(self.kiosks, owners, kiosk)
+        owners, cards = uses(("payment_methods", "card_number"))
+        self._count(self.prepaid, owners, (cards >> 2) - self.prepaid_base)
+        for name in ("reception", "placeholder"):
+            counts = getattr(self, name)
+            counts += np.bincount(hub_users.get(name, np.zeros(0, np.int64)), minlength=len(counts))
 
     @staticmethod
     def _count(counts: Ints, accounts: Ints, index: Ints) -> None:
@@ -353,6 +423,13 @@ def _household_rows(world: World, homes: Frame) -> dict[str, pa.Array]:
         "identifier": identifiers.take(pa.array(order)),
         "accounts": numbers(users[order]),
     }
+
+
+def _respelled(world: World, kind: str, used: Ints, spelling: int) -> pa.Array:
+    """Another spelling of parcel lockers or kiosks (the spelled-hubs family)."""
+    if kind == "parcel_locker":
+        return world.render.addresses((LOCKER_BASE + used) * 8 + spelling)
+    return world.render.devices(KIOSK_BASE + 4 * used + spelling)
 
 
 def _write_ground_truth(
@@ -393,21 +470,41 @@ def _write_ground_truth(
         ),
         ("popular_creator", "Creator", tally.creators, render.creator_ids),
     ]
+    spelled = world.scenario.spelled_hubs
+    pools += [
+        ("kiosk_device", "Device", tally.kiosks, lambda j: render.devices(KIOSK_BASE + 4 * j)),
+        (
+            "prepaid_card",
+            "PaymentInstrument",
+            tally.prepaid,
+            lambda j: render.cards((tally.prepaid_base + j) * 4),
+        ),
+        (
+            "reception_phone",
+            "Phone",
+            tally.reception,
+            lambda j: render.phones(world.n + j, np.zeros(len(j), np.int64)),
+        ),
+        ("placeholder_email", "Email", tally.placeholder, lambda j: text(PLACEHOLDER_EMAILS[j])),
+    ]
     for kind, identifier_kind, counts, identify in pools:
         used = np.flatnonzero(
             counts >= (POPULAR_CREATOR_BUYERS if kind == "popular_creator" else 1)
         )
         used = used[~np.isin(used, world.ring_creators)] if kind == "popular_creator" else used
+        # A locker or kiosk written several ways is one structure: a row per spelling.
+        spellings = HUB_SPELLINGS if spelled and kind in ("parcel_locker", "kiosk_device") else 1
         k = len(used)
-        benign.append(
-            [
-                join(f"{kind}-", numbers(np.arange(1, k + 1))),
-                text(np.full(k, kind, dtype=object)),
-                text(np.full(k, identifier_kind, dtype=object)),
-                identify(used),
-                numbers(counts[used]),
-            ]
-        )
+        for spelling in range(spellings):
+            benign.append(
+                [
+                    join(f"{kind}-", numbers(np.arange(1, k + 1))),
+                    text(np.full(k, kind, dtype=object)),
+                    text(np.full(k, identifier_kind, dtype=object)),
+                    identify(used) if spelling == 0 else _respelled(world, kind, used, spelling),
+                    numbers(counts[used]),
+                ]
+            )
     numbered = 0
     for part in households:
         first = part["first"].to_numpy()

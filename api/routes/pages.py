@@ -12,12 +12,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.deps import API_KEY_QUERY, ReadsDep, StoreDep, require_page_reader
-from api.graph import ring_network
 from api.routes.rings import MaxNodes, Surroundings
 from api.schemas import error_responses
 from api.views import render_index, render_ring_view
 from graphfraud.explain import explain
 from graphfraud.model import Page, RingFilter
+from graphfraud.network import ring_network
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(require_page_reader)])
 

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.deps import ReadsDep, StoreDep, require_investigator, require_reader
-from api.graph import ring_network
 from api.reads import ReadModel
 from api.schemas import (
     Explanation,
@@ -24,6 +23,7 @@ from api.schemas import (
 )
 from graphfraud.explain import explain
 from graphfraud.model import Page, Ring, RingFilter, RingStatus
+from graphfraud.network import ring_network
 
 router = APIRouter(prefix="/api/rings", tags=["rings"], dependencies=[Depends(require_reader)])
 

@@ -6,7 +6,6 @@ Writes are columnar (a frame is registered and merged with two joins); graph wal
 
 from __future__ import annotations
 
-import json
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from graphfraud.model import (
     EntityRef,
     Page,
     Ring,
+    RingEvidence,
     RingFilter,
     RingMember,
     RingPage,
@@ -144,7 +144,7 @@ class DuckDBStore(GraphStore):
                     r.size,
                     RingStatus(r.status).value,
                     r.note,
-                    json.dumps(r.evidence, default=str),
+                    r.evidence.to_json(),
                     r.detected_at,
                     True,
                 )
@@ -324,7 +324,7 @@ class DuckDBStore(GraphStore):
                 score=float(r["score"]),
                 typology=str(r["typology"]),
                 members=by_ring.get(str(r["ring_id"]), []),
-                evidence=json.loads(str(r["evidence"])),
+                evidence=RingEvidence.from_json(str(r["evidence"])),
                 status=RingStatus(str(r["status"])),
                 note=str(r["note"]),
                 detected_at=str(r["detected_at"]),

@@ -10,7 +10,6 @@ come back as frames with the columns of the DuckDB engine. The Cypher lives in
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from graphfraud.model import (
     EntityRef,
     Page,
     Ring,
+    RingEvidence,
     RingFilter,
     RingMember,
     RingPage,
@@ -199,7 +199,7 @@ class Neo4jStore(GraphStore):
             {
                 "ring_id": r.ring_id, "score": float(r.score), "typology": r.typology,
                 "size": r.size, "status": RingStatus(r.status).value, "note": r.note,
-                "evidence": json.dumps(r.evidence, default=str), "detected_at": r.detected_at,
+                "evidence": r.evidence.to_json(), "detected_at": r.detected_at,
             }
             for r in rings
         ]  # fmt: skip
@@ -355,7 +355,7 @@ class Neo4jStore(GraphStore):
                 score=float(score),
                 typology=typology,
                 members=by_ring.get(ring_id, []),
-                evidence=json.loads(evidence),
+                evidence=RingEvidence.from_json(evidence),
                 status=RingStatus(status),
                 note=note,
                 detected_at=detected_at,

@@ -10,7 +10,7 @@ referring friends, family transfers. Camouflaged ring members live here too, lik
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -19,10 +19,13 @@ from loaders.synthetic.keys import (
     ADDRESS_VARIANTS,
     CAFE_BASE,
     CARD_FORMAT_SHARES,
+    HUB_SPELLINGS,
+    KIOSK_BASE,
     LOCKER_BASE,
     NAT_BASE,
     WAREHOUSE_BASE,
     Ints,
+    prepaid_base,
 )
 from loaders.synthetic.sampling import (
     DAY,
@@ -44,6 +47,16 @@ Bools = npt.NDArray[np.bool_]
 VARIANT_SHARES = np.array([0.35, 0.15, 0.2, 0.1, 0.1, 0.1])
 PHONE_STYLE_SHARES = np.array([0.2, 0.3, 0.15, 0.15, 0.1, 0.1])
 HOUSEHOLD_SIZE_SHARES = np.array([0.4, 0.28, 0.17, 0.1, 0.05])  # 2 to 6 people
+#: What people type when a form wants an e-mail they will not give (the ``hubs`` family).
+PLACEHOLDER_EMAILS = np.array(
+    ["none@none.com", "noemail@gmail.com", "test@test.com", "na@na.com"], dtype=object
+)
+#: Shares of the ``hubs`` family's widely used things: of login rows at a kiosk (also in
+#: ``spelled_hubs``), of accounts saving a prepaid gift card, giving a hotel reception's
+#: phone, typing a placeholder e-mail.
+KIOSK_LOGINS, PREPAID_USERS, RECEPTION_USERS, PLACEHOLDER_USERS = 0.02, 0.03, 0.01, 0.005
+#: Share of accounts paying other users in a P2P export (3% send a transfer in a marketplace).
+P2P_PAYERS = 0.5
 
 
 @dataclass
@@ -54,6 +67,9 @@ class Chunk:
     hi: int
     rows: Rows
     households: Frame
+    #: Pool index per account that gave a reception phone (``reception``) or a placeholder
+    #: e-mail (``placeholder``); counted into the ground truth.
+    hub_users: Frame = field(default_factory=dict)
 
 
 @dataclass
@@ -151,6 +167,15 @@ def _accounts(world: World, chunk: Chunk, people: _People, rng: np.random.Genera
     emails = world.render.emails(ids, rng.random(size) < 0.05).to_numpy(zero_copy_only=False)
     phones = world.render.phones(ids, shares(rng, PHONE_STYLE_SHARES, size))
     phones = with_nulls(phones, rng.random(size) < 0.8).to_numpy(zero_copy_only=False)
+    if len(world.reception_weights):
+        guests = np.flatnonzero(rng.random(size) < RECEPTION_USERS)
+        desk = world.n + draw(world.reception_weights, len(guests), rng)
+        styles = shares(rng, PHONE_STYLE_SHARES, len(guests))
+        phones[guests] = world.render.phones(desk, styles).to_numpy(zero_copy_only=False)
+        typed = np.flatnonzero(rng.random(size) < PLACEHOLDER_USERS)
+        placeholder = rng.integers(0, len(PLACEHOLDER_EMAILS), len(typed))
+        emails[typed] = PLACEHOLDER_EMAILS[placeholder]
+        chunk.hub_users = {"reception": desk - world.n, "placeholder": placeholder}
     for i in np.flatnonzero(world.state[lo:hi] != INNOCENT).tolist():  # ring members only
         account = lo + i
         emails[i] = world.email_overrides.get(account, emails[i])
@@ -180,6 +205,10 @@ def _logins(world: World, chunk: Chunk, people: _People, rng: np.random.Generato
     device = (lo + who) * 4 + (people.devices[who] * rng.random(count) ** 2).astype(np.int64)
     family = people.shares_device[who] & (rng.random(count) < 0.35)
     device = np.where(family, 4 * n + people.household[who], device)
+    if len(world.kiosk_weights):
+        kiosk = np.flatnonzero(rng.random(count) < KIOSK_LOGINS)
+        device[kiosk] = KIOSK_BASE + 4 * draw(world.kiosk_weights, len(kiosk), rng)
+        device[kiosk] += _spelling(world, rng, len(kiosk))
     source = rng.random(count)
     nat = NAT_BASE + draw(world.nat_weights, count, rng)
     ip = np.where(source < people.mobile[who], nat, people.home[who])
@@ -212,12 +241,16 @@ def _saved_things(world: World, chunk: Chunk, people: _People, rng: np.random.Ge
         [world.render.card_format(keys[: len(who)]), shares(rng, CARD_FORMAT_SHARES, len(sharers))]
     )
     codes = keys * 4 + formats
+    owners = np.concatenate([ids[who], ids[sharers]])
+    added = np.concatenate([added, later(created[sharers], rng)])
+    if len(world.prepaid_weights):
+        gifted = np.flatnonzero(active & (rng.random(size) < PREPAID_USERS))
+        gift = prepaid_base(n) + draw(world.prepaid_weights, len(gifted), rng)
+        codes = np.concatenate([codes, gift * 4])
+        owners = np.concatenate([owners, ids[gifted]])
+        added = np.concatenate([added, later(created[gifted], rng)])
     chunk.rows.add(
-        "payment_methods",
-        account_id=np.concatenate([ids[who], ids[sharers]]),
-        added_at=np.concatenate([added, later(created[sharers], rng)]),
-        card_number=codes,
-        card_brand=codes,
+        "payment_methods", account_id=owners, added_at=added, card_number=codes, card_brand=codes
     )
 
     home = np.flatnonzero(active)
@@ -227,6 +260,7 @@ def _saved_things(world: World, chunk: Chunk, people: _People, rng: np.random.Ge
     warehouse = (WAREHOUSE_BASE + rng.integers(0, world.warehouses, len(sellers))) * 8
     lockers = np.flatnonzero(active & (rng.random(size) < 0.04))
     locker = (LOCKER_BASE + draw(world.locker_weights, len(lockers), rng)) * 8
+    locker += _spelling(world, rng, len(lockers))
     others = np.concatenate([who, sellers, lockers])
     chunk.rows.add(
         "addresses",
@@ -261,6 +295,7 @@ def _orders(world: World, chunk: Chunk, people: _People, rng: np.random.Generato
     ) * 8 + 2
     ship = np.where((where < 0.08) & (people.extras[who] > 0), elsewhere, ship)
     locker = (LOCKER_BASE + draw(world.locker_weights, count, rng)) * 8
+    locker += _spelling(world, rng, count)
     ship = np.where((where >= 0.08) & (where < 0.14), locker, ship)
     warehouse = (WAREHOUSE_BASE + rng.integers(0, world.warehouses, count)) * 8
     ship = np.where((where >= 0.14) & (where < 0.155), warehouse, ship)
@@ -315,7 +350,8 @@ def _transfers(world: World, chunk: Chunk, people: _People, rng: np.random.Gener
     """A few people send money to family or to someone else on the marketplace."""
     lo, hi, size = chunk.lo, chunk.hi, chunk.hi - chunk.lo
     usable = world.state != RING
-    senders = np.flatnonzero(usable[lo:hi] & (rng.random(size) < 0.03))
+    payers = P2P_PAYERS if world.scenario.p2p else 0.03
+    senders = np.flatnonzero(usable[lo:hi] & (rng.random(size) < payers))
     who = np.repeat(senders, rng.integers(1, 4, len(senders)))
     anyone = rng.integers(0, world.n, len(who))
     family = (people.household[who] >= 0) & (rng.random(len(who)) < 0.5)
@@ -329,6 +365,14 @@ def _transfers(world: World, chunk: Chunk, people: _People, rng: np.random.Gener
     chunk.rows.add(
         "transfers", from_account=lo + who, to_account=receivers, ts=later(start, rng), amount=cents
     )
+
+
+def _spelling(world: World, rng: np.random.Generator, count: int) -> Ints:
+    """How each use of a widely used place or device is spelled: always the same way, except
+    in the spelled-hubs family."""
+    if not world.scenario.spelled_hubs:
+        return np.zeros(count, np.int64)
+    return rng.integers(0, HUB_SPELLINGS, count)
 
 
 def _households(world: World, chunk: Chunk, people: _People, device_users: Ints) -> Frame:

@@ -8,8 +8,9 @@ Key namespaces (``n`` is the number of accounts)
 ------------------------------------------------
 =============  ===========================================================================
 devices        account ``i`` owns ``4i .. 4i+3``; a household's device ``4n + first member``;
-               rings' devices from ``5n``
-cards          account ``i`` owns ``4i .. 4i+3``; rings' cards from ``4n``
+               rings' devices from ``5n``; kiosk ``j`` is ``KIOSK_BASE + 4j + spelling``
+cards          account ``i`` owns ``4i .. 4i+3``; rings' cards from ``4n``; prepaid gift
+               cards from ``PREPAID_BASE(n)``
 addresses      home of account ``i`` is ``i``, of a household ``n + first member``; extra
                addresses ``2n + 2i .. 2n + 2i + 1``; lockers stand at ``4n + j``; rings'
                drop addresses from ``5n``; lockers and warehouses themselves live at
@@ -34,9 +35,17 @@ CAFE_BASE = 2 << 40
 PROXY_BASE = 3 << 40
 LOCKER_BASE = 1 << 40
 WAREHOUSE_BASE = 2 << 40
+KIOSK_BASE = 1 << 40
 ADDRESS_VARIANTS = 6
+#: How many spellings a widely used place or device has in the spelled-hubs family.
+HUB_SPELLINGS = 3
 #: How often a card number is written plain, in groups with spaces, in groups with dashes.
 CARD_FORMAT_SHARES = np.array([0.7, 0.2, 0.1])
+
+
+def prepaid_base(n: int) -> int:
+    """First card key of the prepaid gift cards: past every ring's cards (fewer than n/4)."""
+    return 4 * n + n // 4 + 1
 
 
 def mix64(keys: np.ndarray, salt: int) -> npt.NDArray[np.uint64]:

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from loaders.synthetic import vocabulary as words
 from loaders.synthetic.keys import (
     CAFE_BASE,
+    KIOSK_BASE,
     LOCKER_BASE,
     NAT_BASE,
     PROXY_BASE,
@@ -175,7 +176,8 @@ class Renderer:
     accounts: int
     seed: int
     creators: int = 0
-    lockers: list[str] = field(default_factory=list)
+    #: Per parcel locker: brand, number and the address of its site.
+    lockers: list[tuple[str, int, str]] = field(default_factory=list)
 
     def salt(self, purpose: int) -> int:
         return salt_for(self.seed, purpose)
@@ -190,10 +192,21 @@ class Renderer:
         return prefixed_ids(first + np.arange(count, dtype=np.int64) - 1, "O", 9)
 
     def devices(self, keys: np.ndarray) -> pa.Array:
-        """Fingerprint ids: 16 hex digits."""
+        """Fingerprint ids: 16 hex digits. A kiosk's key (from ``KIOSK_BASE``, ``4 j +
+        spelling``) is one device whose SDKs report it in three spellings."""
+        kiosk = keys >= KIOSK_BASE
+        spelling = np.where(kiosk, (keys - KIOSK_BASE) & 3, 0)
+        keys = np.where(kiosk, keys - spelling, keys)
         nibbles = mix64(keys, self.salt(_DEVICE))[:, None] >> np.arange(60, -1, -4, dtype=np.uint64)
         hexdigits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-        return fixed(hexdigits[(nibbles & np.uint64(15)).astype(np.int64)])
+        plain = fixed(hexdigits[(nibbles & np.uint64(15)).astype(np.int64)])
+        if not kiosk.any():
+            return plain
+        dashed = pc.binary_join_element_wise(
+            *(pc.utf8_slice_codeunits(plain, i, i + 4) for i in range(0, 16, 4)), "-"
+        )
+        spelled = pc.if_else(pa.array(spelling == 1), dashed, plain)
+        return pc.if_else(pa.array(spelling == 2), join("kiosk:", plain), spelled)
 
     def ips(self, keys: np.ndarray) -> pa.Array:
         """Dotted IPv4 for IP keys: homes below NAT_BASE, then NAT, café and hosting pools."""
@@ -271,12 +284,29 @@ class Renderer:
 
         def render(variant: int, rows: Ints) -> pa.Array:
             if variant == 6:
-                return text(np.array(self.lockers, dtype=object)[keys[rows] - LOCKER_BASE])
+                return text(self._lockers(keys[rows] - LOCKER_BASE, variants[rows]))
             if variant == 7:
                 return text(np.array(words.WAREHOUSES, dtype=object)[keys[rows] - WAREHOUSE_BASE])
             return self._street_addresses(keys[rows], variant)
 
         return by_group(group, 8, render)
+
+    def _lockers(self, lockers: Ints, spellings: Ints) -> np.ndarray:
+        """A parcel locker written one of three ways (only the spelled-hubs family varies)."""
+        forms = (
+            "{brand} Locker #{number}, {site}",
+            "{brand} Pickup Point {number}, {site}",
+            "Locker {number} ({brand}), {site}",
+        )
+        return np.array(
+            [
+                forms[spelling % len(forms)].format(brand=brand, number=number, site=site)
+                for (brand, number, site), spelling in zip(
+                    (self.lockers[j] for j in lockers.tolist()), spellings.tolist(), strict=True
+                )
+            ],
+            dtype=object,
+        )
 
     def _street_addresses(self, keys: Ints, variant: int) -> pa.Array:
         """One spelling of a unique street address per key (the unit is decoration)."""

@@ -4,6 +4,12 @@ Every account's creation time and type, who belongs to which planted ring, the k
 labels, and the pools everyone draws from (sellers, creators, carrier-NAT and café IPs,
 parcel lockers) live here, in arrays of one entry per account or per pooled thing. Chunks of
 accounts are then generated independently against this shared picture.
+
+A :class:`Scenario` says which *family* of marketplace to plan: the standard one, or one that
+breaks an assumption a detector could lean on (rings that sign up in a burst, carry labels,
+export creation times, behave only as rings, or hubs that are few, of few kinds and spelled
+one way). :data:`FAMILIES` names the ones ``graphfraud generate --family`` and
+``graphfraud evaluate`` know.
 """
 
 from __future__ import annotations
@@ -48,6 +54,81 @@ SIGNUP_BURST_DAYS = {
 }
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """What kind of marketplace to generate; every flag off is the standard family.
+
+    Attributes
+    ----------
+    aged
+        Rings are made of old accounts from all over the marketplace's life (bought or
+        long-dormant accounts): no sign-up burst.
+    unlabelled
+        No ring member carries a known-bad label (label noise on innocents stays).
+    no_created
+        The export has no account creation times (the column is empty).
+    camouflage
+        Every ring member also lives an ordinary life: popular sellers, creators, carrier
+        IPs, lockers, its own home and cards, besides what the ring shares.
+    spelled_hubs
+        Widely used places and devices are written in several spellings, so one parcel
+        locker or one in-store kiosk becomes several identifiers of a few dozen users each.
+    hubs
+        Hubs of every kind, not just IPs and addresses: in-store kiosk devices, prepaid gift
+        cards, a hotel reception's phone, placeholder e-mail addresses.
+    p2p
+        Shaped like a peer-to-peer payments export: users, devices, IPs, cards, referrals and
+        payments between users; no orders, addresses, creators or creation times, so only
+        device farms, card sharing, referral abuse and money cycles are planted.
+    """
+
+    aged: bool = False
+    unlabelled: bool = False
+    no_created: bool = False
+    camouflage: bool = False
+    spelled_hubs: bool = False
+    hubs: bool = False
+    p2p: bool = False
+
+    @property
+    def typologies(self) -> tuple[str, ...]:
+        """The ring typologies this family plants."""
+        if self.p2p:
+            return tuple(t for t in TYPOLOGIES if t not in P2P_ABSENT_TYPOLOGIES)
+        return TYPOLOGIES
+
+
+#: Typologies a P2P payments export cannot show (it has no addresses, orders or creators).
+P2P_ABSENT_TYPOLOGIES = ("drop_address", "creator_collusion")
+
+#: The scenario families, by name. ``hard`` combines every break of the standard assumptions.
+FAMILIES: dict[str, Scenario] = {
+    "standard": Scenario(),
+    "aged": Scenario(aged=True),
+    "unlabelled": Scenario(unlabelled=True),
+    "no_created": Scenario(no_created=True),
+    "camouflage": Scenario(camouflage=True),
+    "spelled_hubs": Scenario(spelled_hubs=True),
+    "hubs": Scenario(hubs=True),
+    "p2p": Scenario(p2p=True, no_created=True, aged=True),
+    "hard": Scenario(
+        aged=True,
+        unlabelled=True,
+        no_created=True,
+        camouflage=True,
+        spelled_hubs=True,
+        hubs=True,
+    ),
+}
+
+
+def scenario_of(family: str) -> Scenario:
+    """The scenario of a family name; InputError naming the known ones otherwise."""
+    if family not in FAMILIES:
+        raise InputError(f"unknown scenario family {family!r}; use one of {', '.join(FAMILIES)}")
+    return FAMILIES[family]
+
+
 @dataclass
 class Ring:
     """A planted ring: its id, typology and members (account indices, ascending)."""
@@ -69,6 +150,7 @@ class World:
     state: npt.NDArray[np.int8]
     bad: Bools
     render: Renderer
+    scenario: Scenario = field(default_factory=Scenario)
     rings: list[Ring] = field(default_factory=list)
     sellers: Ints = field(default_factory=lambda: np.array([], np.int64))
     seller_weights: Floats = field(default_factory=lambda: np.array([], np.float64))
@@ -80,6 +162,10 @@ class World:
     nat_weights: Floats = field(default_factory=lambda: np.array([], np.float64))
     cafe_weights: Floats = field(default_factory=lambda: np.array([], np.float64))
     locker_weights: Floats = field(default_factory=lambda: np.array([], np.float64))
+    #: Hubs of the ``hubs`` and ``spelled_hubs`` families (empty otherwise).
+    kiosk_weights: Floats = field(default_factory=lambda: np.array([], np.float64))
+    prepaid_weights: Floats = field(default_factory=lambda: np.array([], np.float64))
+    reception_weights: Floats = field(default_factory=lambda: np.array([], np.float64))
     #: Rows of ring activity, by table; merged into the chunk holding each row's account.
     ring_rows: Rows = field(default_factory=Rows)
     #: What ring members put in their account row instead of an innocent-looking value.
@@ -106,7 +192,7 @@ class World:
         return bases[namespace] + start + np.arange(count, dtype=np.int64)
 
 
-def plan_world(n: int, seed: int, tell: Progress) -> World:
+def plan_world(n: int, seed: int, tell: Progress, scenario: Scenario | None = None) -> World:
     """Accounts' creation times and types, planted rings, labels and shared pools."""
     rng = np.random.default_rng([seed, 1])
     position = (np.arange(n) + 0.5) / n
@@ -116,7 +202,9 @@ def plan_world(n: int, seed: int, tell: Progress) -> World:
     created = np.clip(created, START, END - HOUR)
     types = shares(rng, np.array([0.9, 0.07, 0.03]), n).astype(np.int8)
     state = np.zeros(n, np.int8)
-    world = World(n, seed, created, types, state, np.zeros(n, bool), Renderer(n, seed))
+    world = World(
+        n, seed, created, types, state, np.zeros(n, bool), Renderer(n, seed), scenario or Scenario()
+    )
     _plant_rings(world, rng, tell)
     innocent = np.flatnonzero(world.state == INNOCENT)
     world.bad[rng.choice(innocent, size=max(1, n // 2_000), replace=False)] = True  # label noise
@@ -147,22 +235,30 @@ def _plant_rings(world: World, rng: np.random.Generator, tell: Progress) -> None
     n = world.n
     count = ring_count(n)
     sizes = ring_sizes(rng, count, n)
-    typologies = np.array(TYPOLOGIES)[rng.permutation(np.arange(count) % len(TYPOLOGIES))]
+    scenario = world.scenario
+    kinds = scenario.typologies
+    typologies = np.array(kinds)[rng.permutation(np.arange(count) % len(kinds))]
     camouflaged = np.zeros(count, bool)
-    camouflaged[rng.permutation(count)[: round(count / 4)]] = True
+    camouflaged[rng.permutation(count)[: count if scenario.camouflage else round(count / 4)]] = True
     seeded = np.zeros(count, bool)
-    seeded[rng.permutation(count)[: round(count / 2)]] = True
+    seeded[rng.permutation(count)[: 0 if scenario.unlabelled else round(count / 2)]] = True
     # Rings start once the marketplace has users and leave time to act before the export.
     last = int(np.searchsorted(world.created, END - 45 * DAY))
     first = min(int(0.02 * n), last // 2)
     for index in range(count):
-        members = _pick_members(rng, world.state == INNOCENT, int(sizes[index]), first, last)
+        free = world.state == INNOCENT
+        if scenario.aged:  # old accounts from anywhere before the ring starts acting
+            members = np.sort(rng.choice(np.flatnonzero(free[:last]), int(sizes[index]), False))
+        else:
+            members = _pick_members(rng, free, int(sizes[index]), first, last)
         ring = Ring(f"R{index + 1:04d}", str(typologies[index]), members, bool(camouflaged[index]))
         world.state[members] = CAMOUFLAGED if ring.camouflaged else RING
         world.types[members] = BUYER
-        burst = SIGNUP_BURST_DAYS[ring.typology] * DAY * (3 if ring.camouflaged else 1)
-        offsets = np.sort(rng.uniform(0, burst, len(members))).astype(np.int64)
-        world.created[members] = np.minimum(world.created[members[0]] + offsets, END - 40 * DAY)
+        if not scenario.aged:
+            burst = SIGNUP_BURST_DAYS[ring.typology] * DAY * (3 if ring.camouflaged else 1)
+            offsets = np.sort(rng.uniform(0, burst, len(members))).astype(np.int64)
+            latest = END - 40 * DAY
+            world.created[members] = np.minimum(world.created[members[0]] + offsets, latest)
         if seeded[index]:  # a chargeback or prior-fraud label on a fifth of the members
             labelled = rng.choice(members, size=max(1, round(0.2 * len(members))), replace=False)
             world.bad[labelled] = True
@@ -224,6 +320,13 @@ def _plan_pools(world: World, rng: np.random.Generator) -> None:
     world.locker_weights = popularity(lockers, 0.8, rng)
     sites = world.render.addresses(((np.arange(lockers) + 4 * n) << 3) | 2).to_pylist()
     world.render.lockers = [
-        f"{words.LOCKER_BRANDS[i % len(words.LOCKER_BRANDS)]} Locker #{100 + i}, {site}"
+        (words.LOCKER_BRANDS[i % len(words.LOCKER_BRANDS)], 100 + i, site)
         for i, site in enumerate(sites)
     ]
+    scenario = world.scenario
+    if scenario.hubs or scenario.spelled_hubs:
+        # In-store kiosks and library terminals: a few, each used by dozens to hundreds.
+        world.kiosk_weights = popularity(max(3, n // 4_000), 0.8, rng)
+    if scenario.hubs:
+        world.prepaid_weights = popularity(max(3, n // 4_000), 0.8, rng)
+        world.reception_weights = popularity(max(2, n // 10_000), 0.8, rng)

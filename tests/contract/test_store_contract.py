@@ -6,7 +6,16 @@ import pandas as pd
 import pytest
 
 from graphfraud.errors import InputError, NotFound
-from graphfraud.model import EntityRef, Page, Ring, RingFilter, RingMember, RingStatus
+from graphfraud.model import (
+    EntityRef,
+    Page,
+    Ring,
+    RingEvidence,
+    RingFilter,
+    RingMember,
+    RingStatus,
+    TypologyEvidence,
+)
 from graphfraud.store import GraphStore
 
 A1, A2, A3, A4 = (EntityRef("Account", f"A{i}") for i in range(1, 5))
@@ -82,7 +91,7 @@ def ring(
         score,
         typology,
         [RingMember(m) for m in members],
-        evidence={"why": ring_id},
+        evidence=RingEvidence(size=len(members), typology=TypologyEvidence(reasons=[ring_id])),
         status=status,
     )
 
@@ -253,7 +262,7 @@ def test_rings_round_trip_with_members_and_evidence(loaded: GraphStore) -> None:
     loaded.write_rings([ring("R1", ["A1", "A2"], score=3.5)])
     got = loaded.ring("R1")
     assert (got.score, got.typology, sorted(got.accounts)) == (3.5, "device_farm", ["A1", "A2"])
-    assert got.evidence == {"why": "R1"}
+    assert got.evidence == RingEvidence(size=2, typology=TypologyEvidence(reasons=["R1"]))
     assert got.status == RingStatus.NEW
 
 

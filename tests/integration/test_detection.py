@@ -69,7 +69,7 @@ def test_a_stored_ring_explains_itself_as_detection_did(store: GraphStore) -> No
 
 def test_display_text_from_the_store_reaches_the_evidence(store: GraphStore) -> None:
     ring = next(r for r in detect_rings(store).rings if r.typology == "creator_collusion")
-    shown = {s["display"] for s in ring.evidence["shared_identifiers"]}
+    shown = {s.display for s in ring.evidence.shared_identifiers}
     assert {"card ••0001", "card ••0002"} <= shown
 
 
@@ -151,12 +151,56 @@ def test_explaining_an_unknown_ring_is_a_clean_error(database: str) -> None:
 
 
 @pytest.mark.slow
-def test_evaluate_beats_both_baselines_on_a_generated_marketplace() -> None:
-    result = runner.invoke(app, ["evaluate", "--accounts", "3000", "--seed", "1", "--json"])
+def test_evaluate_beats_both_baselines_per_family() -> None:
+    result = runner.invoke(
+        app,
+        ["evaluate", "--accounts", "3000", "--seed", "1", "--family", "standard",
+         "--family", "aged", "--json"],
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.output[result.output.index("{") :])
-    assert set(metrics) == {"graphfraud", "components", "louvain"}
-    ours = metrics["graphfraud"]["all"]
-    assert ours["ring_f1"] >= 0.8
-    for baseline in ("components", "louvain"):
-        assert ours["ring_f1"] > (metrics[baseline]["all"]["ring_f1"] or 0.0)
+    assert set(metrics) == {"standard", "aged"}
+    for family, methods in metrics.items():
+        assert set(methods) == {"graphfraud", "components", "louvain"}
+        ours = methods["graphfraud"]["all"]["ring_f1"] or 0.0
+        for baseline in ("components", "louvain"):
+            assert ours > (methods[baseline]["all"]["ring_f1"] or 0.0), family
+
+
+@pytest.mark.slow
+def test_the_same_data_loaded_in_another_row_order_gives_the_same_rings(tmp_path: Path) -> None:
+    from loaders.generator import generate_marketplace
+    from loaders.load import load_tables
+    from loaders.mapping import builtin_mapping
+
+    generate_marketplace(tmp_path / "data", accounts=3_000, seed=5, family="aged")
+    shuffled = tmp_path / "shuffled"
+    shuffled.mkdir()
+    for table in (tmp_path / "data").glob("*.csv"):
+        frame = pd.read_csv(table, dtype=str, keep_default_na=False)
+        frame.sample(frac=1.0, random_state=7).to_csv(shuffled / table.name, index=False)
+    found = []
+    for folder in ("data", "shuffled"):
+        with open_store(f"duckdb:///{tmp_path / folder}.duckdb") as opened:
+            load_tables(
+                opened, builtin_mapping("marketplace"), tmp_path / folder,
+                rejects_path=tmp_path / f"{folder}-rejects.csv",
+            )  # fmt: skip
+            found.append(detect_rings(opened, seed=3).rings)
+    first, second = ([(r.ring_id, r.score, sorted(r.accounts)) for r in rings] for rings in found)
+    assert first == second
+    assert first
+
+
+def test_a_store_and_a_ring_convert_to_networkx_and_igraph(store: GraphStore) -> None:
+    from graphfraud.network import ring_network, to_igraph, to_networkx
+
+    links = store.links()
+    whole = to_networkx(store)
+    assert whole.number_of_edges() == len(links)
+    assert to_igraph(store).ecount() == len(links)
+    ring = detect_rings(store).rings[0]
+    network = ring_network(store, ring)
+    drawn = to_networkx(network)
+    assert {f"Account:{account}" for account in ring.accounts} <= set(drawn.nodes)
+    assert set(to_igraph(network).vs["name"]) == set(drawn.nodes)

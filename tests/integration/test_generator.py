@@ -11,6 +11,7 @@ import pytest
 from graphfraud.errors import InputError
 from loaders.generator import (
     BENIGN_KINDS,
+    HUB_FAMILY_KINDS,
     POPULAR_CREATOR_BUYERS,
     TABLES,
     TYPOLOGIES,
@@ -252,7 +253,7 @@ def test_a_household_shares_an_address_spelled_in_different_ways(
 
 
 def test_benign_structures_of_every_kind_are_recorded(benign: pd.DataFrame) -> None:
-    assert set(benign["kind"]) == set(BENIGN_KINDS)
+    assert set(benign["kind"]) == set(BENIGN_KINDS) - set(HUB_FAMILY_KINDS)
     assert not benign[["structure_id", "identifier_kind"]].duplicated().any()
 
 
@@ -409,3 +410,60 @@ def test_chunks_join_into_one_export_in_account_order(tmp_path: Path) -> None:
         assert named.is_monotonic_increasing, table
     rings = pd.read_csv(tmp_path / "ground_truth" / "rings.csv", dtype=str)
     assert rings["account_id"].str[1:].astype(int).max() > 50_000
+
+
+def test_the_hubs_family_adds_hubs_of_every_kind(tmp_path: Path) -> None:
+    generate_marketplace(tmp_path, accounts=5_000, seed=1, family="hubs")
+    benign = read(tmp_path, "ground_truth/benign")
+    kinds = benign.groupby("kind")["identifier_kind"].first()
+    assert set(HUB_FAMILY_KINDS) <= set(kinds.index)
+    assert set(kinds[list(HUB_FAMILY_KINDS)]) == {"Device", "PaymentInstrument", "Phone", "Email"}
+
+
+def test_spelled_hubs_write_one_locker_several_ways(tmp_path: Path) -> None:
+    generate_marketplace(tmp_path, accounts=5_000, seed=1, family="spelled_hubs")
+    benign = read(tmp_path, "ground_truth/benign")
+    lockers = benign[benign["kind"] == "parcel_locker"]
+    spellings = lockers.groupby("structure_id")["identifier"].nunique()
+    assert (spellings == 3).all()
+    shipped = set(read(tmp_path, "orders")["ship_address"]) | set(
+        read(tmp_path, "addresses")["address"]
+    )
+    assert set(lockers["identifier"]) & shipped == set(lockers["identifier"])
+
+
+def test_aged_rings_sign_up_over_years_and_unlabelled_ones_carry_no_label(
+    tmp_path: Path,
+) -> None:
+    generate_marketplace(tmp_path, accounts=5_000, seed=1, family="hard")
+    rings = read(tmp_path, "ground_truth/rings")
+    accounts = read(tmp_path, "accounts").set_index("account_id")
+    members = accounts.loc[rings["account_id"]]
+    assert (members["created_at"] == "").all()
+    assert (members["known_bad"] == "").all()
+
+
+def test_aged_ring_members_are_created_far_apart(tmp_path: Path) -> None:
+    generate_marketplace(tmp_path, accounts=5_000, seed=1, family="aged")
+    rings = read(tmp_path, "ground_truth/rings")
+    created = read(tmp_path, "accounts").set_index("account_id")["created_at"]
+    spans = (
+        pd.to_datetime(created.loc[rings["account_id"]].to_numpy())
+        .to_series()
+        .groupby(rings["ring_id"].to_numpy())
+        .agg(lambda t: (t.max() - t.min()).days)
+    )
+    big = rings.groupby("ring_id").size() >= 5
+    assert (spans[big[big].index] > 60).all()
+
+
+def test_a_p2p_export_has_payments_but_no_orders_or_addresses(tmp_path: Path) -> None:
+    result = generate_marketplace(tmp_path, accounts=5_000, seed=1, family="p2p")
+    assert result.tables["orders"] == result.tables["addresses"] == 0
+    assert result.tables["transfers"] > 1_000
+    assert set(result.rings) == {"device_farm", "payment_sharing", "promo_abuse", "money_cycle"}
+
+
+def test_an_unknown_family_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="unknown scenario family 'weird'"):
+        generate_marketplace(tmp_path, accounts=1_000, family="weird")

@@ -92,10 +92,11 @@ def household(g: GraphBuilder, prefix: str, size: int) -> list[str]:
 
 
 def cafe(g: GraphBuilder, prefix: str, size: int) -> list[str]:
-    """Unrelated accounts logging in from one café IP, each with a device of its own."""
+    """Unrelated accounts logging in from one café IP, each with a device and home of its own."""
     members = [g.account(f"{prefix}{i}", created=EPOCH - 11 * i * DAY) for i in range(size)]
     for i, member in enumerate(members):
         g.use(member, "IP", "LOGS_IN_FROM", f"{prefix}-ip", at=EPOCH - 7 * i * DAY)
+        g.use(member, "IP", "LOGS_IN_FROM", f"{prefix}-home{i}", at=EPOCH - 7 * i * DAY)
         g.use(member, "Device", "USES_DEVICE", f"{prefix}-own{i}")
     return members
 

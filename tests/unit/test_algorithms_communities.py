@@ -10,11 +10,13 @@ import pytest
 
 from algorithms.communities import (
     attach_dominated,
+    capped_merge,
     merge_dominating,
     merge_entangled,
     split_communities,
 )
 from algorithms.components import connected_components, peel_pendants, strong_edges
+from algorithms.engines import Engine
 from graphfraud.errors import ConfigError
 
 
@@ -28,6 +30,21 @@ def _cliques(
         start += size
     rows += [(a, b, bridge_weight) for a, b in bridges]
     return pd.DataFrame(rows, columns=["a", "b", "weight"])
+
+
+def _split(
+    edges: pd.DataFrame,
+    components: np.ndarray,
+    *,
+    split_above: int = 4,
+    seed: int = 0,
+    engine: Engine = "igraph",
+) -> np.ndarray:
+    """Split the components larger than ``split_above`` at modularity resolution 1."""
+    which = np.bincount(components) > split_above
+    return split_communities(
+        edges, components, which=which, resolution=1.0, seed=seed, engine=engine
+    )
 
 
 def _partition(labels: np.ndarray) -> set[frozenset[int]]:
@@ -71,15 +88,15 @@ def test_a_pair_and_a_chain_of_three_stay_whole() -> None:
 
 def test_leiden_splits_two_cliques_joined_by_a_weak_bridge() -> None:
     edges = _cliques(6, 6, bridges=[(0, 6)])
-    labels = split_communities(edges, np.zeros(12, dtype=np.int64), split_above=4)
+    labels = _split(edges, np.zeros(12, dtype=np.int64))
     assert _partition(labels) == {frozenset(range(6)), frozenset(range(6, 12))}
 
 
 def test_leiden_agrees_with_networkx_louvain_on_clear_communities() -> None:
     edges = _cliques(5, 7, 6, bridges=[(0, 5), (6, 12)])
     components = np.zeros(18, dtype=np.int64)
-    leiden = split_communities(edges, components, split_above=4, seed=3)
-    louvain = split_communities(edges, components, split_above=4, seed=3, engine="networkx")
+    leiden = _split(edges, components, seed=3)
+    louvain = _split(edges, components, seed=3, engine="networkx")
     assert _partition(leiden) == _partition(louvain)
 
 
@@ -88,34 +105,48 @@ def test_the_same_seed_gives_the_same_communities() -> None:
     pairs = {tuple(sorted(p)) for p in rng.integers(0, 60, size=(200, 2)) if p[0] != p[1]}
     edges = pd.DataFrame(sorted(pairs), columns=["a", "b"]).assign(weight=1.0)
     components = connected_components(60, edges)
-    first = split_communities(edges, components, split_above=4, seed=7)
-    again = split_communities(edges, components, split_above=4, seed=7)
+    first = _split(edges, components, seed=7)
+    again = _split(edges, components, seed=7)
     assert np.array_equal(first, again)
 
 
 def test_small_components_are_not_split() -> None:
     edges = _cliques(3, 3, bridges=[(0, 3)])
-    labels = split_communities(edges, np.zeros(6, dtype=np.int64), split_above=10)
+    labels = _split(edges, np.zeros(6, dtype=np.int64), split_above=10)
     assert len(np.unique(labels)) == 1
 
 
 def test_pieces_mostly_tied_to_each_other_merge_back() -> None:
     bridges = [(a, b) for a in range(4) for b in range(4, 8)]
     edges = _cliques(4, 4, bridges=bridges, bridge_weight=0.5)
-    labels = merge_entangled(edges, np.repeat([0, 1], 4))
+    labels = merge_entangled(edges, np.repeat([0, 1], 4), share=0.3, max_size=300)
     assert len(np.unique(labels)) == 1
+
+
+def test_a_merge_never_rebuilds_a_group_past_the_largest_ring_size() -> None:
+    bridges = [(a, b) for a in range(4) for b in range(4, 8)]
+    edges = _cliques(4, 4, bridges=bridges, bridge_weight=0.5)
+    labels = merge_entangled(edges, np.repeat([0, 1], 4), share=0.3, max_size=6)
+    assert _partition(labels) == {frozenset(range(4)), frozenset(range(4, 8))}
+
+
+def test_a_capped_merge_keeps_merged_groups_within_the_cap() -> None:
+    merged = capped_merge(np.array([0, 0, 1, 1, 2, 3]), np.array([0, 0, 0, 0, 1, 1]), max_size=3)
+    assert _partition(merged) == {frozenset({0, 1}), frozenset({2, 3}), frozenset({4, 5})}
 
 
 def test_a_group_hanging_on_another_by_one_tie_stays_apart() -> None:
     edges = _cliques(6, 4, bridges=[(0, 6)])
-    labels = merge_entangled(edges, np.repeat([0, 1], [6, 4]))
+    labels = merge_entangled(edges, np.repeat([0, 1], [6, 4]), share=0.3, max_size=300)
     assert len(np.unique(labels)) == 2
 
 
 def test_groups_holding_most_users_of_a_shared_identifier_merge() -> None:
     usage = pd.DataFrame({"node": range(6), "identifier": 0})
     identifiers = pd.DataFrame({"accounts": [6], "hub": [True]})
-    labels = merge_dominating(np.array([0, 0, 0, 1, 1, 2]), usage, identifiers, share=0.66)
+    labels = merge_dominating(
+        np.array([0, 0, 0, 1, 1, 2]), usage, identifiers, share=0.66, max_size=300
+    )
     assert _partition(labels) == {frozenset(range(5)), frozenset({5})}
 
 
@@ -123,7 +154,8 @@ def test_groups_holding_a_small_part_of_a_popular_identifier_stay_apart() -> Non
     usage = pd.DataFrame({"node": range(30), "identifier": 0})
     identifiers = pd.DataFrame({"accounts": [30], "hub": [True]})
     labels = np.r_[[0, 0, 1, 1], np.arange(2, 28)]
-    assert len(np.unique(merge_dominating(labels, usage, identifiers))) == 28
+    merged = merge_dominating(labels, usage, identifiers, share=0.66, max_size=300)
+    assert len(np.unique(merged)) == 28
 
 
 def test_the_owner_of_a_storefront_its_group_buys_through_joins_the_group() -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from algorithms.evaluation import (
     ALL,
-    GroundTruth,
     as_nested,
     combine_evaluations,
     components_baseline,
@@ -17,6 +16,8 @@ from algorithms.evaluation import (
     louvain_baseline,
 )
 from algorithms.projection import project_accounts
+from graphfraud.model import GroundTruth
+from graphfraud.settings import DetectionSettings
 from tests.unit.planted_graphs import marketplace
 
 
@@ -97,7 +98,10 @@ def test_components_baseline_glues_everyone_behind_a_shared_cafe_ip() -> None:
 
 def test_louvain_baseline_returns_groups_biggest_first() -> None:
     g, _ = marketplace()
-    groups = louvain_baseline(project_accounts(g.links()), seed=1)
+    projection = project_accounts(
+        g.links(), accounts=None, settings=DetectionSettings(), engine="igraph"
+    )
+    groups = louvain_baseline(projection, seed=1)
     sizes = [len(group) for group in groups]
     assert sizes == sorted(sizes, reverse=True)
     assert min(sizes) >= 3

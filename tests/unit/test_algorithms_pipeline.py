@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 
 from algorithms.pipeline import STAGES, find_rings
+from graphfraud.model import RingEvidence
 from graphfraud.settings import DetectionSettings
 from tests.unit.planted_graphs import marketplace
+
+SETTINGS = DetectionSettings()
 
 RINGS = ("device_farm", "money_cycle", "promo_abuse", "creator_collusion")
 
@@ -22,7 +23,7 @@ def planted() -> dict[str, list[str]]:
 @pytest.fixture(scope="module")
 def detected() -> object:
     g, _ = marketplace()
-    return find_rings(g.links(), g.accounts(), seed=1)
+    return find_rings(g.links(), g.accounts(), settings=SETTINGS, seed=1, engine="igraph")
 
 
 def _memberships(result: object) -> set[frozenset[str]]:
@@ -49,15 +50,15 @@ def test_rings_come_best_first(detected: object) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
-def test_evidence_is_json_serialisable(detected: object) -> None:
+def test_evidence_round_trips_through_json(detected: object) -> None:
     for ring in detected.rings:  # type: ignore[attr-defined]
-        assert json.loads(json.dumps(ring.evidence)) == ring.evidence
+        assert RingEvidence.from_json(ring.evidence.to_json()) == ring.evidence
 
 
 def test_evidence_counts_shared_identifiers_in_the_whole_graph(detected: object) -> None:
     farm = next(r for r in detected.rings if r.typology == "device_farm")  # type: ignore[attr-defined]
-    devices = [s for s in farm.evidence["shared_identifiers"] if s["kind"] == "Device"]
-    assert {(s["key"], s["members"], s["accounts"]) for s in devices} == {
+    devices = [s for s in farm.evidence.shared_identifiers if s.kind == "Device"]
+    assert {(s.key, s.members, s.accounts) for s in devices} == {
         ("F-dev0", 8, 8), ("F-dev1", 8, 8)
     }  # fmt: skip
 
@@ -112,7 +113,9 @@ def test_stored_ids_persist_when_membership_mostly_persists() -> None:
 
 def test_rings_below_the_minimum_score_are_not_reported() -> None:
     g, _ = marketplace()
-    strict = find_rings(g.links(), g.accounts(), settings=DetectionSettings(min_score=100))
+    strict = find_rings(
+        g.links(), g.accounts(), settings=DetectionSettings(min_score=100), seed=0, engine="igraph"
+    )
     assert strict.rings == []
 
 
@@ -122,9 +125,11 @@ def test_display_text_of_identifiers_reaches_the_evidence() -> None:
     def describe(frame: pd.DataFrame) -> list[str | None]:
         return [f"shown {key}" for key in frame["key"]]
 
-    result = find_rings(g.links(), g.accounts(), describe=describe)
-    shared = result.rings[0].evidence["shared_identifiers"][0]
-    assert shared["display"] == f"shown {shared['key']}"
+    result = find_rings(
+        g.links(), g.accounts(), settings=SETTINGS, seed=0, engine="igraph", describe=describe
+    )
+    shared = result.rings[0].evidence.shared_identifiers[0]
+    assert shared.display == f"shown {shared.key}"
 
 
 def test_an_empty_graph_gives_no_rings() -> None:

@@ -5,9 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from algorithms.projection import project_accounts, rarity
+from algorithms.projection import Projection, rarity
+from algorithms.projection import project_accounts as _project_accounts
 from graphfraud.settings import DetectionSettings
 from tests.unit.planted_graphs import EPOCH, GraphBuilder, cafe, device_farm, money_cycle
+
+
+def project_accounts(
+    links: pd.DataFrame,
+    *,
+    accounts: pd.Index | None = None,
+    settings: DetectionSettings | None = None,
+) -> Projection:
+    return _project_accounts(
+        links, accounts=accounts, settings=settings or DetectionSettings(), engine="igraph"
+    )
 
 
 def _weight(projection, a: str, b: str) -> float:
@@ -57,20 +69,53 @@ def test_link_kind_weights_scale_ties() -> None:
     assert _weight(project_accounts(links, settings=settings), "a", "b") == 0.5
 
 
-def test_an_identifier_over_the_cap_is_a_hub_and_ties_no_one() -> None:
+def test_a_thing_used_by_many_strangers_is_a_hub_and_ties_no_one() -> None:
     g = GraphBuilder()
     cafe(g, "C", 60)
-    projection = project_accounts(g.links(), settings=DetectionSettings(hub_caps={"IP": 50}))
+    projection = project_accounts(g.links())
     assert projection.edges.empty
-    assert projection.hubs[["kind", "key", "accounts"]].values.tolist() == [["IP", "C-ip", 60]]
+    hub = projection.hubs.iloc[0]
+    assert (hub["kind"], hub["key"], hub["accounts"]) == ("IP", "C-ip", 60)
+    assert hub["group_accounts"] > hub["fence"]
+    assert hub["cohesion"] < 0.4
 
 
-def test_hub_caps_are_per_identifier_kind() -> None:
+def test_a_thing_used_by_many_who_share_other_things_is_no_hub() -> None:
     g = GraphBuilder()
-    cafe(g, "C", 60)
-    projection = project_accounts(g.links(), settings=DetectionSettings(hub_caps={"IP": 100}))
-    assert not projection.hubs["kind"].eq("IP").any()
-    assert len(projection.edges) == 60 * 59 // 2
+    farm = device_farm(g, "F", 30, devices=1)
+    for i, member in enumerate(farm):  # and cards, three members to a card
+        g.use(member, "PaymentInstrument", "PAYS_WITH", f"card{i // 3}")
+    cafe(g, "C", 300)
+    projection = project_accounts(g.links())
+    assert "F-proxy" not in set(projection.hubs["key"])
+    assert "C-ip" in set(projection.hubs["key"])
+
+
+def test_a_place_written_several_ways_is_judged_by_its_combined_use() -> None:
+    g = GraphBuilder()
+    spellings = [
+        "QuickBox Locker #100, 5 Elm St 19106",
+        "Locker 100 (QuickBox), 5 Elm Street 19106",
+    ]
+    for i in range(80):
+        g.account(f"a{i}", created=EPOCH)
+        g.use(f"a{i}", "Address", "SHIPS_TO", spellings[i % 2])
+        g.use(f"a{i}", "Address", "SHIPS_TO", f"{i} home 9{i:04d}")
+    hubs = project_accounts(g.links(), settings=DetectionSettings(hub_min_accounts=50)).hubs
+    assert set(hubs["key"]) == set(spellings)
+    assert hubs["group_accounts"].tolist() == [80, 80]
+
+
+def test_the_projection_does_not_depend_on_the_order_of_rows() -> None:
+    g = GraphBuilder()
+    device_farm(g, "F", 6)
+    cafe(g, "C", 40)
+    links = g.links()
+    shuffled = links.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    first, second = project_accounts(links), project_accounts(shuffled)
+    assert first.accounts.tolist() == second.accounts.tolist()
+    pd.testing.assert_frame_equal(first.edges, second.edges)
+    pd.testing.assert_frame_equal(first.identifiers, second.identifiers)
 
 
 def test_direct_links_tie_accounts() -> None:
@@ -93,24 +138,25 @@ def test_money_sent_round_a_cycle_weighs_more_than_a_one_way_payment() -> None:
     )
 
 
-def test_an_account_with_more_counterparties_than_the_cap_is_a_hub() -> None:
+def test_an_account_whose_many_counterparties_are_strangers_is_a_hub() -> None:
     g = GraphBuilder()
     g.account("seller", created=EPOCH)
-    for i in range(12):
+    for i in range(60):
         g.account(f"buyer{i}", created=EPOCH)
         g.link(f"buyer{i}", "TRANSACTS_WITH", "seller")
-    projection = project_accounts(g.links(), settings=DetectionSettings(hub_caps={"Account": 10}))
+    projection = project_accounts(g.links())
     assert projection.edges.empty
     assert projection.hubs[["kind", "key", "accounts"]].values.tolist() == [
-        ["Account", "seller", 12]
+        ["Account", "seller", 60]
     ]
 
 
-def test_given_accounts_keep_their_order_and_accounts_without_links_are_nodes() -> None:
+def test_accounts_are_numbered_in_key_order_and_accounts_without_links_are_nodes() -> None:
     g = GraphBuilder()
     device_farm(g, "F", 3)
-    order = pd.Index(["lonely", "F2", "F0", "F1"])
-    assert project_accounts(g.links(), accounts=order).accounts.tolist() == order.tolist()
+    given = pd.Index(["lonely", "F2", "F0", "F1"])
+    projection = project_accounts(g.links(), accounts=given)
+    assert projection.accounts.tolist() == ["F0", "F1", "F2", "lonely"]
 
 
 def test_usage_counts_each_account_once_per_identifier() -> None:

@@ -12,37 +12,65 @@ from graphfraud.settings import DetectionSettings
 from tests.unit.planted_graphs import GraphBuilder, device_farm, household, marketplace
 
 EVERYTHING = DetectionSettings(min_score=0.0)
+DEFAULTS = DetectionSettings()
+REFERENCE = 10.0  # the sharing surprise households reach, in these tests
 
 
 def _signals(**values: float) -> pd.DataFrame:
     base = {
-        "size": 4, "strength": 1.0, "density": 1.0, "exclusivity": 1.0, "burst_members": 1,
-        "seeds": 0, "seed_neighbours": 0, "direct_links": 0, "cycle_members": 0,
-        "lockstep_members": 1,
+        "size": 4, "strength": 1.0, "density": 1.0, "exclusivity": 1.0, "surprise": 5.0,
+        "burst_members": 1, "seeds": 0, "seed_neighbours": 0, "direct_links": 0,
+        "direct_members": 0, "cycle_members": 0, "lockstep_members": 1,
     }  # fmt: skip
     return pd.DataFrame([{**base, **values}])
 
 
+def _score(signals: pd.DataFrame, settings: DetectionSettings = DEFAULTS) -> pd.DataFrame:
+    return score_rings(signals, reference=REFERENCE, settings=settings)
+
+
 def _contribution(name: str, **values: float) -> float:
-    return float(score_rings(_signals(**values))[name].iloc[0])
+    return float(_score(_signals(**values))[name].iloc[0])
 
 
 def test_the_score_is_the_sum_of_the_named_contributions() -> None:
-    scores = score_rings(_signals(burst_members=4, seeds=1))
+    scores = _score(_signals(burst_members=4, seeds=1, surprise=14.0))
     assert scores["score"].iloc[0] == pytest.approx(scores[list(CONTRIBUTIONS)].sum(axis=1)[0])
 
 
 def test_each_contribution_is_capped_by_its_weight() -> None:
     settings = DetectionSettings(score_weights={name: 2.0 for name in CONTRIBUTIONS})
     extreme = _signals(strength=1e6, burst_members=4, lockstep_members=4, seeds=50,
-                       direct_links=50, cycle_members=4)  # fmt: skip
-    scores = score_rings(extreme, settings=settings)
+                       direct_links=50, direct_members=50, cycle_members=4,
+                       surprise=1e6)  # fmt: skip
+    scores = _score(extreme, settings)
     assert (scores[list(CONTRIBUTIONS)] <= 2.0 + 1e-9).all(axis=None)
 
 
 def test_a_zero_weight_switches_a_contribution_off() -> None:
     settings = DetectionSettings(score_weights={"known_bad": 0.0})
-    assert score_rings(_signals(seeds=3), settings=settings)["known_bad"].iloc[0] == 0
+    assert _score(_signals(seeds=3), settings)["known_bad"].iloc[0] == 0
+
+
+def test_sharing_no_more_surprising_than_households_earns_no_structure() -> None:
+    assert _contribution("structure", surprise=REFERENCE) == 0
+
+
+def test_structure_grows_with_surprise_beyond_households_up_to_its_weight() -> None:
+    half, full, beyond = (
+        _contribution("structure", surprise=s) for s in (1.5 * REFERENCE, 2 * REFERENCE, 1e3)
+    )
+    assert 0 < half < full == beyond == DEFAULTS.score_weights["structure"]
+
+
+def test_structure_alone_reports_a_ring_without_burst_labels_or_money() -> None:
+    scores = _score(_signals(surprise=3 * REFERENCE))
+    assert scores["score"].iloc[0] >= DEFAULTS.min_score
+
+
+def test_no_behavioural_signal_alone_reports_a_household() -> None:
+    for values in ({"burst_members": 4}, {"seeds": 1}, {"lockstep_members": 4}):
+        assert _score(_signals(**values))["score"].iloc[0] < DEFAULTS.min_score, values
 
 
 def test_members_created_together_raise_burstiness() -> None:
@@ -68,8 +96,12 @@ def test_money_sent_round_a_cycle_counts_as_money_flow() -> None:
     assert _contribution("money_flow", cycle_members=4) > 0
 
 
-def test_a_single_referral_in_a_family_is_no_money_flow() -> None:
-    assert _contribution("money_flow", direct_links=1) == 0
+def test_referrals_and_payments_within_a_family_are_no_money_flow() -> None:
+    assert _contribution("money_flow", direct_links=5, direct_members=4) == 0
+
+
+def test_referrals_joining_more_members_than_a_household_are_money_flow() -> None:
+    assert _contribution("money_flow", size=12, direct_links=11, direct_members=12) > 0
 
 
 def test_densest_window_counts_events_within_the_window_per_group() -> None:
@@ -89,7 +121,7 @@ def test_a_device_farm_outscores_a_household_sharing_as_much() -> None:
     farm = device_farm(g, "F", 4)
     home = household(g, "H", 4)
     rings = {frozenset(r.accounts): r.score for r in find_rings(
-        g.links(), g.accounts(), settings=EVERYTHING).rings}  # fmt: skip
+        g.links(), g.accounts(), settings=EVERYTHING, seed=0, engine="igraph").rings}  # fmt: skip
     assert rings[frozenset(farm)] > rings[frozenset(home)]
 
 
@@ -97,13 +129,20 @@ def test_a_labelled_member_raises_its_rings_score() -> None:
     clean, labelled = GraphBuilder(), GraphBuilder()
     device_farm(clean, "F", 5)
     device_farm(labelled, "F", 5, bad=1)
-    score = [find_rings(g.links(), g.accounts()).rings[0].score for g in (clean, labelled)]
+    score = [
+        find_rings(g.links(), g.accounts(), settings=EVERYTHING, seed=0, engine="igraph")
+        .rings[0]
+        .score
+        for g in (clean, labelled)
+    ]
     assert score[1] > score[0]
 
 
 def test_every_contribution_is_in_the_evidence_and_they_add_up() -> None:
     g, _ = marketplace()
-    for ring in find_rings(g.links(), g.accounts()).rings:
-        contributions = ring.evidence["score"]["contributions"]
+    for ring in find_rings(
+        g.links(), g.accounts(), settings=DEFAULTS, seed=0, engine="igraph"
+    ).rings:
+        contributions = ring.evidence.score.contributions
         assert set(contributions) == set(CONTRIBUTIONS)
         assert sum(contributions.values()) == pytest.approx(ring.score, abs=1e-3)

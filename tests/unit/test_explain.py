@@ -10,19 +10,25 @@ import pytest
 
 from algorithms.pipeline import find_rings
 from graphfraud.explain import CONTRIBUTION_MEANINGS, explain
-from graphfraud.model import Ring, RingMember
+from graphfraud.model import Ring, RingEvidence, RingMember
+from graphfraud.settings import DetectionSettings
 from tests.unit.planted_graphs import marketplace
 
 
 def _ring(**evidence: Any) -> Ring:
+    """A ring of nine whose evidence holds the given parts (in their JSON form)."""
     members = [RingMember(f"A-{i}") for i in range(9)]
-    return Ring("R-1", 2.0, "creator_collusion", members, evidence={"size": 9, **evidence})
+    typed = RingEvidence.model_validate({"size": 9, **evidence})
+    return Ring("R-1", 2.0, "creator_collusion", members, evidence=typed)
 
 
 @pytest.fixture(scope="module")
 def rings() -> dict[str, Ring]:
     g, _ = marketplace()
-    return {ring.typology: ring for ring in find_rings(g.links(), g.accounts()).rings}
+    found = find_rings(
+        g.links(), g.accounts(), settings=DetectionSettings(), seed=0, engine="igraph"
+    )
+    return {ring.typology: ring for ring in found.rings}
 
 
 def test_the_summary_names_size_creation_window_and_shared_things() -> None:
@@ -62,7 +68,7 @@ def test_known_bad_members_are_counted() -> None:
 def test_every_number_in_a_real_summary_is_in_the_evidence(rings: dict[str, Ring]) -> None:
     for ring in rings.values():
         words = explain(ring).summary.replace(";", " ").replace(".", " ").split()
-        evidence = json.dumps(ring.evidence)
+        evidence = ring.evidence.to_json()
         for word in words:
             if word.isdigit():
                 assert word in evidence, (ring.typology, word)

@@ -29,7 +29,7 @@ def test_bare_key_without_default_kind_is_rejected() -> None:
 
 def _ring(ring_id: str, score: float, size: int) -> Ring:
     members = [RingMember(f"{ring_id}-{i}") for i in range(size)]
-    return Ring(ring_id, score, "device_farm", members, evidence={})
+    return Ring(ring_id, score, "device_farm", members)
 
 
 def test_a_page_in_memory_sorts_ties_by_ring_id_either_way() -> None:

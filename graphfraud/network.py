@@ -1,6 +1,9 @@
-"""A ring as a graph: its members, the identifiers tying them, and the links between them.
+"""Graphs for people and for libraries: a ring's network, and the entity graph as networkx or
+igraph.
 
-The JSON graph and the interactive view are both drawn from :func:`ring_network`. The store
+:func:`ring_network` is a ring as a graph: its members, the identifiers tying them, and the
+links between them. The API's JSON graph and interactive view and the notebooks all draw from
+it. The store
 gives every link touching a member (one call for the whole ring); identifiers that two or more
 members use are the ring's ties, direct links between members are kept, and with
 ``surroundings`` everything else one link from a member is added. Each node gets its part in
@@ -12,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import igraph as ig
+import networkx as nx
 import numpy as np
 import pandas as pd
 
-from graphfraud.model import EntityKind, EntityRef, Ring
-from graphfraud.store import GraphStore
+from graphfraud.model import EntityKind, EntityRef, Ring, SharedThing, Subgraph
+from graphfraud.store.base import GraphStore
 
 #: Nodes fetched around a ring at most, whatever is drawn: guards against rings touching
 #: identifiers with huge fan-out.
@@ -97,8 +102,8 @@ def ring_network(
     nodes["id"] = [f"{kind}:{key}" for kind, key in ids]
     nodes["in_ring"] = [ref in members for ref in ids]
     nodes["members"] = [len(users.get(ref, ())) for ref in ids]
-    hubs = _listed(ring.evidence.get("hubs"))
-    known = {**_listed(ring.evidence.get("shared_identifiers")), **hubs}
+    hubs = _listed(ring.evidence.hubs)
+    known = {**_listed(ring.evidence.shared_identifiers), **hubs}
     nodes["accounts"] = pd.array([known.get(ref) for ref in ids], dtype="Int64")
     nodes["role"] = [
         _role(ref, members, hubs, n) for ref, n in zip(ids, nodes["members"], strict=True)
@@ -135,13 +140,9 @@ def _role(
     return HUB if ref in hubs else SHARED
 
 
-def _listed(records: Any) -> dict[tuple[str, str], int | None]:
+def _listed(records: list[SharedThing]) -> dict[tuple[str, str], int | None]:
     """Identifiers listed in the evidence → accounts in the whole graph using each."""
-    out: dict[tuple[str, str], int | None] = {}
-    for record in records or []:
-        accounts = record.get("accounts")
-        out[(str(record["kind"]), str(record["key"]))] = None if accounts is None else int(accounts)
-    return out
+    return {(record.kind, record.key): record.accounts for record in records}
 
 
 def _most_important_first(nodes: pd.DataFrame) -> pd.DataFrame:
@@ -157,3 +158,70 @@ def _most_important_first(nodes: pd.DataFrame) -> pd.DataFrame:
         )
         .drop(columns="_tier")
     )
+
+
+#: What :func:`to_networkx` and :func:`to_igraph` take: a whole store, a piece of it, a ring.
+GraphSource = GraphStore | Subgraph | RingNetwork
+
+
+def to_networkx(source: GraphSource) -> Any:
+    """The entity graph of a store, a subgraph or a ring as a ``networkx.MultiDiGraph``.
+
+    Nodes are ``"Kind:key"`` with the entity's columns as attributes (and, for a ring, its
+    ``role`` and ``centrality``); one edge per link, keyed by its link kind, with its columns.
+
+    Examples
+    --------
+    >>> nodes = pd.DataFrame({"kind": ["Account", "Device"], "key": ["A1", "d1"],
+    ...                       "display": None, "created_at": None, "label": None})
+    >>> edges = pd.DataFrame({"src_kind": ["Account"], "src_key": ["A1"], "kind": ["USES_DEVICE"],
+    ...                       "dst_kind": ["Device"], "dst_key": ["d1"], "first_seen": None,
+    ...                       "last_seen": None, "count": [3], "amount": None})
+    >>> graph = to_networkx(Subgraph(nodes, edges))
+    >>> list(graph.edges(keys=True, data="count"))
+    [('Account:A1', 'Device:d1', 'USES_DEVICE', 3)]
+    """
+    nodes, edges = _frames(source)
+    graph = nx.MultiDiGraph()
+    ids = _ids(nodes["kind"], nodes["key"])
+    graph.add_nodes_from(zip(ids, nodes.to_dict("records"), strict=True))
+    src, dst = _ids(edges["src_kind"], edges["src_key"]), _ids(edges["dst_kind"], edges["dst_key"])
+    records = edges.to_dict("records")
+    graph.add_edges_from(
+        (s, d, record["kind"], record) for s, d, record in zip(src, dst, records, strict=True)
+    )
+    return graph
+
+
+def to_igraph(source: GraphSource) -> ig.Graph:
+    """The same graph as :func:`to_networkx`, as a directed ``igraph.Graph`` (vertex ``name``
+    is ``"Kind:key"``; entity and link columns are vertex and edge attributes)."""
+    nodes, edges = _frames(source)
+    vertices = nodes.assign(name=_ids(nodes["kind"], nodes["key"]))
+    vertices = vertices[["name", *[c for c in vertices.columns if c != "name"]]]
+    links = edges.assign(
+        source=_ids(edges["src_kind"], edges["src_key"]),
+        target=_ids(edges["dst_kind"], edges["dst_key"]),
+    )
+    links = links[["source", "target", *[c for c in edges.columns]]]
+    return ig.Graph.DataFrame(links, directed=True, vertices=vertices, use_vids=False)
+
+
+def _frames(source: GraphSource) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Nodes and edges of a source; a store's nodes are every entity at an end of a link."""
+    if isinstance(source, GraphStore):
+        edges = source.links()
+        entities = source.entities()
+        ends = pd.concat(
+            [
+                edges[["src_kind", "src_key"]].set_axis(["kind", "key"], axis=1),
+                edges[["dst_kind", "dst_key"]].set_axis(["kind", "key"], axis=1),
+            ]
+        ).drop_duplicates()
+        nodes = entities.merge(ends, on=["kind", "key"], how="outer")
+        return nodes.reset_index(drop=True), edges.reset_index(drop=True)
+    return source.nodes.reset_index(drop=True), source.edges.reset_index(drop=True)
+
+
+def _ids(kinds: pd.Series, keys: pd.Series) -> list[str]:
+    return [f"{kind}:{key}" for kind, key in zip(kinds.astype(str), keys.astype(str), strict=True)]
