@@ -28,14 +28,16 @@ as well. In order:
 4. **Units and blocks.** Repeated unit words are one (``Apt #4B`` → ``unit 4b``); a unit
    number and its letter join (``Apartment 4 B`` → ``unit 4b``) and lose leading zeros
    (``#05-123`` → ``unit 5 123``); a block letter and number join (``Blok C.2`` → ``blk c2``).
-5. **Countries.** A trailing country name of a known market becomes its ISO code
+5. **Countries.** A trailing country name of a known market (after the value's own country
+   is dropped, step 6) becomes its ISO code
    (``U.S.A.``, ``United States`` → ``us``; ``UK``, ``Great Britain`` → ``gb``;
    ``Indonesia`` → ``id``; ``Viet Nam`` → ``vn``); a UK-style postcode is upper-cased with one
    space (``sw1a1aa`` → ``SW1A 1AA``).
 6. **The value's region**, where it is known:
 
    * its postcode may carry a prefix (``S560123`` → ``560123`` in Singapore);
-   * its own country next to the postcode is dropped: the region says it already;
+   * its own country is dropped at the end (unless it is all the address says) and next to
+     the postcode: the region says it already;
    * where the order is free (``order_free`` in the region's file: Indonesia, Malaysia,
      Thailand, Vietnam, the Philippines, Singapore), the last postcode and then RT/RW are
      moved to the end, since people write them before or after the city and the kelurahan;
@@ -171,16 +173,16 @@ def normalise_address(
     for pattern, replacement in _SHAPES:
         folded = pc.replace_substring_regex(folded, pattern, replacement)
     words = rules.everywhere.apply(from_arrow(pc.utf8_trim_whitespace(folded), text.index))
-    padded = rules.with_country_codes(" " + words + " ")
+    padded = " " + words + " "
     keys = np.full(len(text), None, dtype=object)
     regional = np.zeros(len(text), dtype=bool)
     for code, rows in groups(codes):
         local = rules.regional.get(str(code))
         if local is not None:
-            keys[rows] = local.apply(padded.iloc[rows]).to_numpy(dtype=object)
+            keys[rows] = local.apply(padded.iloc[rows], rules).to_numpy(dtype=object)
             regional[rows] = True
     rest = np.flatnonzero(~regional)
-    keys[rest] = _finish(padded.iloc[rest]).to_numpy(dtype=object)
+    keys[rest] = _finish(rules.with_country_codes(padded.iloc[rest])).to_numpy(dtype=object)
     result = pd.Series(keys, dtype=text.dtype)
     meaningful = has_letter_or_digit(result)
     errors = first_failure(
@@ -211,15 +213,21 @@ class _Regional:
     """What the addresses of one region get after the rules every region shares."""
 
     words: _Words
-    own_code: str
+    #: The region's own country: its code and names, folded.
+    own_names: Sequence[str]
     postcode: str | None
     prefixes: Sequence[str]
     areas: Sequence[str]
     order_free: bool
 
-    def apply(self, padded: pd.Series) -> pd.Series:
+    def apply(self, padded: pd.Series, rules: _Rules) -> pd.Series:
         """Keys of one region's addresses, from padded text after the shared rules."""
         text = " " + self.words.apply(padded.str.strip()) + " "
+        # The region says the country: drop it at the end (unless it is all there is), then
+        # name other countries by their codes. In this order a dropped name never uncovers
+        # another country's name that a second pass would rewrite.
+        own = "|".join(map(re.escape, self.own_names))
+        text = rules.with_country_codes(rewrite(text, f"^( .*?[^ ])(?: (?:{own}))+ $", r"\1 "))
         rt_rw = None
         if self.order_free:
             text, rt_rw = _take_rt_rw(text)
@@ -228,9 +236,8 @@ class _Regional:
             if self.prefixes:
                 prefix = "|".join(map(re.escape, self.prefixes))
                 text = rewrite(text, f" (?:{prefix}) ?({code}) ", r" \1 ")
-            # Next to a postcode the country says nothing; elsewhere it may be all there is.
-            own = self.own_code
-            text = rewrite(text, f" (?:{own} ({code})|({code}) {own}) ", r" \1\2 ")
+            # Next to a postcode the country says nothing either.
+            text = rewrite(text, f" (?:(?:{own}) ({code})|({code}) (?:{own})) ", r" \1\2 ")
             area = "|".join(map(re.escape, self.areas))
             if self.order_free:
                 text = rewrite(text, f"^(.*) ({code})((?: [^ ]+)*) $", r"\1\3 \2 ")
@@ -290,7 +297,7 @@ def _rules(vocabulary: Vocabulary) -> _Rules:
                     vocabulary.regional_phrases.get(region, {}),
                     vocabulary.regional_words.get(region, {}),
                 ),
-                own_code=region.lower(),
+                own_names=(region.lower(), *vocabulary.country_names.get(region, ())),
                 postcode=vocabulary.postcodes.get(region),
                 prefixes=vocabulary.postcode_prefixes.get(region, ()),
                 areas=vocabulary.areas.get(region, ()),
