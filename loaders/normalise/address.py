@@ -22,7 +22,8 @@ as well. In order:
    or name with or without them (``id.yaml``); ``Lorong``/``Lrg`` → ``lrg``, ``Taman``/``Tmn``
    → ``tmn`` (``my.yaml``); ``Thanon``/``Th.`` → ``thanon``, ``Moo``/``Mu`` → ``moo``,
    ``Khet``/``Khwaeng``/``Amphoe``/``Tambon`` dropped (``th.yaml``); ``Phường``/``P.`` →
-   ``phuong``, ``Quận``/``Q.``/``Q1`` → ``quan``/``quan 1``, ``Số`` dropped (``vn.yaml``);
+   ``phuong``, ``Quận``/``Q.``/``Q1`` → ``quan``/``quan 1``, ``Số``, ``Đường`` dropped
+   (``vn.yaml``);
    ``Barangay``/``Brgy.`` → ``brgy`` (``ph.yaml``); ``Blk``/``Block`` dropped in Singapore,
    where the postcode names the building (``sg.yaml``).
 4. **Units and blocks.** Repeated unit words are one (``Apt #4B`` → ``unit 4b``); a unit

@@ -32,7 +32,7 @@ def test_the_built_in_vocabulary_covers_every_market() -> None:
 def test_entries_are_folded_as_values_are() -> None:
     # Written "Jl." and "Đường" in the files, matched as the folded words.
     assert DEFAULT_VOCABULARY.address_words["jalan"] == "jl"
-    assert DEFAULT_VOCABULARY.regional_words["VN"]["d"] == "duong"
+    assert DEFAULT_VOCABULARY.regional_words["VN"]["q1"] == "quan 1"
 
 
 def test_a_users_file_extends_a_region(tmp_path: Path) -> None:
