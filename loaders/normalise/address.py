@@ -176,10 +176,10 @@ def normalise_address(
     # Folding can produce capitals (the modifier letter ᴮ becomes B): lower-case after it too.
     text = fold_unicode(as_text(values).str.lower()).str.lower()
     # Padded so that patterns find word edges without look-arounds (which RE2 lacks).
-    folded = arrow(" " + text + " ")
+    folded = " " + text + " "
     for pattern, replacement in _SHAPES:
-        folded = pc.replace_substring_regex(folded, pattern, replacement)
-    words = rules.everywhere.apply(from_arrow(pc.utf8_trim_whitespace(folded), text.index))
+        folded = rewrite(folded, pattern, replacement)
+    words = rules.everywhere.apply(folded.str.strip())
     padded = " " + words + " "
     # A dropped or replaced word may have stood inside an RT/RW ("RT Kel. 3"): read it again.
     padded = _rt_rw(padded)
@@ -212,12 +212,19 @@ class _Words:
         return self._phrases(replace_words(self._phrases(text), self.words))
 
     def _phrases(self, text: pd.Series) -> pd.Series:
+        """Phrases replaced in the (few) values holding one; text is single-spaced."""
         if not self.phrases:
             return text
-        doubled = "  " + text.str.replace(SPACES, "  ", regex=True) + "  "
+        alternatives = "|".join(map(re.escape, self.phrases))
+        found = flag(text.str.contains(f"(?:^| )(?:{alternatives})(?: |$)"))
+        if not found.any():
+            return text
+        doubled = "  " + text[found].str.replace(" ", "  ", regex=False) + "  "
         for phrase, new in self.phrases.items():
             doubled = doubled.str.replace(spaced(phrase), spaced(new), regex=False)
-        return doubled.str.replace(SPACES, " ", regex=True).str.strip()
+        text = text.copy()
+        text[found] = doubled.str.replace(" +", " ", regex=True).str.strip()
+        return text
 
 
 @dataclass(frozen=True)
@@ -265,7 +272,7 @@ def _rt_rw(padded: pd.Series) -> pd.Series:
     """RT/RW read again once words moved or dropped, single-spaced and padded."""
     for pattern, replacement in _RT_RW_SHAPES:
         padded = rewrite(padded, pattern, replacement)
-    return " " + padded.str.replace(SPACES, " ", regex=True).str.strip() + " "
+    return rewrite(padded, "  +", " ")
 
 
 def _rewrite_all(padded: pd.Series, pattern: str, replacement: str) -> pd.Series:
@@ -311,11 +318,18 @@ class _Rules:
         An address of a region that names only its own country keeps the name: the code may
         be one of the region's own abbreviations (``th`` is Thanon in Thailand).
         """
+        every = "|".join(re.escape(name) for names in self.country_names.values() for name in names)
+        found = flag(padded.str.contains(f" (?:{every}) $"))
+        if not found.any():
+            return padded
+        ending = padded[found]
         for region, names in self.country_names.items():
             if region == besides:
                 continue
             pattern = f" (?:{'|'.join(map(re.escape, names))}) $"
-            padded = rewrite(padded, pattern, f" {region.lower()} ")
+            ending = rewrite(ending, pattern, f" {region.lower()} ")
+        padded = padded.copy()
+        padded[found] = ending
         return padded
 
 

@@ -101,8 +101,18 @@ def from_arrow(array: pa.Array, index: pd.Index) -> pd.Series:
 
 
 def rewrite(text: pd.Series, pattern: str, replacement: str) -> pd.Series:
-    """A regex replacement through Arrow (RE2: ``\\b``, ``\\p{L}``), keeping the index."""
-    return from_arrow(pc.replace_substring_regex(arrow(text), pattern, replacement), text.index)
+    """A regex replacement through Arrow (RE2: ``\\b``, ``\\p{L}``), keeping the index.
+
+    Most rules match few values: finding them is cheaper than rewriting every value, so only
+    the values that match are rewritten.
+    """
+    values = arrow(text)
+    found = pc.fill_null(pc.match_substring_regex(values, pattern), False)
+    if not pc.any(found).as_py():
+        return text
+    rows = pc.indices_nonzero(found)
+    rewritten = pc.replace_substring_regex(values.take(rows), pattern, replacement)
+    return from_arrow(pc.replace_with_mask(values, found, rewritten), text.index)
 
 
 def fold_unicode(text: pd.Series) -> pd.Series:

@@ -15,6 +15,7 @@ from functools import cache
 
 import numpy as np
 import numpy.typing as npt
+import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -400,12 +401,12 @@ class Renderer:
             )
             return words.AREA_CODES[area], words.BACKGROUND_EXCHANGES[exchange], line
         name = words.MARKETS[market]
-        plan = words.MOBILE_PLANS[name][1]
-        mobile = (10_000, len(words.SEA_BACKGROUND_EXCHANGES), 10 if name == "ID" else 1, len(plan))
-        line, exchange, digit, prefix = digits_of(
+        prefix, exchange = own_exchanges(name)
+        mobile = (10_000, len(prefix), 10 if name == "ID" else 1)
+        line, pair, digit = digits_of(
             bijection(accounts, math.prod(mobile), self.salt(_SEA_PHONE)), mobile
         )
-        return MobileNumbers.of(name, prefix, digit, words.SEA_BACKGROUND_EXCHANGES[exchange], line)
+        return MobileNumbers.of(name, prefix[pair], digit, exchange[pair], line)
 
     def ring_phones(
         self, members: Ints, area: Ints, exchange: Ints, line: Ints, styles: Ints
@@ -681,6 +682,31 @@ def sea_place(market: str, place: Ints) -> _Place:
             "subd": join(pick(streets, (number + street) % len(streets)), " Hills"),
         }  # fmt: skip
     return parts
+
+
+@cache
+def own_exchanges(market: str) -> tuple[Ints, Ints]:
+    """(prefix index, exchange) pairs of a market's mobile plan open to everyone.
+
+    Not every exchange exists under every prefix (Singapore's 99x, Malaysia's 014-4xx): the
+    pairs are those whose first and last lines ``phonenumbers`` calls valid, so that every
+    generated number is a real one.
+    """
+    code, prefixes = words.MOBILE_PLANS[market]
+    pairs = [
+        (index, exchange)
+        for index, prefix in enumerate(prefixes)
+        for exchange in words.SEA_BACKGROUND_EXCHANGES.tolist()
+        if all(
+            phonenumbers.is_valid_number(
+                phonenumbers.parse(f"+{code}{prefix}{digit}{exchange:03d}{line:04d}")
+            )
+            for line in (0, 9_999)
+            for digit in (("0", "9") if market == "ID" else ("",))
+        )
+    ]
+    prefix, exchange = np.array(pairs, dtype=np.int64).T
+    return prefix, exchange
 
 
 @dataclass

@@ -143,16 +143,17 @@ LOCALES: dict[str, tuple[float, ...]] = {
 }
 #: Calling code, then national-significant-number prefixes of mobile plans; a number is a
 #: prefix, an "exchange" of three digits and a line of four (ID adds one digit after the
-#: prefix). Exchanges 300-989 are everyone's, 200-299 rings' virtual blocks.
+#: prefix). Exchanges 200-299 are rings' virtual blocks; the others everyone's, where the
+#: numbering plan has them (``text.own_exchanges``).
 MOBILE_PLANS: dict[str, tuple[int, tuple[str, ...]]] = {
     "ID": (62, ("812", "813", "821", "822", "852", "853", "857", "858", "878", "895", "896")),
-    "MY": (60, ("12", "13", "14", "16", "17", "19")),
+    "MY": (60, ("12", "13", "16", "17", "19")),
     "TH": (66, ("81", "82", "83", "84", "86", "89", "61", "62", "63", "64", "65", "91", "92")),
     "VN": (84, ("91", "90", "93", "94", "96", "97", "98", "32", "33", "34", "35", "36", "37")),
     "PH": (63, ("917", "918", "919", "920", "921", "927", "928", "929", "905", "906", "915")),
     "SG": (65, ("9", "8", "6")),
 }
-SEA_BACKGROUND_EXCHANGES = np.arange(300, 990)
+SEA_BACKGROUND_EXCHANGES = np.r_[100:200, 300:1000]
 
 SEA_STREETS: dict[str, np.ndarray] = {
     "ID": _words(
