@@ -122,13 +122,37 @@ def generate(
             "spelled_hubs, hubs, p2p or hard (all but p2p)."
         ),
     ] = "standard",
+    locale: Annotated[
+        str,
+        typer.Option(
+            help="Markets of accounts and addresses: us; sea (a mix of Indonesia, Malaysia, "
+            "Thailand, Vietnam, the Philippines, Singapore); or one of id, my, th, vn, ph, sg."
+        ),
+    ] = "us",
+    payment_format: Annotated[
+        str, typer.Option(help="How payment instruments are written: card numbers or token.")
+    ] = "card",
+    identifier_truth: Annotated[
+        bool,
+        typer.Option(
+            help="Also write ground_truth/identifiers.csv: what each address and phone "
+            "spelling really is, to measure folding."
+        ),
+    ] = False,
 ) -> None:
     """Generate a synthetic marketplace with planted fraud rings and their ground truth."""
     from loaders.generator import generate_marketplace
 
     with progress_bar() as progress:
         result = generate_marketplace(
-            out, accounts=accounts, seed=seed, family=family, progress=progress
+            out,
+            accounts=accounts,
+            seed=seed,
+            family=family,
+            locale=locale,
+            payment_format=payment_format,
+            identifier_truth=identifier_truth,
+            progress=progress,
         )
     table = Table(title=f"Generated marketplace in {out}")
     table.add_column("table")
@@ -535,9 +559,10 @@ def _evaluate_family(
     from loaders.generator import generate_marketplace
     from loaders.load import load_tables
     from loaders.mapping import builtin_mapping
+    from loaders.normalise import NormaliseOptions
     from loaders.truth import read_ground_truth
 
-    configured = get_settings()
+    options = NormaliseOptions.from_settings(get_settings())
     runs: dict[str, list[pd.DataFrame]] = {method: [] for method in METHODS}
     for size in sizes:
         for seed in seeds:
@@ -552,12 +577,7 @@ def _evaluate_family(
                             store, builtin_mapping("marketplace"), data,
                             rejects_path=Path(folder) / "rejects.csv", progress=progress,
                         )  # fmt: skip
-                        truth = read_ground_truth(
-                            data,
-                            store.links(),
-                            fingerprint_key=configured.fingerprint_key.get_secret_value(),
-                            phone_region=configured.default_phone_region,
-                        )
+                        truth = read_ground_truth(data, store.links(), options=options)
                         tables = evaluate_store(store, truth, settings=settings, seed=seed, top=top)
             for method, table in tables.items():
                 runs[method].append(table)

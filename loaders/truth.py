@@ -13,11 +13,11 @@ from pathlib import Path
 import pandas as pd
 
 from graphfraud.model import GroundTruth
-from loaders.normalise import normalise
+from loaders.normalise import NormaliseOptions, normalise
 
 
 def read_ground_truth(
-    folder: Path | str, links: pd.DataFrame, *, fingerprint_key: str, phone_region: str = "US"
+    folder: Path | str, links: pd.DataFrame, *, options: NormaliseOptions
 ) -> GroundTruth:
     """Planted rings and the accounts of every benign structure of a generated marketplace.
 
@@ -27,7 +27,7 @@ def read_ground_truth(
         The marketplace folder (holding ``ground_truth/rings.csv`` and ``benign.csv``).
     links
         The loaded graph's links (``GraphStore.links()``).
-    fingerprint_key, phone_region
+    options
         As the load used them: card fingerprints and phone keys must come out the same.
 
     Returns
@@ -40,14 +40,11 @@ def read_ground_truth(
     raw = pd.read_csv(truth / "benign.csv", dtype=str)
     keys = pd.concat(
         [
-            normalise(
-                str(kind), group["identifier"], fingerprint_key=fingerprint_key,
-                phone_region=phone_region,
-            ).values
+            normalise(str(kind), group["identifier"], options).values
             for kind, group in raw.groupby("identifier_kind")
         ]
         or [pd.Series(dtype=str)]
-    )  # fmt: skip
+    )
     structures = raw.assign(dst_key=keys.reindex(raw.index)).dropna(subset=["dst_key"])
     uses = links[["src_key", "dst_kind", "dst_key"]].merge(
         structures.rename(columns={"identifier_kind": "dst_kind"}), on=["dst_kind", "dst_key"]
