@@ -1,16 +1,20 @@
-"""The data model: entity and link kinds, frame layouts, rings and subgraphs.
+"""The data model: entity and link kinds, frame layouts, rings, subgraphs, verdicts and runs.
 
-Entities and links cross module boundaries as pandas frames with the columns below; rings and
-subgraphs are small dataclasses. An entity is identified by its kind and its normalised key;
+Entities and links cross module boundaries as pandas frames with the columns below; rings,
+subgraphs and the records of verdicts, audit trails and detection runs are small dataclasses.
+An entity is identified by its kind and its normalised key;
 ``"Account:A-17"`` is the text form used in URLs and on the command line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from graphfraud.errors import InputError
@@ -89,7 +93,7 @@ TYPOLOGIES: tuple[str, ...] = (
 
 
 class RingStatus(StrEnum):
-    """Investigator verdict on a ring; anything but NEW survives re-runs of detection."""
+    """Investigator verdict on a ring; detection never changes it."""
 
     NEW = "new"
     UNDER_REVIEW = "under_review"
@@ -147,7 +151,14 @@ class RingMember:
 
 @dataclass
 class Ring:
-    """A detected ring: members, score and the evidence behind it (JSON-serialisable)."""
+    """A ring: members, score and the evidence behind it (JSON-serialisable), and where it
+    stands.
+
+    Detection fills the first five fields. The store fills the rest when it reads a ring back:
+    the investigator's verdict (``status``, ``assignee``, the latest of its notes), when the
+    ring was first detected and last seen (UTC), and whether the latest run found it
+    (``active``; a ring that disappeared is kept, retired).
+    """
 
     ring_id: str
     score: float
@@ -156,7 +167,10 @@ class Ring:
     evidence: dict[str, Any] = field(default_factory=dict)
     status: RingStatus = RingStatus.NEW
     note: str = ""
-    detected_at: str = ""
+    assignee: str | None = None
+    first_detected: datetime | None = None
+    last_seen: datetime | None = None
+    active: bool = True
 
     @property
     def size(self) -> int:
@@ -167,9 +181,47 @@ class Ring:
         return [member.account for member in self.members]
 
 
+#: Columns of a ring index: one light row per ring, what listings filter and sort on.
+#: ``first_detected`` and ``last_seen`` are tz-aware UTC timestamps.
+RING_INDEX_COLUMNS: tuple[str, ...] = (
+    "ring_id",
+    "score",
+    "typology",
+    "size",
+    "status",
+    "assignee",
+    "first_detected",
+    "last_seen",
+    "active",
+)
+
+
+def ring_index(rings: list[Ring]) -> pd.DataFrame:
+    """The ring index (``RING_INDEX_COLUMNS``) of rings in memory."""
+    return pd.DataFrame(
+        {
+            "ring_id": pd.Series([r.ring_id for r in rings], dtype=object),
+            "score": pd.Series([float(r.score) for r in rings], dtype="float64"),
+            "typology": pd.Series([r.typology for r in rings], dtype=object),
+            "size": pd.Series([r.size for r in rings], dtype="int64"),
+            "status": pd.Series([RingStatus(r.status).value for r in rings], dtype=object),
+            "assignee": pd.Series([r.assignee for r in rings], dtype=object),
+            "first_detected": pd.Series(
+                [r.first_detected for r in rings], dtype="datetime64[us, UTC]"
+            ),
+            "last_seen": pd.Series([r.last_seen for r in rings], dtype="datetime64[us, UTC]"),
+            "active": pd.Series([r.active for r in rings], dtype=bool),
+        }
+    )
+
+
 @dataclass(frozen=True)
 class RingFilter:
-    """Which rings to list; every field is optional."""
+    """Which rings to list; every field is optional.
+
+    ``active`` picks the rings the latest detection run found (the default), retired ones
+    (``False``) or both (``None``).
+    """
 
     min_score: float | None = None
     typology: str | None = None
@@ -177,35 +229,55 @@ class RingFilter:
     min_size: int | None = None
     max_size: int | None = None
     account: str | None = None
+    assignee: str | None = None
+    active: bool | None = True
 
-    def matches(self, ring: Ring) -> bool:
-        """Whether ``ring`` passes every filter given: what the engines' queries ask of the
-        active rings, for rings already in memory."""
-        return (
-            (self.min_score is None or ring.score >= self.min_score)
-            and (self.typology is None or ring.typology == self.typology)
-            and (self.status is None or ring.status == self.status)
-            and (self.min_size is None or ring.size >= self.min_size)
-            and (self.max_size is None or ring.size <= self.max_size)
-            and (self.account is None or any(m.account == self.account for m in ring.members))
-        )
+    def select(self, index: pd.DataFrame, *, with_account: Collection[str] = ()) -> pd.DataFrame:
+        """The rows of a ring ``index`` (``RING_INDEX_COLUMNS``) that pass every filter given.
+
+        An index holds no members: ``with_account`` holds the ids of the rings ``account`` is
+        a member of, which the filter keeps when an account is given.
+        """
+        keep = np.ones(len(index), dtype=bool)
+        if self.active is not None:
+            keep &= index["active"].to_numpy(dtype=bool) == self.active
+        if self.min_score is not None:
+            keep &= index["score"].to_numpy() >= self.min_score
+        if self.typology is not None:
+            keep &= index["typology"].to_numpy() == self.typology
+        if self.status is not None:
+            keep &= index["status"].to_numpy() == RingStatus(self.status).value
+        if self.min_size is not None:
+            keep &= index["size"].to_numpy() >= self.min_size
+        if self.max_size is not None:
+            keep &= index["size"].to_numpy() <= self.max_size
+        if self.assignee is not None:
+            keep &= index["assignee"].to_numpy() == self.assignee
+        if self.account is not None:
+            keep &= index["ring_id"].isin(list(with_account)).to_numpy()
+        return index[keep]
+
+
+#: What ring listings can be sorted by.
+RING_SORTS: tuple[str, ...] = ("score", "size", "ring_id", "first_detected", "last_seen")
 
 
 @dataclass(frozen=True)
 class Page:
-    """A page of a listing, sorted by ``sort`` (score, size or ring_id), descending by default."""
+    """A page of a listing, sorted by ``sort`` (one of ``RING_SORTS``), descending by default."""
 
     offset: int = 0
     limit: int = 50
     sort: str = "score"
     descending: bool = True
 
-    def of(self, rings: list[Ring]) -> list[Ring]:
-        """This page of ``rings`` in memory, ordered as the engines order it: by ``sort`` in
-        its direction, ties by ring id ascending."""
-        ordered = sorted(rings, key=lambda ring: ring.ring_id)
-        ordered.sort(key=lambda ring: getattr(ring, self.sort), reverse=self.descending)
-        return ordered[self.offset : self.offset + self.limit]
+    def of(self, index: pd.DataFrame) -> pd.DataFrame:
+        """This page of a ring ``index``: by ``sort`` in its direction, ties by ring id
+        ascending, missing times last."""
+        keys = [self.sort] if self.sort == "ring_id" else [self.sort, "ring_id"]
+        ascending = [not self.descending, True][: len(keys)]
+        ordered = index.sort_values(keys, ascending=ascending, kind="stable", na_position="last")
+        return ordered.iloc[self.offset : self.offset + self.limit]
 
 
 @dataclass(frozen=True)
@@ -214,6 +286,133 @@ class RingPage:
 
     rings: list[Ring]
     total: int
+
+
+# -- verdicts, notes and the audit trail -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Where investigators stand on a ring: kept apart from what detection writes.
+
+    ``revision`` counts the changes made to it; each change's notes and audit entries carry
+    the revision it made, which orders them.
+    """
+
+    status: RingStatus = RingStatus.NEW
+    assignee: str | None = None
+    revision: int = 0
+
+
+@dataclass(frozen=True)
+class Note:
+    """One note in a ring's thread (notes are only ever added)."""
+
+    ring_id: str
+    time: datetime
+    actor: str
+    text: str
+    revision: int
+
+
+#: The parts of a verdict the audit trail follows.
+AUDITED_FIELDS: tuple[str, ...] = ("status", "assignee", "note")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One change to a ring's verdict: who changed which field, when, from what to what.
+
+    For a note, ``old`` is None and ``new`` the note added.
+    """
+
+    time: datetime
+    actor: str
+    ring_id: str
+    field: str
+    old: str | None
+    new: str | None
+    revision: int
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    """What one change writes, all in one transaction: the new verdict, the notes it adds and
+    the audit entries recording it."""
+
+    verdict: Verdict
+    notes: tuple[Note, ...] = ()
+    audit: tuple[AuditEntry, ...] = ()
+
+
+# -- detection runs and ring history ---------------------------------------------------------
+
+
+class RingChange(StrEnum):
+    """What a detection run did to a ring, measured against its stored membership."""
+
+    NEW = "new"
+    #: Found again after a run that had retired it.
+    RETURNED = "returned"
+    GROWN = "grown"
+    SHRUNK = "shrunk"
+    #: As many members as before, not all the same.
+    CHANGED = "changed"
+    SAME = "same"
+    #: Not found by this run: kept, inactive.
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True)
+class DetectionRun:
+    """One detection run as the store records it.
+
+    Detection fills what it knows (when it started, its settings, the span of link times it
+    read, the graph engine, the version, the accounts and candidates it looked at); the store
+    fills the rest when the run's rings are written: when it finished (if not given) and how
+    many rings it found, new, returned, grown, shrunk and retired.
+    """
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    data_from: datetime | None = None
+    data_to: datetime | None = None
+    engine: str = ""
+    version: str = ""
+    accounts: int = 0
+    candidates: int = 0
+    rings: int = 0
+    new: int = 0
+    returned: int = 0
+    grown: int = 0
+    shrunk: int = 0
+    retired: int = 0
+
+
+@dataclass(frozen=True)
+class RingAppearance:
+    """What one run did to one ring: its change, size and score, who joined and who left."""
+
+    run_id: str
+    time: datetime
+    change: RingChange
+    size: int
+    score: float | None
+    joined: tuple[str, ...]
+    left: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RingHistory:
+    """A ring through the detection runs, oldest first."""
+
+    ring_id: str
+    first_detected: datetime | None
+    last_seen: datetime | None
+    active: bool
+    appearances: list[RingAppearance]
 
 
 @dataclass(frozen=True)

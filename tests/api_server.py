@@ -22,10 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from pydantic import SecretStr
 
 from algorithms.pipeline import detect_rings
-from graphfraud.settings import Settings
+from graphfraud.settings import Settings, named_keys
 from graphfraud.store import GraphStore, open_store
 from loaders.generator import generate_marketplace
 from loaders.load import load_tables
@@ -33,6 +32,8 @@ from loaders.mapping import builtin_mapping
 
 READ_KEY = "read-key-for-tests"
 INVESTIGATOR_KEY = "investigator-key-for-tests"
+#: The names the keys carry (what the audit trail records).
+READER, INVESTIGATOR = "Rita Reader", "Ivan Investigator"
 ACCOUNTS = 2_000
 SEED = 11
 
@@ -65,8 +66,8 @@ def free_port() -> int:
 def api_settings(base: Settings | None = None) -> Settings:
     """``base`` (default: the defaults) with one read-only and one investigator key."""
     keys = {
-        "api_read_keys": [SecretStr(READ_KEY)],
-        "api_investigator_keys": [SecretStr(INVESTIGATOR_KEY)],
+        "api_read_keys": named_keys({READ_KEY: READER}),
+        "api_investigator_keys": named_keys({INVESTIGATOR_KEY: INVESTIGATOR}),
     }
     return (base or Settings()).model_copy(update=keys)
 
