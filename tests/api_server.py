@@ -45,10 +45,17 @@ ENGINES = [
 
 @dataclass(frozen=True)
 class ServedApi:
-    """A running API server and the keys it accepts."""
+    """A running API server, the store it serves and the keys it accepts."""
 
     url: str
     engine: str
+    store_url: str
+    settings: Settings
+
+    def open_store(self) -> GraphStore:
+        """A store handle of the test's own on the store served (a DuckDB file may be opened
+        again in the process that serves it)."""
+        return open_store(self.store_url, settings=self.settings)
 
     def client(self, key: str | None = READ_KEY) -> httpx.Client:
         """An HTTP client sending ``key`` (none when ``None``)."""
@@ -94,7 +101,7 @@ def serving(settings: Settings, store_url: str, *, engine: str) -> Iterator[Serv
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    served = ServedApi(f"http://127.0.0.1:{port}", engine)
+    served = ServedApi(f"http://127.0.0.1:{port}", engine, store_url, settings)
     deadline = time.monotonic() + 60
     # Started, and answering from its read model once it has one (until then it reads the
     # store, which the tests of that path ask for by turning the read model off).

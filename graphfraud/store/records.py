@@ -241,8 +241,11 @@ def plan_ring_write(
         before.setdefault(ring_id, set()).add(account)
     rows: list[tuple[str, RingChange, int, float | None, list[str], list[str]]] = []
     for ring in rings:
-        now, then = set(ring.accounts), before.get(ring.ring_id, set())
-        change = _change(ring.ring_id in stored, bool(stored.get(ring.ring_id)), now, then)
+        # A retired ring has no members as far as its history goes (the run that retired it
+        # recorded them leaving): one that returns is joined by all its members again.
+        active = bool(stored.get(ring.ring_id))
+        now, then = set(ring.accounts), before.get(ring.ring_id, set()) if active else set()
+        change = _change(ring.ring_id in stored, active, now, then)
         joined, left = sorted(now - then), sorted(then - now)
         rows.append((ring.ring_id, change, ring.size, float(ring.score), joined, left))
     found = set(ids)

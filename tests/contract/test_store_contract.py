@@ -544,9 +544,14 @@ def test_a_rings_history_says_who_joined_and_left_in_each_run(loaded: GraphStore
         (runs[2].run_id, RingChange.SHRUNK, 2, (), ("A1",)),
         (runs[3].run_id, RingChange.SAME, 2, (), ()),
         (runs[4].run_id, RingChange.RETIRED, 2, (), ("A2", "A3")),
-        (runs[5].run_id, RingChange.RETURNED, 2, ("A4",), ("A2",)),
+        (runs[5].run_id, RingChange.RETURNED, 2, ("A3", "A4"), ()),
     ]
     assert [a.time for a in history.appearances] == [run.finished_at for run in runs]
+    # Replaying who joined and who left gives the members of every run.
+    members: set[str] = set()
+    for appearance in history.appearances:
+        members = (members | set(appearance.joined)) - set(appearance.left)
+    assert members == {"A3", "A4"}
     assert (history.first_detected, history.last_seen, history.active) == (
         runs[0].finished_at,
         runs[5].finished_at,
