@@ -30,14 +30,24 @@ class Opener:
     def __init__(self, engine: str, request: pytest.FixtureRequest, folder: Path) -> None:
         self.engine = engine
         self._request = request
-        self._url = f"duckdb:///{folder / 'graph.duckdb'}"
+        self._folder = folder
+        self._files = 0
         self.opened: list[GraphStore] = []
 
+    @property
+    def _url(self) -> str:
+        return f"duckdb:///{self._folder / f'graph-{self._files}.duckdb'}"
+
     def open(self, *, empty: bool) -> GraphStore:
+        """A handle on a new, empty store, or another handle on the last one opened."""
+        self._files += empty
         if self.engine == "neo4j":
-            from tests.neo4j_server import empty_store, opened_store
+            from tests.neo4j_server import empty_store, opened_store, wipe
 
             server = self._request.getfixturevalue("neo4j_server")
+            if empty and self.opened:  # wiping is quicker than connecting afresh
+                wipe(server)
+                return self.opened[-1]
             store: GraphStore = empty_store(server) if empty else opened_store(server)
         elif self.engine == "cached-duckdb":
             store = CachedStore(open_store(self._url))
