@@ -18,7 +18,7 @@ from graphfraud.model import (
     RingStatus,
     ring_index,
 )
-from graphfraud.settings import get_settings
+from graphfraud.settings import Settings, get_settings, named_keys
 from graphfraud.store import open_store
 
 
@@ -87,6 +87,19 @@ def test_settings_come_from_prefixed_environment(monkeypatch: pytest.MonkeyPatch
         assert get_settings().store_url == "duckdb:///elsewhere.duckdb"
     finally:
         get_settings.cache_clear()
+
+
+def test_api_keys_carry_names_or_a_digest_of_themselves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GRAPHFRAUD_API_READ_KEYS", '["k-one", "k-two"]')
+    monkeypatch.setenv("GRAPHFRAUD_API_INVESTIGATOR_KEYS", '{"k-three": "Ana Lima"}')
+    settings = Settings()
+    read = [(k.secret.get_secret_value(), k.name) for k in settings.api_read_keys]
+    assert read == [("k-one", "key 51ad7fe8"), ("k-two", "key 13c9b36b")]
+    assert [k.name for k in settings.api_investigator_keys] == ["Ana Lima"]
+    assert named_keys(["k-one"]) == named_keys(["k-one"])
+    assert "k-one" not in read[0][1]
 
 
 def test_store_url_picks_a_file(tmp_path: Path) -> None:
