@@ -8,7 +8,8 @@ An entity is identified by its kind and its normalised key;
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import functools
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -126,17 +127,61 @@ def empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype="object") for name in columns})
 
 
-@dataclass
-class Subgraph:
-    """A piece of the entity graph: ``nodes`` has ENTITY_COLUMNS, ``edges`` has LINK_COLUMNS."""
+#: Columns by name: a frame, or a mapping of arrays of equal length.
+Columns = pd.DataFrame | Mapping[str, np.ndarray]
 
-    nodes: pd.DataFrame
-    edges: pd.DataFrame
-    truncated: bool = False
+
+class Subgraph:
+    """A piece of the entity graph: ``nodes`` has ENTITY_COLUMNS, ``edges`` has LINK_COLUMNS.
+
+    Held as columns (NumPy arrays by name, ``node_columns`` and ``edge_columns``); the frames
+    are built the first time they are asked for. A pandas frame costs a fraction of a
+    millisecond to build however small, more than a walk of the graph in memory takes, so an
+    answer read column by column (as the API does) never builds one.
+    """
+
+    def __init__(self, nodes: Columns, edges: Columns, truncated: bool = False) -> None:
+        self.node_columns = {name: np.asarray(nodes[name]) for name in ENTITY_COLUMNS}
+        self.edge_columns = {name: np.asarray(edges[name]) for name in LINK_COLUMNS}
+        self.truncated = truncated
+
+    @functools.cached_property
+    def nodes(self) -> pd.DataFrame:
+        """The entities, ``ENTITY_COLUMNS``."""
+        return typed_frame(self.node_columns)
+
+    @functools.cached_property
+    def edges(self) -> pd.DataFrame:
+        """The links, ``LINK_COLUMNS``."""
+        return typed_frame(self.edge_columns)
 
     @property
     def is_empty(self) -> bool:
-        return self.nodes.empty
+        return len(self.node_columns["key"]) == 0
+
+    def __repr__(self) -> str:
+        nodes, edges = len(self.node_columns["key"]), len(self.edge_columns["kind"])
+        return f"Subgraph({nodes} nodes, {edges} edges, truncated={self.truncated})"
+
+
+#: Columns of entity and link frames that hold times, and what the other typed ones hold.
+_TIME_COLUMNS = frozenset({"created_at", "first_seen", "last_seen"})
+_NUMBER_COLUMNS = {"count": "int64", "amount": "float64"}
+
+
+def typed_frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """A frame of entity or link columns, typed as the stores type them: times as
+    microseconds, counts as integers, amounts as floats, text as Python objects."""
+    typed: dict[str, pd.Series] = {}
+    for name, values in columns.items():
+        if name in _TIME_COLUMNS:
+            typed[name] = pd.Series(pd.to_datetime(values)).astype("datetime64[us]")
+        elif name in _NUMBER_COLUMNS:
+            typed[name] = pd.Series(values, dtype=_NUMBER_COLUMNS[name])
+        else:  # missing text as None, whichever engine's missing value it came as
+            text = pd.Series(values, dtype=object)
+            typed[name] = text.where(text.notna(), None)
+    return pd.DataFrame(typed)
 
 
 @dataclass(frozen=True)
@@ -274,10 +319,28 @@ class Page:
     def of(self, index: pd.DataFrame) -> pd.DataFrame:
         """This page of a ring ``index``: by ``sort`` in its direction, ties by ring id
         ascending, missing times last."""
-        keys = [self.sort] if self.sort == "ring_id" else [self.sort, "ring_id"]
-        ascending = [not self.descending, True][: len(keys)]
-        ordered = index.sort_values(keys, ascending=ascending, kind="stable", na_position="last")
-        return ordered.iloc[self.offset : self.offset + self.limit]
+        # NumPy's lexsort over ranks: a fraction of a millisecond at any size, where a pandas
+        # sort costs a millisecond even for ten rows.
+        ids = index["ring_id"].to_numpy(dtype=object)
+        by_id = _ranks(ids)
+        if self.sort == "ring_id":
+            key, missing = by_id.astype(np.float64), np.zeros(len(ids), dtype=bool)
+        else:
+            column = index[self.sort]
+            if isinstance(column.dtype, pd.DatetimeTZDtype):
+                column = column.dt.tz_convert(None)
+            missing = column.isna().to_numpy()
+            key = _ranks(column.to_numpy()).astype(np.float64)
+        if self.descending:
+            key = -key
+        order = np.lexsort((by_id, key, missing))
+        return index.iloc[order[self.offset : self.offset + self.limit]]
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Each value's rank in ascending order (equal values share one)."""
+    _, ranks = np.unique(values, return_inverse=True)
+    return ranks
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from graphfraud.model import (
     LINK_COLUMNS,
     RING_SORTS,
     AuditEntry,
+    Columns,
     DetectionRun,
     EntityRef,
     Note,
@@ -235,10 +236,8 @@ class GraphStore(ABC):
     @final
     def entity(self, ref: EntityRef) -> pd.Series:
         """One entity as a row of ``ENTITY_COLUMNS``; raises NotFound."""
-        found = self._entities(ref.kind, [ref.key])
-        if found.empty:
-            raise NotFound(f"no {ref.kind} with key {ref.key!r}")
-        return found.iloc[0]
+        self._exists(ref)
+        return self._entities(ref.kind, [ref.key]).iloc[0]
 
     @final
     def neighbourhood(self, ref: EntityRef, *, hops: int = 1, limit: int = 500) -> Subgraph:
@@ -248,7 +247,7 @@ class GraphStore(ABC):
             raise InputError(f"hops must be between 1 and {MAX_HOPS}, got {hops}")
         if limit < 1:
             raise InputError(f"limit must be positive, got {limit}")
-        self.entity(ref)
+        self._exists(ref)
         return walk.neighbourhood(self._links_touching, self._lookup, ref, hops=hops, limit=limit)
 
     @final
@@ -269,21 +268,33 @@ class GraphStore(ABC):
         """A shortest chain of links from ``a`` to ``b``, or None within ``max_hops``."""
         if not 1 <= max_hops <= MAX_HOPS:
             raise InputError(f"max_hops must be between 1 and {MAX_HOPS}, got {max_hops}")
-        self.entity(a)
-        self.entity(b)
+        self._exists(a)
+        self._exists(b)
         if a == b:
-            return Subgraph(self._entities(a.kind, [a.key]), empty_frame(LINK_COLUMNS))
+            return Subgraph(self._lookup([a]), empty_frame(LINK_COLUMNS))
         return walk.path(self._links_touching, self._lookup, a, b, max_hops=max_hops)
 
     @final
     def accounts_sharing(self, ref: EntityRef) -> pd.DataFrame:
         """Accounts linked to ``ref``: ``account``, ``link``, ``count``, ``first_seen``,
         ``last_seen``, ``created_at``, ``label``; one row per account and link kind."""
-        self.entity(ref)
+        self._exists(ref)
         return walk.accounts_sharing(self._links_touching, self._lookup, ref)
 
-    def _lookup(self, kind: str, keys: list[str]) -> pd.DataFrame:
-        return self._entities(kind, keys)
+    def _exists(self, ref: EntityRef) -> None:
+        """NotFound unless ``ref`` is an entity (what ``entity`` checks, without a frame)."""
+        if not len(self._lookup([ref])["key"]):
+            raise NotFound(f"no {ref.kind} with key {ref.key!r}")
+
+    def _lookup(self, refs: list[EntityRef]) -> Columns:
+        """The entities ``refs`` that exist, in any order: one indexed lookup per kind. An
+        engine that can look up keys of any kind at once does so instead."""
+        by_kind: dict[str, list[str]] = {}
+        for kind, key in refs:
+            by_kind.setdefault(kind, []).append(key)
+        found = [self._entities(kind, keys) for kind, keys in by_kind.items()]
+        found = [frame for frame in found if not frame.empty]
+        return pd.concat(found, ignore_index=True) if found else empty_frame(ENTITY_COLUMNS)
 
     # -- reads: rings, verdicts, runs --------------------------------------------------------
 
@@ -295,7 +306,7 @@ class GraphStore(ABC):
             raise InputError(f"cannot sort rings by {page.sort!r}; use one of {list(RING_SORTS)}")
         if page.offset < 0 or page.limit < 1:
             raise InputError("page offset must be >= 0 and limit >= 1")
-        found = self.ring_index(flt)
+        found = self._select(flt or RingFilter())
         shown = page.of(found)["ring_id"].tolist()
         return RingPage(self._rings_by_id(shown), len(found))
 
@@ -303,19 +314,21 @@ class GraphStore(ABC):
     def ring_index(self, flt: RingFilter | None = None) -> pd.DataFrame:
         """The light index (``RING_INDEX_COLUMNS``) of the rings matching ``flt`` (by default
         the active ones): for listings, reports and counts, without members or evidence."""
-        flt = flt or RingFilter()
-        index = self._ring_index()
-        index = index.assign(
+        index = self._select(flt or RingFilter()).reset_index(drop=True)
+        return index.assign(
             first_detected=records.utc_column(index["first_detected"]),
             last_seen=records.utc_column(index["last_seen"]),
         )
-        with_account = self._ring_ids_with(flt.account) if flt.account is not None else []
-        return flt.select(index, with_account=with_account).reset_index(drop=True)
 
     @final
     def count_rings(self, flt: RingFilter | None = None) -> int:
         """How many rings match ``flt`` (by default: the active ones)."""
-        return len(self.ring_index(flt))
+        return len(self._select(flt or RingFilter()))
+
+    def _select(self, flt: RingFilter) -> pd.DataFrame:
+        """The stored index (times as stored) of the rings matching ``flt``."""
+        with_account = self._ring_ids_with(flt.account) if flt.account is not None else []
+        return flt.select(self._ring_index(), with_account=with_account)
 
     @final
     def ring(self, ring_id: str) -> Ring:
@@ -416,7 +429,7 @@ class GraphStore(ABC):
     def _entities(self, kind: str | None, keys: list[str] | None) -> pd.DataFrame: ...
 
     @abstractmethod
-    def _links_touching(self, refs: list[EntityRef], *, outgoing: bool) -> pd.DataFrame:
+    def _links_touching(self, refs: list[EntityRef], *, outgoing: bool) -> Columns:
         """Every link with an end among ``refs`` (its source, when ``outgoing``), each once,
         as ``LINK_COLUMNS``: the one hook the graph walks stand on."""
 

@@ -35,11 +35,13 @@ import pyarrow as pa
 from graphfraud.model import (
     ENTITY_COLUMNS,
     LINK_COLUMNS,
+    Columns,
     EntityRef,
     Ring,
     RingStatus,
     StoreStats,
     VerdictChange,
+    typed_frame,
 )
 from graphfraud.store.base import Decide, GraphStore
 from graphfraud.store.records import RingWrite
@@ -70,7 +72,11 @@ class RingCache:
         for ring in rings:
             for member in ring.members:
                 by_account.setdefault(member.account, []).append(ring.ring_id)
-        return cls(index.reset_index(drop=True), {r.ring_id: r for r in rings}, by_account)
+        # Text as Python objects: filters compare whole columns on every listing, and an
+        # Arrow-backed column would be converted each time.
+        text = {name: object for name in ("ring_id", "typology", "status", "assignee")}
+        index = index.astype(text).reset_index(drop=True)
+        return cls(index, {r.ring_id: r for r in rings}, by_account)
 
     def with_verdict(self, ring: Ring) -> RingCache:
         """This cache with ``ring``'s verdict changed (its members and findings are as
@@ -80,6 +86,11 @@ class RingCache:
         index.loc[row, "status"] = RingStatus(ring.status).value
         index.loc[row, "assignee"] = ring.assignee
         return dataclasses.replace(self, index=index, by_id={**self.by_id, ring.ring_id: ring})
+
+
+#: Lookups of up to this many keys go key by key: building an index of them costs more.
+FEW = 512
+_NO_KEYS = pd.Index([], dtype=object)
 
 
 class LinkIndex:
@@ -94,13 +105,14 @@ class LinkIndex:
         nodes = entities.sort_values(["kind", "key"], ignore_index=True)
         self._node_kind = pd.Categorical(nodes["kind"])
         self._node_kinds = self._node_kind.categories.to_numpy(dtype=object)
-        self._nodes = {name: nodes[name].to_numpy() for name in ENTITY_COLUMNS[1:]}
+        self._nodes = {name: _plain(nodes[name]) for name in ENTITY_COLUMNS[1:]}
         # Ids of one kind are contiguous: a key's id is its kind's offset plus its position.
         self._by_kind: dict[str, tuple[int, pd.Index]] = {}
         codes = self._node_kind.codes
         for code, kind in enumerate(self._node_kind.categories):
             first, last = np.searchsorted(codes, [code, code + 1])
-            self._by_kind[str(kind)] = (int(first), pd.Index(self._nodes["key"][first:last]))
+            keys = pd.Index(self._nodes["key"][first:last], dtype=object)
+            self._by_kind[str(kind)] = (int(first), keys)
         src = self._ids(links["src_kind"].to_numpy(), links["src_key"].to_numpy())
         dst = self._ids(links["dst_kind"].to_numpy(), links["dst_key"].to_numpy())
         # Links numbered in source order: a node's outgoing links are one run of ids.
@@ -109,7 +121,7 @@ class LinkIndex:
         self._src, self._dst = src[known], dst[known]
         self._link_kind = pd.Categorical(links["kind"].to_numpy()[known])
         self._link_kinds = self._link_kind.categories.to_numpy(dtype=object)
-        self._links = {name: links[name].to_numpy()[known] for name in LINK_COLUMNS[5:]}
+        self._links = {name: _plain(links[name])[known] for name in LINK_COLUMNS[5:]}
         everyone = np.arange(len(nodes) + 1)
         self._out_start = np.searchsorted(self._src, everyone)
         # Links touching node i, either way: _incident[_start[i]:_start[i + 1]].
@@ -120,16 +132,23 @@ class LinkIndex:
 
     def entities(self, kind: str | None, keys: list[str]) -> pd.DataFrame:
         """The entities with these keys (of ``kind``, or of any kind), ``ENTITY_COLUMNS``."""
-        wanted = np.asarray(keys, dtype=object)
-        names = list(self._by_kind) if kind is None else [kind]
-        found = [self._ids(np.full(len(wanted), name, dtype=object), wanted) for name in names]
-        ids = np.concatenate([np.zeros(0, dtype=np.int64), *found])
+        kinds = list(self._by_kind) if kind is None else [kind]
+        found = self.lookup([EntityRef(name, key) for name in kinds for key in keys])
+        return typed_frame(found)
+
+    def lookup(self, refs: list[EntityRef]) -> dict[str, np.ndarray]:
+        """Those of the entities ``refs`` that exist, in (kind, key) order, as arrays."""
+        ids = self._ids(
+            np.asarray([ref.kind for ref in refs], dtype=object),
+            np.asarray([ref.key for ref in refs], dtype=object),
+        )
         ids = np.unique(ids[ids >= 0])
         columns = {name: column[ids] for name, column in self._nodes.items()}
-        return pd.DataFrame({"kind": self._kind_of(ids), **columns})
+        return {"kind": self._kind_of(ids), **columns}
 
-    def touching(self, refs: list[EntityRef], *, outgoing: bool) -> pd.DataFrame:
-        """Links with an end among ``refs`` (their source, when ``outgoing``), each once."""
+    def touching(self, refs: list[EntityRef], *, outgoing: bool) -> dict[str, np.ndarray]:
+        """Links with an end among ``refs`` (their source, when ``outgoing``), each once, as
+        ``LINK_COLUMNS`` arrays."""
         nodes = self._ids(
             np.asarray([ref.kind for ref in refs], dtype=object),
             np.asarray([ref.key for ref in refs], dtype=object),
@@ -140,29 +159,43 @@ class LinkIndex:
         else:
             links = np.unique(self._incident[_runs(self._start[nodes], self._start[nodes + 1])])
         src, dst = self._src[links], self._dst[links]
-        return pd.DataFrame(
-            {
-                "src_kind": self._kind_of(src),
-                "src_key": self._nodes["key"][src],
-                "kind": self._link_kinds[self._link_kind.codes[links]],
-                "dst_kind": self._kind_of(dst),
-                "dst_key": self._nodes["key"][dst],
-                **{name: column[links] for name, column in self._links.items()},
-            }
-        )
+        return {
+            "src_kind": self._kind_of(src),
+            "src_key": self._nodes["key"][src],
+            "kind": self._link_kinds[self._link_kind.codes[links]],
+            "dst_kind": self._kind_of(dst),
+            "dst_key": self._nodes["key"][dst],
+            **{name: column[links] for name, column in self._links.items()},
+        }
 
     def _ids(self, kinds: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """Node ids of (kind, key) pairs; -1 for those that are not entities."""
+        if len(keys) <= FEW:
+            return np.fromiter(map(self._id, kinds, keys), dtype=np.int64, count=len(keys))
         ids = np.full(len(keys), -1, dtype=np.int64)
         for kind, (offset, index) in self._by_kind.items():
             rows = np.flatnonzero(kinds == kind)
             if len(rows):
-                found = index.get_indexer(pd.Index(keys[rows]))
+                found = index.get_indexer(pd.Index(keys[rows], dtype=object))
                 ids[rows] = np.where(found >= 0, found + offset, -1)
         return ids
 
+    def _id(self, kind: str, key: str) -> int:
+        offset, index = self._by_kind.get(kind, (0, _NO_KEYS))
+        try:
+            return offset + int(index.get_loc(key))  # type: ignore[arg-type]
+        except KeyError:
+            return -1
+
     def _kind_of(self, nodes: np.ndarray) -> np.ndarray:
         return self._node_kinds[self._node_kind.codes[nodes]]
+
+
+def _plain(column: pd.Series) -> np.ndarray:
+    """A column as a NumPy array: text as Python objects (missing as None), the rest as is."""
+    if pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
+        return column.astype(object).where(column.notna(), None).to_numpy(dtype=object)
+    return column.to_numpy()
 
 
 def _runs(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
@@ -291,7 +324,14 @@ class CachedStore(GraphStore):
         with self._lock:
             return self.inner._entities(kind, keys)
 
-    def _links_touching(self, refs: list[EntityRef], *, outgoing: bool) -> pd.DataFrame:
+    def _lookup(self, refs: list[EntityRef]) -> Columns:
+        links = self._link_index()
+        if links is not None:
+            return links.lookup(refs)
+        with self._lock:
+            return self.inner._lookup(refs)
+
+    def _links_touching(self, refs: list[EntityRef], *, outgoing: bool) -> Columns:
         links = self._link_index()
         if links is not None:
             return links.touching(refs, outgoing=outgoing)

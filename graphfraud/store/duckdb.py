@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -197,6 +198,13 @@ class DuckDBStore(GraphStore):
             return self._frame(sql.SELECT_ENTITIES, kind=kind)
         found = self._frame(sql.SELECT_ENTITIES_BY_KEY, keys=keys)
         return found if kind is None else found[found["kind"] == kind].reset_index(drop=True)
+
+    def _lookup(self, refs: list[EntityRef]) -> pd.DataFrame:
+        # One query for every kind: the key index serves keys alone (see sql).
+        found = self._frame(sql.SELECT_ENTITIES_BY_KEY, keys=sorted({ref.key for ref in refs}))
+        wanted = {(ref.kind, ref.key) for ref in refs}
+        kept = [node in wanted for node in zip(found["kind"], found["key"], strict=True)]
+        return found[np.array(kept, dtype=bool)].reset_index(drop=True)
 
     def _links_touching(self, refs: list[EntityRef], *, outgoing: bool) -> pd.DataFrame:
         keys = sorted({ref.key for ref in refs})
