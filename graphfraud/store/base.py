@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import Any, final
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,6 +40,7 @@ from graphfraud.errors import InputError, NotFound
 from graphfraud.model import (
     ENTITY_COLUMNS,
     LINK_COLUMNS,
+    RING_INDEX_COLUMNS,
     RING_SORTS,
     AuditEntry,
     Columns,
@@ -306,29 +308,33 @@ class GraphStore(ABC):
             raise InputError(f"cannot sort rings by {page.sort!r}; use one of {list(RING_SORTS)}")
         if page.offset < 0 or page.limit < 1:
             raise InputError("page offset must be >= 0 and limit >= 1")
-        found = self._select(flt or RingFilter())
-        shown = page.of(found)["ring_id"].tolist()
-        return RingPage(self._rings_by_id(shown), len(found))
+        index, rows = self._select(flt or RingFilter())
+        shown = np.asarray(index["ring_id"])[page.of(index, rows)].tolist()
+        return RingPage(self._rings_by_id(shown), len(rows))
 
     @final
     def ring_index(self, flt: RingFilter | None = None) -> pd.DataFrame:
         """The light index (``RING_INDEX_COLUMNS``) of the rings matching ``flt`` (by default
-        the active ones): for listings, reports and counts, without members or evidence."""
-        index = self._select(flt or RingFilter()).reset_index(drop=True)
-        return index.assign(
-            first_detected=records.utc_column(index["first_detected"]),
-            last_seen=records.utc_column(index["last_seen"]),
+        the active ones), in ring-id order: for listings, reports and counts, without members
+        or evidence."""
+        index, rows = self._select(flt or RingFilter())
+        found = pd.DataFrame({name: np.asarray(index[name])[rows] for name in RING_INDEX_COLUMNS})
+        return found.assign(
+            first_detected=records.utc_column(found["first_detected"]),
+            last_seen=records.utc_column(found["last_seen"]),
         )
 
     @final
     def count_rings(self, flt: RingFilter | None = None) -> int:
         """How many rings match ``flt`` (by default: the active ones)."""
-        return len(self._select(flt or RingFilter()))
+        return len(self._select(flt or RingFilter())[1])
 
-    def _select(self, flt: RingFilter) -> pd.DataFrame:
-        """The stored index (times as stored) of the rings matching ``flt``."""
+    def _select(self, flt: RingFilter) -> tuple[Columns, np.ndarray]:
+        """The stored index (times as stored) and the positions of the rings matching
+        ``flt``."""
+        index = self._ring_index()
         with_account = self._ring_ids_with(flt.account) if flt.account is not None else []
-        return flt.select(self._ring_index(), with_account=with_account)
+        return index, flt.select(index, with_account=with_account)
 
     @final
     def ring(self, ring_id: str) -> Ring:
@@ -449,8 +455,9 @@ class GraphStore(ABC):
         Concurrent changes to one verdict must not interleave between the read and the write."""
 
     @abstractmethod
-    def _ring_index(self) -> pd.DataFrame:
-        """Every stored ring as ``RING_INDEX_COLUMNS`` (status "new" where no verdict)."""
+    def _ring_index(self) -> Columns:
+        """Every stored ring as ``RING_INDEX_COLUMNS`` (status "new" where no verdict), in
+        ring-id order."""
 
     @abstractmethod
     def _ring_ids_with(self, account: str) -> list[str]:

@@ -35,6 +35,7 @@ import pyarrow as pa
 from graphfraud.model import (
     ENTITY_COLUMNS,
     LINK_COLUMNS,
+    RING_INDEX_COLUMNS,
     Columns,
     EntityRef,
     Ring,
@@ -60,32 +61,31 @@ class CacheState(StrEnum):
 
 @dataclasses.dataclass(frozen=True)
 class RingCache:
-    """Every stored ring: the raw ring index, the rings by id, and ring ids by member."""
+    """Every stored ring: the ring index as arrays, the rings by id, and ring ids by member."""
 
-    index: pd.DataFrame
+    index: dict[str, np.ndarray]
     by_id: dict[str, Ring]
     by_account: dict[str, list[str]]
 
     @classmethod
-    def of(cls, index: pd.DataFrame, rings: list[Ring]) -> RingCache:
+    def of(cls, index: Columns, rings: list[Ring]) -> RingCache:
         by_account: dict[str, list[str]] = {}
         for ring in rings:
             for member in ring.members:
                 by_account.setdefault(member.account, []).append(ring.ring_id)
-        # Text as Python objects: filters compare whole columns on every listing, and an
-        # Arrow-backed column would be converted each time.
-        text = {name: object for name in ("ring_id", "typology", "status", "assignee")}
-        index = index.astype(text).reset_index(drop=True)
-        return cls(index, {r.ring_id: r for r in rings}, by_account)
+        # Plain arrays, text as Python objects: listings filter whole columns each time, and
+        # a frame's Arrow-backed text would be converted each time.
+        arrays = {name: _plain(pd.Series(index[name])) for name in RING_INDEX_COLUMNS}
+        return cls(arrays, {r.ring_id: r for r in rings}, by_account)
 
     def with_verdict(self, ring: Ring) -> RingCache:
         """This cache with ``ring``'s verdict changed (its members and findings are as
         cached: a verdict change touches nothing else)."""
-        index = self.index.copy()
-        row = index["ring_id"].to_numpy() == ring.ring_id
-        index.loc[row, "status"] = RingStatus(ring.status).value
-        index.loc[row, "assignee"] = ring.assignee
-        return dataclasses.replace(self, index=index, by_id={**self.by_id, ring.ring_id: ring})
+        row = self.index["ring_id"] == ring.ring_id
+        status, assignee = self.index["status"].copy(), self.index["assignee"].copy()
+        status[row], assignee[row] = RingStatus(ring.status).value, ring.assignee
+        index = {**self.index, "status": status, "assignee": assignee}
+        return RingCache(index, {**self.by_id, ring.ring_id: ring}, self.by_account)
 
 
 #: Lookups of up to this many keys go key by key: building an index of them costs more.
@@ -338,7 +338,7 @@ class CachedStore(GraphStore):
         with self._lock:
             return self.inner._links_touching(refs, outgoing=outgoing)
 
-    def _ring_index(self) -> pd.DataFrame:
+    def _ring_index(self) -> Columns:
         rings = self._ring_cache
         if rings is not None:
             return rings.index

@@ -214,6 +214,7 @@ RETURN collect({_link_row("a", "r", "b")}) AS rows
 RING_INDEX = f"""
 MATCH (r:Ring)
 OPTIONAL MATCH (v:Verdict {{ring_id: r.ring_id}})
+WITH r, v ORDER BY r.ring_id
 RETURN collect([r.ring_id, r.score, r.typology, r.size, coalesce(v.status, 'new'), v.assignee,
                 {_micros("r.first_detected")}, {_micros("r.last_seen")}, r.active]) AS rows
 """

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -23,6 +24,7 @@ from graphfraud.errors import InputError
 from graphfraud.model import (
     AUDITED_FIELDS,
     AuditEntry,
+    Columns,
     DetectionRun,
     Note,
     Ring,
@@ -214,7 +216,7 @@ class RingWrite:
 
 
 def plan_ring_write(
-    rings: Sequence[Ring], run: DetectionRun, index: pd.DataFrame, members: pd.DataFrame
+    rings: Sequence[Ring], run: DetectionRun, index: Columns, members: pd.DataFrame
 ) -> RingWrite:
     """What writing ``rings`` as the result of ``run`` changes in a store.
 
@@ -233,7 +235,8 @@ def plan_ring_write(
     ids = [ring.ring_id for ring in rings]
     if len(set(ids)) != len(ids):
         raise InputError("ring ids must be unique within one write")
-    stored = dict(zip(index["ring_id"].tolist(), index["active"].tolist(), strict=True))
+    ids_stored, scores = np.asarray(index["ring_id"]).tolist(), np.asarray(index["score"])
+    stored = dict(zip(ids_stored, np.asarray(index["active"]).tolist(), strict=True))
     before: dict[str, set[str]] = {}
     for ring_id, account in zip(
         members["ring_id"].tolist(), members["account"].tolist(), strict=True
@@ -252,10 +255,10 @@ def plan_ring_write(
     retired = sorted(
         ring_id for ring_id, active in stored.items() if active and ring_id not in found
     )
-    scores = dict(zip(index["ring_id"].tolist(), index["score"].tolist(), strict=True))
+    score_of = dict(zip(ids_stored, scores.tolist(), strict=True))
     for ring_id in retired:
         last = sorted(before.get(ring_id, set()))
-        rows.append((ring_id, RingChange.RETIRED, len(last), float(scores[ring_id]), [], last))
+        rows.append((ring_id, RingChange.RETIRED, len(last), float(score_of[ring_id]), [], last))
     counts = {change: 0 for change in RingChange}
     for _, change, *_rest in rows:
         counts[change] += 1

@@ -240,6 +240,7 @@ RING_INDEX = """
 SELECT r.ring_id, r.score, r.typology, r.size, coalesce(v.status, 'new') AS status,
        v.assignee, r.first_detected, r.last_seen, r.active
 FROM rings r LEFT JOIN verdicts v USING (ring_id)
+ORDER BY r.ring_id
 """
 
 RING_IDS_WITH = "SELECT DISTINCT ring_id FROM ring_members WHERE account = $account"
