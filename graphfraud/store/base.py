@@ -164,7 +164,7 @@ class GraphStore(ABC):
             The run as recorded: finished (now, unless given) and with its counts.
         """
         run = run or DetectionRun(run_id=records.new_run_id(), started_at=records.utc_now())
-        plan = records.plan_ring_write(rings, run, self._ring_index(), self._members(None))
+        plan = records.plan_ring_write(rings, run, self._ring_index(None), self._members(None))
         self._write_rings(plan)
         return plan.run
 
@@ -332,8 +332,12 @@ class GraphStore(ABC):
     def _select(self, flt: RingFilter) -> tuple[Columns, np.ndarray]:
         """The stored index (times as stored) and the positions of the rings matching
         ``flt``."""
-        index = self._ring_index()
-        with_account = self._ring_ids_with(flt.account) if flt.account is not None else []
+        if flt.account is None:
+            index = self._ring_index(None)
+            return index, flt.select(index)
+        # An account is in a handful of rings: only their rows are read.
+        with_account = self._ring_ids_with(flt.account)
+        index = self._ring_index(with_account)
         return index, flt.select(index, with_account=with_account)
 
     @final
@@ -455,9 +459,9 @@ class GraphStore(ABC):
         Concurrent changes to one verdict must not interleave between the read and the write."""
 
     @abstractmethod
-    def _ring_index(self) -> Columns:
-        """Every stored ring as ``RING_INDEX_COLUMNS`` (status "new" where no verdict), in
-        ring-id order."""
+    def _ring_index(self, ids: list[str] | None) -> Columns:
+        """The stored rings with these ids (every one when None) as ``RING_INDEX_COLUMNS``
+        (status "new" where no verdict), in ring-id order."""
 
     @abstractmethod
     def _ring_ids_with(self, account: str) -> list[str]:

@@ -78,6 +78,11 @@ class RingCache:
         arrays = {name: _plain(pd.Series(index[name])) for name in RING_INDEX_COLUMNS}
         return cls(arrays, {r.ring_id: r for r in rings}, by_account)
 
+    def rows(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """The index rows of the rings with these ids, in ring-id order."""
+        at = np.flatnonzero(np.isin(self.index["ring_id"], ids))
+        return {name: values[at] for name, values in self.index.items()}
+
     def with_verdict(self, ring: Ring) -> RingCache:
         """This cache with ``ring``'s verdict changed (its members and findings are as
         cached: a verdict change touches nothing else)."""
@@ -262,7 +267,7 @@ class CachedStore(GraphStore):
         return None if rings is None else rings.by_id.get(ring_id)
 
     def _read_rings(self) -> RingCache:
-        index = self.inner._ring_index()
+        index = self.inner._ring_index(None)
         return RingCache.of(index, self.inner._rings_by_id(index["ring_id"].tolist()))
 
     def _link_index(self) -> LinkIndex | None:
@@ -338,12 +343,12 @@ class CachedStore(GraphStore):
         with self._lock:
             return self.inner._links_touching(refs, outgoing=outgoing)
 
-    def _ring_index(self) -> Columns:
+    def _ring_index(self, ids: list[str] | None) -> Columns:
         rings = self._ring_cache
         if rings is not None:
-            return rings.index
+            return rings.index if ids is None else rings.rows(ids)
         with self._lock:
-            return self.inner._ring_index()
+            return self.inner._ring_index(ids)
 
     def _ring_ids_with(self, account: str) -> list[str]:
         rings = self._ring_cache

@@ -212,8 +212,8 @@ class DuckDBStore(GraphStore):
         wanted = [(ref.kind, ref.key) for ref in refs]
         return found[touching_mask(found, wanted, outgoing=outgoing)].reset_index(drop=True)
 
-    def _ring_index(self) -> pd.DataFrame:
-        return self._frame(sql.RING_INDEX)
+    def _ring_index(self, ids: list[str] | None) -> pd.DataFrame:
+        return self._frame(sql.RING_INDEX, ids=ids)
 
     def _ring_ids_with(self, account: str) -> list[str]:
         return self._frame(sql.RING_IDS_WITH, account=account)["ring_id"].tolist()

@@ -276,8 +276,19 @@ class Neo4jStore(GraphStore):
             frames.append(self._frame(query, LINK_COLUMNS, "reading links", keys=keys))
         return _concat(frames, LINK_COLUMNS).drop_duplicates(LINK_KEY, ignore_index=True)
 
-    def _ring_index(self) -> pd.DataFrame:
-        return self._frame(cypher.RING_INDEX, RING_INDEX_COLUMNS, "listing rings")
+    def _ring_index(self, ids: list[str] | None) -> pd.DataFrame:
+        columns = tuple(name for name in RING_INDEX_COLUMNS if name not in ("status", "assignee"))
+        if ids is None:
+            rings = self._frame(cypher.RING_INDEX, columns, "listing rings")
+            ((rows,),) = self._run(cypher.VERDICTS, "reading verdicts")
+        else:
+            rings = self._frame(cypher.RING_INDEX_OF, columns, "listing rings", ids=ids)
+            ((rows,),) = self._run(cypher.VERDICTS_OF, "reading verdicts", ids=ids)
+        verdicts = {ring_id: (status, assignee) for ring_id, status, assignee in rows}
+        found = [verdicts.get(ring_id, ("new", None)) for ring_id in rings["ring_id"].tolist()]
+        rings["status"] = pd.Series([status for status, _ in found], dtype=object)
+        rings["assignee"] = pd.Series([assignee for _, assignee in found], dtype=object)
+        return rings[list(RING_INDEX_COLUMNS)]
 
     def _ring_ids_with(self, account: str) -> list[str]:
         ((ids,),) = self._run(cypher.RING_IDS_WITH, "finding an account's rings", account=account)

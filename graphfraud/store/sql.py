@@ -242,6 +242,7 @@ RING_INDEX = """
 SELECT r.ring_id, r.score, r.typology, r.size, coalesce(v.status, 'new') AS status,
        v.assignee, r.first_detected, r.last_seen, r.active
 FROM rings r LEFT JOIN verdicts v USING (ring_id)
+WHERE $ids IS NULL OR r.ring_id = ANY($ids)
 ORDER BY r.ring_id
 """
 
