@@ -36,8 +36,20 @@ RING_SCHEMA = (
     "CREATE INDEX ring_run_ring IF NOT EXISTS FOR (a:RingRun) ON (a.ring_id)",
 )
 
-#: Rings written before verdicts had nodes of their own carry a ``status`` property.
-OLD_RINGS = "MATCH (r:Ring) WHERE r.status IS NOT NULL RETURN count(r) AS n"
+# Rings written before ring history and verdict nodes carry ``status``, ``note`` and a
+# ``detected_at`` text: they become rings of now, their verdicts nodes of their own.
+EARLIER_RINGS = """
+MATCH (r:Ring) WHERE r.status IS NOT NULL
+RETURN collect([r.ring_id, r.status, r.note, r.detected_at]) AS rows
+"""
+
+# ``$rows``: ring_id and when it was last detected (records.earlier_rings).
+KEEP_EARLIER_RINGS = """
+UNWIND $rows AS row
+MATCH (r:Ring {ring_id: row.ring_id})
+SET r.first_detected = datetime(row.detected), r.last_seen = datetime(row.detected)
+REMOVE r.status, r.note, r.detected_at
+"""
 
 # -- writes ----------------------------------------------------------------------------------
 

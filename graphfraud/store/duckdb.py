@@ -101,12 +101,21 @@ class DuckDBStore(GraphStore):
     def _ensure_ring_schema(self) -> None:
         columns = {row[0] for row in self._db.execute(sql.RING_TABLE_COLUMNS).fetchall()}
         if columns and "first_detected" not in columns:
-            raise StoreError(
-                f"the store {self.url} holds rings written by an older graphfraud, before ring "
-                "history and verdicts were kept apart; load the data into a new store and run "
-                "detection there"
-            )
+            self._keep_earlier_rings()
         self._db.execute(sql.RING_SCHEMA)
+
+    def _keep_earlier_rings(self) -> None:
+        """Move the rings of a store written before ring history to the tables of now, their
+        verdicts and notes with them (see :func:`records.earlier_rings`), in one transaction."""
+        earlier = records.earlier_rings(self._frame(sql.EARLIER_RINGS))
+        with self._transaction() as db:
+            db.execute(sql.SET_EARLIER_RINGS_ASIDE)
+            db.execute(sql.RING_SCHEMA)
+            db.register("earlier_times", earlier.times)
+            db.execute(sql.KEEP_EARLIER_RINGS)
+            db.unregister("earlier_times")
+            for ring_id, change in earlier.verdicts:
+                _write_verdict(db, ring_id, change)
 
     def _close(self) -> None:
         self._indexed().close()
@@ -173,20 +182,8 @@ class DuckDBStore(GraphStore):
                 else None
             )
             change = decide(current)
-            if not change.audit:
-                return change
-            verdict = change.verdict
-            db.execute(
-                sql.WRITE_VERDICT,
-                {"ring_id": ring_id, "status": verdict.status.value,
-                 "assignee": verdict.assignee, "revision": verdict.revision},
-            )  # fmt: skip
-            db.register("incoming_notes", records.notes_table(change.notes))
-            db.register("incoming_audit", records.audit_table(change.audit))
-            db.execute(sql.INSERT_NOTES)
-            db.execute(sql.INSERT_AUDIT)
-            db.unregister("incoming_notes")
-            db.unregister("incoming_audit")
+            if change.audit:
+                _write_verdict(db, ring_id, change)
         return change
 
     def _links(self, kinds: list[str] | None, since: pd.Timestamp | None) -> pd.DataFrame:
@@ -244,6 +241,22 @@ class DuckDBStore(GraphStore):
         entities = dict(self._db.execute(sql.ENTITY_COUNTS).fetchall())
         links = dict(self._db.execute(sql.LINK_COUNTS).fetchall())
         return StoreStats(entities, links, int(self._scalar(sql.ACTIVE_RING_COUNT)))
+
+
+def _write_verdict(db: duckdb.DuckDBPyConnection, ring_id: str, change: VerdictChange) -> None:
+    """Write a verdict change (inside the caller's transaction)."""
+    verdict = change.verdict
+    db.execute(
+        sql.WRITE_VERDICT,
+        {"ring_id": ring_id, "status": verdict.status.value, "assignee": verdict.assignee,
+         "revision": verdict.revision},
+    )  # fmt: skip
+    db.register("incoming_notes", records.notes_table(change.notes))
+    db.register("incoming_audit", records.audit_table(change.audit))
+    db.execute(sql.INSERT_NOTES)
+    db.execute(sql.INSERT_AUDIT)
+    db.unregister("incoming_notes")
+    db.unregister("incoming_audit")
 
 
 def _naive(stamp: pd.Timestamp) -> pd.Timestamp:

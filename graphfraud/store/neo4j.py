@@ -163,12 +163,7 @@ class Neo4jStore(GraphStore):
     def _ensure_schema(self) -> None:
         for statement in cypher.RING_SCHEMA:
             self._run(statement, "creating the constraints and indexes of rings")
-        if self._run(cypher.OLD_RINGS, "checking the rings")[0][0]:
-            raise StoreError(
-                f"the store {self.url} holds rings written by an older graphfraud, before ring "
-                "history and verdicts were kept apart; load the data into a new database and "
-                "run detection there"
-            )
+        self._keep_earlier_rings()
         self._constrained.clear()
         for kind in EntityKind:
             self._label(kind.value)
@@ -216,13 +211,7 @@ class Neo4jStore(GraphStore):
         def change(tx: neo4j.ManagedTransaction) -> VerdictChange:
             found = tx.run(cypher.LOCK_VERDICT, ring_id=ring_id).single(strict=True)
             decided = decide(records.verdict_from_row(found.data()))
-            verdict = decided.verdict
-            tx.run(
-                cypher.WRITE_VERDICT, ring_id=ring_id, status=verdict.status.value,
-                assignee=verdict.assignee, revision=verdict.revision,
-            ).consume()  # fmt: skip
-            tx.run(cypher.ADD_NOTES, rows=_records(records.notes_table(decided.notes))).consume()
-            tx.run(cypher.ADD_AUDIT, rows=_records(records.audit_table(decided.audit))).consume()
+            _write_verdict(tx, ring_id, decided)
             return decided
 
         with (
@@ -230,6 +219,27 @@ class Neo4jStore(GraphStore):
             self._driver.session(database=self._database) as session,
         ):
             return session.execute_write(change)
+
+    def _keep_earlier_rings(self) -> None:
+        """Turn rings written before ring history into rings of now, their verdicts and notes
+        into nodes of their own (see :func:`records.earlier_rings`), in one transaction."""
+        ((rows,),) = self._run(cypher.EARLIER_RINGS, "reading rings written earlier")
+        if not rows:
+            return
+        columns = ["ring_id", "status", "note", "detected_at"]
+        earlier = records.earlier_rings(pd.DataFrame(rows, columns=columns))
+
+        def keep(tx: neo4j.ManagedTransaction) -> None:
+            tx.run(cypher.KEEP_EARLIER_RINGS, rows=_records(earlier.times)).consume()
+            for ring_id, change in earlier.verdicts:
+                tx.run(cypher.LOCK_VERDICT, ring_id=ring_id).consume()
+                _write_verdict(tx, ring_id, change)
+
+        with (
+            self._errors(f"moving {len(rows):,} rings written earlier"),
+            self._driver.session(database=self._database) as session,
+        ):
+            session.execute_write(keep)
 
     # -- hooks: reads ------------------------------------------------------------------------
 
@@ -342,6 +352,17 @@ class Neo4jStore(GraphStore):
 
 
 # -- conversions -----------------------------------------------------------------------------
+
+
+def _write_verdict(tx: neo4j.ManagedTransaction, ring_id: str, change: VerdictChange) -> None:
+    """Write a verdict change in ``tx``, which holds the verdict's lock (LOCK_VERDICT)."""
+    verdict = change.verdict
+    tx.run(
+        cypher.WRITE_VERDICT, ring_id=ring_id, status=verdict.status.value,
+        assignee=verdict.assignee, revision=verdict.revision,
+    ).consume()  # fmt: skip
+    tx.run(cypher.ADD_NOTES, rows=_records(records.notes_table(change.notes))).consume()
+    tx.run(cypher.ADD_AUDIT, rows=_records(records.audit_table(change.audit))).consume()
 
 
 def _quote(name: str, what: str) -> str:

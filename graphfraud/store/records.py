@@ -391,6 +391,53 @@ def decide_verdict(
     return VerdictChange(wanted, notes, tuple(audit))
 
 
+#: Who the audit trail says recorded a verdict kept from a store written before it existed.
+EARLIER_ACTOR = "before the audit trail"
+
+
+@dataclasses.dataclass(frozen=True)
+class EarlierRings:
+    """What a store written before ring history and separate verdicts becomes.
+
+    Attributes
+    ----------
+    times
+        ``ring_id`` and ``detected`` (tz-naive UTC): when each ring was last detected, its
+        ``first_detected`` and ``last_seen`` from now on (the earlier runs were not recorded).
+    verdicts
+        ``ring_id`` and the change that records its status and note, for each ring that had
+        either: a verdict, a note in the thread, audit entries by :data:`EARLIER_ACTOR` at the
+        time the ring was last detected.
+    """
+
+    times: pa.Table
+    verdicts: list[tuple[str, VerdictChange]]
+
+
+def earlier_rings(rows: pd.DataFrame) -> EarlierRings:
+    """The rings of a store written before ring history (``ring_id``, ``status``, ``note``,
+    ``detected_at`` as ISO text), as they are kept now: nothing an investigator wrote is lost."""
+    detected = pd.to_datetime(rows["detected_at"], utc=True, errors="coerce", format="ISO8601")
+    detected = detected.fillna(pd.Timestamp(utc_now()))
+    verdicts = []
+    for ring_id, status, note, time in zip(
+        rows["ring_id"], rows["status"], rows["note"], detected, strict=True
+    ):
+        change = decide_verdict(
+            Verdict(), ring_id=str(ring_id), actor=EARLIER_ACTOR, time=time.to_pydatetime(),
+            status=RingStatus(str(status)), note=checked_note(_text(note)),
+        )  # fmt: skip
+        if change.audit:
+            verdicts.append((str(ring_id), change))
+    times = pa.table(
+        {
+            "ring_id": pa.array(rows["ring_id"].astype(str).tolist(), pa.string()),
+            "detected": pa.array(detected.dt.tz_convert(None).astype("datetime64[us]"), _TIME),
+        }
+    )
+    return EarlierRings(times, verdicts)
+
+
 def checked_name(value: str | None, what: str) -> str:
     """A person's name (an actor or an assignee): non-blank text, at most ``MAX_NAME`` long."""
     text = (value or "").strip()

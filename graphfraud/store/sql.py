@@ -207,6 +207,24 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_ring ON audit (ring_id);
 """
 
+# A store written before ring history kept the verdict in the rings table (status, note) and
+# no history (detected_at, text): its rings move to the tables of now, in one transaction.
+EARLIER_RINGS = "SELECT ring_id, status, note, detected_at FROM rings"
+
+SET_EARLIER_RINGS_ASIDE = """
+DROP INDEX IF EXISTS ring_members_ring;
+DROP INDEX IF EXISTS ring_members_account;
+ALTER TABLE rings RENAME TO rings_earlier;
+"""
+
+# ``earlier_times``: when each ring was last detected (records.earlier_rings).
+KEEP_EARLIER_RINGS = """
+INSERT INTO rings
+SELECT r.ring_id, r.score, r.typology, r.size, r.evidence, t.detected, t.detected, r.active
+FROM rings_earlier r JOIN earlier_times t USING (ring_id);
+DROP TABLE rings_earlier;
+"""
+
 #: The columns of the ``rings`` table, to tell a store written before ring history apart.
 RING_TABLE_COLUMNS = """
 SELECT column_name FROM information_schema.columns
