@@ -572,7 +572,7 @@ class ReadModelState(StrEnum):
     BUILDING = "building"
     READY = "ready"
     FAILED = "failed"
-    #: No read model: the engine is shared with other writers, or it is turned off.
+    #: No caching store: the engine is shared with other writers, or it is turned off.
     OFF = "off"
 
 
