@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from uuid import uuid4
 
 import numpy as np
 import pandas as pd
@@ -30,9 +31,11 @@ from algorithms.projection import Projection, project_accounts
 from algorithms.scoring import household_reference, ring_signals, score_rings, shared_identifiers
 from algorithms.stable_ids import assign_ring_ids
 from algorithms.typology import classify_ring
-from graphfraud.model import EntityKind, Page, Ring, RingMember, TypologyEvidence
+from graphfraud import __version__
+from graphfraud.model import DetectionRun, EntityKind, Page, Ring, RingMember, TypologyEvidence
 from graphfraud.settings import DetectionSettings, get_settings
 from graphfraud.store.base import GraphStore
+from graphfraud.store.records import aware_utc
 
 #: ``progress(stage, done, total)``, as the loader calls it.
 Progress = Callable[[str, int, int], None]
@@ -69,6 +72,10 @@ class DetectionResult:
         spellings, its kind's fence, its users' cohesion).
     accounts, edges, candidates
         Accounts projected, projected edges, and candidate communities scored.
+    data_from, data_to
+        The span of the links read: the earliest first and the latest last sighting.
+    run
+        The run as the store recorded it, once written (see :func:`detect_rings`).
     """
 
     rings: list[Ring]
@@ -77,6 +84,9 @@ class DetectionResult:
     accounts: int = 0
     edges: int = 0
     candidates: int = 0
+    data_from: datetime | None = None
+    data_to: datetime | None = None
+    run: DetectionRun | None = None
 
     @property
     def seconds(self) -> float:
@@ -92,6 +102,7 @@ def detect_rings(
     engine: Engine = "igraph",
     write: bool = True,
     progress: Progress | None = None,
+    run_id: str | None = None,
 ) -> DetectionResult:
     """Detect rings in a store's graph and write them back with stable ids.
 
@@ -106,9 +117,12 @@ def detect_rings(
     engine
         ``"igraph"`` (default) or ``"networkx"`` (the slow reference).
     write
-        Whether to write the rings to the store (replacing the previous set).
+        Whether to write the rings to the store, recording the run (its settings, data span
+        and counts) and what it did to each ring.
     progress
         Called as ``progress(stage, done, total)`` as stages start and at the end.
+    run_id
+        Id to record the run under; default: a fresh one.
 
     Returns
     -------
@@ -117,6 +131,7 @@ def detect_rings(
     """
     settings = settings or get_settings().detection
     tell = progress or (lambda stage, done, total: None)
+    started_at = datetime.now(UTC)
     started = time.perf_counter()
     tell("reading", 0, len(STAGES))
     accounts = store.entities(kind=EntityKind.ACCOUNT)
@@ -150,7 +165,18 @@ def detect_rings(
     if write:
         tell("writing", STAGES.index("writing"), len(STAGES))
         began = time.perf_counter()
-        store.write_rings(result.rings)
+        run = DetectionRun(
+            run_id=run_id or uuid4().hex[:12],
+            started_at=started_at,
+            settings=settings.model_dump(mode="json"),
+            data_from=result.data_from,
+            data_to=result.data_to,
+            engine=engine,
+            version=__version__,
+            accounts=result.accounts,
+            candidates=result.candidates,
+        )
+        result.run = store.write_rings(result.rings, run=run)
         result.timings["writing"] = time.perf_counter() - began
     tell("done", len(STAGES), len(STAGES))
     return result
@@ -219,6 +245,7 @@ def find_rings(
         tell("reading", 0, len(STAGES))
         links = links()
         stage("reading")
+    data_from, data_to = _span(links)
     tell("projection", STAGES.index("projection"), len(STAGES))
     accounts = accounts.drop_duplicates("key")
     projection = project_accounts(
@@ -320,7 +347,6 @@ def find_rings(
 
     members = [[m.account for m in e.members] for e in evidence]
     ids = assign_ring_ids(members, dict(previous or {}), min_jaccard=settings.match_jaccard)
-    detected_at = datetime.now(UTC).replace(microsecond=0).isoformat()
     found = [
         Ring(
             ring_id=ring_id,
@@ -328,7 +354,6 @@ def find_rings(
             typology=e.typology.name,
             members=[RingMember(m.account, m.role, m.pagerank, m.degree) for m in e.members],
             evidence=e,
-            detected_at=detected_at,
         )
         for ring_id, e in zip(ids, evidence, strict=True)
     ]
@@ -341,6 +366,8 @@ def find_rings(
         accounts=n_nodes,
         edges=len(projection.edges),
         candidates=int(candidates.max(initial=-1)) + 1,
+        data_from=data_from,
+        data_to=data_to,
     )
 
 
@@ -463,6 +490,11 @@ def _spanning_members(
     )
     tied = np.unique(np.concatenate([crossing.to_numpy(np.int64), src[across], dst[across]]))
     return np.bincount(groups[tied], minlength=n_groups)
+
+
+def _span(links: pd.DataFrame) -> tuple[datetime | None, datetime | None]:
+    """The earliest first and the latest last sighting of ``links``, tz-aware UTC."""
+    return aware_utc(links["first_seen"].min()), aware_utc(links["last_seen"].max())
 
 
 def _at_least(labels: np.ndarray, min_size: int) -> np.ndarray:

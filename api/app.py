@@ -18,23 +18,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
-from pydantic import SecretStr
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from api.deps import Role, StorePool, reject_unknown_parameters
 from api.jobs import DetectionJobs
-from api.reads import ReadModel
-from api.routes import accounts, health, identifiers, jobs, pages, rings
+from api.routes import accounts, audit, health, identifiers, jobs, pages, rings, runs
+from api.routes.rings import RenderedRings
 from api.schemas import ErrorBody, FieldError
 from graphfraud import __version__
 from graphfraud.errors import ConfigError, InputError, NotFound, StoreError
-from graphfraud.settings import Settings, get_settings
+from graphfraud.settings import Settings, get_settings, named_keys
 
 DESCRIPTION = """\
 Fraud rings found in the marketplace graph, the evidence behind them, and how accounts are
 linked. Send an API key in the `X-API-Key` header: a read-only key reads, an investigator key
-may also set a ring's status and start detection. The HTML pages (`/` and the ring views)
+may also change a ring's verdict (status, assignee, notes) and start detection; every change
+is recorded in the audit trail under the key's name. The HTML pages (`/` and the ring views)
 also take the key as `?key=` so a browser can open them.
 """
 
@@ -63,13 +63,12 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
     stores = StorePool(store_url or settings.store_url, settings=settings)
     # Only a store the app owns can be read from memory: others may be changed behind its back.
     owned = stores.engine == "duckdb" and settings.api_read_model
-    read_model = ReadModel(stores.borrow) if owned else None
-    detections = DetectionJobs(stores, settings=settings, read_model=read_model)
+    detections = DetectionJobs(stores, settings=settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if read_model is not None:
-            read_model.start()
+        if owned:
+            stores.cache()
         yield
         detections.close()
         stores.close()
@@ -85,7 +84,7 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
     )
     app.state.settings = settings
     app.state.stores = stores
-    app.state.read_model = read_model
+    app.state.rendered = RenderedRings()
     app.state.jobs = detections
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_ABOVE_BYTES)
     app.add_exception_handler(RequestValidationError, _invalid_request)
@@ -97,7 +96,7 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
         (ConfigError, 503),
     ):
         app.add_exception_handler(error, _answer_with(status))
-    for module in (rings, accounts, identifiers, jobs, health, pages):
+    for module in (rings, accounts, identifiers, jobs, runs, audit, health, pages):
         app.include_router(module.router)
     return app
 
@@ -114,8 +113,8 @@ def with_session_keys(settings: Settings) -> tuple[Settings, dict[str, str]]:
     made = {role.value: secrets.token_urlsafe(18) for role in Role}
     keyed = settings.model_copy(
         update={
-            "api_read_keys": [SecretStr(made[Role.READER])],
-            "api_investigator_keys": [SecretStr(made[Role.INVESTIGATOR])],
+            "api_read_keys": named_keys({made[Role.READER]: "session reader"}),
+            "api_investigator_keys": named_keys({made[Role.INVESTIGATOR]: "session investigator"}),
         }
     )
     return keyed, made

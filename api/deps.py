@@ -1,33 +1,43 @@
-"""Typed dependencies of the routes: settings, a store handle per request, and API-key roles.
+"""Typed dependencies of the routes: settings, a store per request, and API-key roles.
 
 ``StoreDep`` hands each request a store it may use alone for its duration. A DuckDB connection
 must not be used by two threads at once, and FastAPI runs requests on a pool of threads, so
 the :class:`StorePool` lends every request a connection of its own and takes it back afterwards;
 connections are opened on demand and reused, and all of them share the one database that
 DuckDB keeps per file and process. Engines with a thread-safe driver (Neo4j) share one store.
+
+A DuckDB file the app serves is the app's alone (no other process can write it meanwhile), so
+the pool can also keep a :class:`~graphfraud.store.cached.CachedStore` over it: rings and the
+link graph in memory, built on a thread of its own at start. Once it is ready, reads use it;
+writes (``WriterDep``) always go through it, ready or not, so the memory never misses one.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, APIKeyQuery
-from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
-from api.reads import ReadModel, Reads, StoreReads
 from graphfraud.errors import ConfigError
-from graphfraud.settings import Settings
+from graphfraud.settings import ApiKey, Settings
 from graphfraud.store import GraphStore, open_store
+from graphfraud.store.cached import CachedStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 API_KEY_HEADER = "X-API-Key"
 API_KEY_QUERY = "key"
@@ -48,6 +58,8 @@ class StorePool:
         self.url = url
         self._settings = settings
         self._per_request = url.startswith("duckdb:")
+        #: The caching store over a DuckDB file the app owns, once :meth:`cache` made it.
+        self.cached: CachedStore | None = None
         if self._per_request and url.endswith(":memory:"):
             raise ConfigError(
                 "the API needs a DuckDB file: an in-memory database is not shared between "
@@ -99,10 +111,41 @@ class StorePool:
         finally:
             self.give_back(store)
 
+    @contextmanager
+    def writer(self) -> Iterator[GraphStore]:
+        """A store to write through until the ``with`` block ends: the caching store when
+        there is one (it must see every write), else one of the pool's."""
+        if self.cached is not None:
+            yield self.cached
+            return
+        with self.borrow() as store:
+            yield store
+
+    def cache(self) -> None:
+        """Keep a caching store over this pool's DuckDB file and build it on a daemon thread,
+        unless there is one already (an app's lifespan may start again before it stops)."""
+        with self._lock:
+            if self.cached is not None or not self._per_request:
+                return
+            self.cached = CachedStore(open_store(self.url, settings=self._settings))
+            self._opened.append(self.cached)
+        threading.Thread(target=self._build, args=(self.cached,), daemon=True).start()
+
+    @staticmethod
+    def _build(cached: CachedStore) -> None:
+        began = time.perf_counter()
+        try:
+            cached.build()
+        except Exception:  # a thread boundary: reads then keep going to the store
+            log.exception("the in-memory cache could not be built; reading the store")
+            return
+        log.info("in-memory cache built in %.1f s", time.perf_counter() - began)
+
     def close(self) -> None:
         """Close every handle opened."""
         with self._lock:
             opened, self._opened, self._idle = self._opened, [], []
+            self.cached = None
         for store in opened:
             store.close()
 
@@ -130,24 +173,37 @@ async def _lent(request: Request) -> AsyncIterator[GraphStore]:
 
 
 async def get_store(request: Request) -> AsyncIterator[GraphStore]:
-    """A store handle for this request alone."""
+    """A store for this request's reads: the caching store once it is ready, else a handle of
+    the pool for this request alone."""
+    pool: StorePool = request.app.state.stores
+    if pool.cached is not None and pool.cached.ready:
+        yield pool.cached
+        return
     async with _lent(request) as store:
         yield store
 
 
-async def get_reads(request: Request) -> AsyncIterator[Reads]:
-    """Ring and linkage reads: from memory once the read model is ready, else the store."""
-    model: ReadModel | None = request.app.state.read_model
-    if model is not None and model.ready:
-        yield model
+async def get_writer(request: Request) -> AsyncIterator[GraphStore]:
+    """A store for this request's writes: the caching store whenever there is one."""
+    pool: StorePool = request.app.state.stores
+    if pool.cached is not None:
+        yield pool.cached
         return
     async with _lent(request) as store:
-        yield StoreReads(store)
+        yield store
+
+
+async def run_read(store: GraphStore, work: Callable[[GraphStore], T]) -> T:
+    """``work(store)`` where it belongs: on the event loop when the store answers from memory
+    (a thread hop costs more than the work), else on a worker thread, as it may block."""
+    if isinstance(store, CachedStore) and store.ready:
+        return work(store)
+    return await run_in_threadpool(work, store)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[GraphStore, Depends(get_store)]
-ReadsDep = Annotated[Reads, Depends(get_reads)]
+WriterDep = Annotated[GraphStore, Depends(get_writer)]
 
 
 async def reject_unknown_parameters(request: Request) -> None:
@@ -222,18 +278,29 @@ query_key = APIKeyQuery(
 )
 
 
-def role_of(key: str | None, settings: Settings) -> Role:
-    """The role an API key grants; 401 when there is no key or it is not recognised."""
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: the role their key grants and the name it carries."""
+
+    role: Role
+    name: str
+
+
+def caller_of(key: str | None, settings: Settings) -> Caller:
+    """The caller an API key names; 401 when there is no key or it is not recognised."""
     if not key:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             f"missing API key: send it in the {API_KEY_HEADER} header",
             headers={"WWW-Authenticate": "ApiKey"},
         )
-    if _matches(key, settings.api_investigator_keys):
-        return Role.INVESTIGATOR
-    if _matches(key, settings.api_read_keys):
-        return Role.READER
+    for role, keys in (
+        (Role.INVESTIGATOR, settings.api_investigator_keys),
+        (Role.READER, settings.api_read_keys),
+    ):
+        name = _holder(key, keys)
+        if name is not None:
+            return Caller(role, name)
     raise HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         "API key not recognised",
@@ -241,35 +308,42 @@ def role_of(key: str | None, settings: Settings) -> Role:
     )
 
 
-def _matches(key: str, allowed: list[SecretStr]) -> bool:
+def _holder(key: str, allowed: list[ApiKey]) -> str | None:
     given = key.encode()
     # Compare with every key, in constant time each, so timing tells nothing about the keys.
-    found = [secrets.compare_digest(given, k.get_secret_value().encode()) for k in allowed]
-    return any(found)
+    found = [
+        k.name
+        for k in allowed
+        if secrets.compare_digest(given, k.secret.get_secret_value().encode())
+    ]
+    return found[0] if found else None
 
 
 async def require_reader(
     settings: SettingsDep, key: Annotated[str | None, Security(header_key)]
-) -> Role:
+) -> Caller:
     """Any valid key: read access."""
-    return role_of(key, settings)
+    return caller_of(key, settings)
 
 
 async def require_page_reader(
     settings: SettingsDep,
     key: Annotated[str | None, Security(header_key)],
     key_in_query: Annotated[str | None, Security(query_key)],
-) -> Role:
+) -> Caller:
     """Any valid key, in the header or in ``?key=`` (HTML pages a browser opens)."""
-    return role_of(key or key_in_query, settings)
+    return caller_of(key or key_in_query, settings)
 
 
-async def require_investigator(role: Annotated[Role, Depends(require_reader)]) -> Role:
-    """An investigator key: may change ring status and start detection; 403 for others."""
-    if role is not Role.INVESTIGATOR:
+async def require_investigator(caller: Annotated[Caller, Depends(require_reader)]) -> Caller:
+    """An investigator key: may change verdicts and start detection; 403 for others."""
+    if caller.role is not Role.INVESTIGATOR:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
             "this API key is read-only: changing rings and running detection need an "
             "investigator key",
         )
-    return role
+    return caller
+
+
+InvestigatorDep = Annotated[Caller, Depends(require_investigator)]

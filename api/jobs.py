@@ -1,8 +1,10 @@
 """Detection runs in the background: start one, poll it, read what it found.
 
 One run at a time: detection reads the whole graph and rewrites the set of rings, so a second
-run started meanwhile would only redo the same work. Runs happen on a daemon thread with a
-store handle of their own; investigator labels survive them (the store carries them over).
+run started meanwhile would only redo the same work. Runs happen on a daemon thread, writing
+through the app's caching store when it has one (so its memory follows), else with a store
+handle of their own. A job's run is recorded in the store under the job's id; verdicts are
+never touched by a run, whatever investigators change while it runs.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from datetime import UTC, datetime
 
 from algorithms.pipeline import detect_rings
 from api.deps import StorePool
-from api.reads import ReadModel
 from api.schemas import DetectionOutcome, Job, JobProgress, JobState
 from graphfraud.errors import NotFound
 from graphfraud.settings import Settings
@@ -39,16 +40,11 @@ class DetectionJobs:
         Where runs borrow their store.
     settings
         Detection settings are taken from here.
-    read_model
-        Told when a run has written new rings.
     """
 
-    def __init__(
-        self, stores: StorePool, *, settings: Settings, read_model: ReadModel | None = None
-    ) -> None:
+    def __init__(self, stores: StorePool, *, settings: Settings) -> None:
         self._stores = stores
         self._settings = settings
-        self._read_model = read_model
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._threads: list[threading.Thread] = []
@@ -99,20 +95,20 @@ class DetectionJobs:
             self._update(job_id, progress=JobProgress(stage=stage, done=done, total=total))
 
         try:
-            with self._stores.borrow() as store:
+            with self._stores.writer() as store:
                 result = detect_rings(
                     store,
                     settings=self._settings.detection,
                     seed=self.get(job_id).seed,
                     progress=progress,
+                    run_id=job_id,
                 )
-                if self._read_model is not None:
-                    self._read_model.reload_rings(store)
         except Exception as exc:  # a thread boundary: any failure must end the job, or it
             # would stay "running" and block every later run.
             self._update(job_id, state=JobState.FAILED, finished_at=_now(), error=str(exc))
             return
         outcome = DetectionOutcome(
+            run_id=job_id,
             rings=len(result.rings),
             accounts=result.accounts,
             candidates=result.candidates,

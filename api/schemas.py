@@ -17,12 +17,13 @@ from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from graphfraud.model import (
     ENTITY_COLUMNS,
     LINK_COLUMNS,
     Ring,
+    RingChange,
     RingEvidence,
     RingMember,
     RingStatus,
@@ -150,6 +151,22 @@ class RingSort(StrEnum):
     SCORE = "score"
     SIZE = "size"
     RING_ID = "ring_id"
+    FIRST_DETECTED = "first_detected"
+    LAST_SEEN = "last_seen"
+
+
+class RingState(StrEnum):
+    """Which rings a listing holds: those the latest detection run found, those it retired,
+    or both."""
+
+    ACTIVE = "active"
+    RETIRED = "retired"
+    ALL = "all"
+
+    @property
+    def active(self) -> bool | None:
+        """As :attr:`graphfraud.model.RingFilter.active`."""
+        return {RingState.ACTIVE: True, RingState.RETIRED: False}.get(self)
 
 
 class SortOrder(StrEnum):
@@ -185,8 +202,11 @@ class RingSummary(BaseModel):
     typology: str
     size: int
     status: RingStatus
-    note: str
-    detected_at: str
+    note: str = Field(description="The latest note of the ring's thread; empty when none.")
+    assignee: str | None = Field(description="Who investigates the ring, if anyone.")
+    first_detected: datetime | None = Field(description="When a detection run first found it.")
+    last_seen: datetime | None = Field(description="When a detection run last found it.")
+    active: bool = Field(description="Whether the latest detection run found it (else retired).")
     view_url: str = Field(description="Path of the interactive view of the ring.")
 
     @classmethod
@@ -262,8 +282,97 @@ class StatusUpdate(BaseModel):
 
     status: RingStatus
     note: str = Field(
-        default="", max_length=4000, description="Why; kept with the ring across re-runs."
+        default="",
+        max_length=4000,
+        description="Why; added to the ring's note thread (no note is added when empty).",
     )
+
+
+class AssigneeUpdate(BaseModel):
+    """Who investigates a ring."""
+
+    assignee: str | None = Field(
+        max_length=200, description="The investigator's name; null or empty for nobody."
+    )
+
+
+class NewNote(BaseModel):
+    """A note to add to a ring's thread."""
+
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class NoteEntry(BaseModel):
+    """A note in a ring's thread."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    ring_id: str
+    time: datetime
+    actor: str = Field(description="Whoever wrote it: the name of their API key.")
+    text: str
+
+
+class AuditRecord(BaseModel):
+    """One change to a ring's verdict."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    time: datetime
+    actor: str = Field(description="Whoever made it: the name of their API key.")
+    ring_id: str
+    field: str = Field(description="status, assignee or note.")
+    old: str | None = Field(description="The value before (null for none, and for a note).")
+    new: str | None = Field(description="The value after (the text, for a note).")
+
+
+class DetectionRunRecord(BaseModel):
+    """A detection run as the store recorded it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None
+    settings: dict[str, Any] = Field(description="The detection settings it ran with.")
+    data_from: datetime | None = Field(description="Earliest first sighting of a link read.")
+    data_to: datetime | None = Field(description="Latest last sighting of a link read.")
+    engine: str = Field(description="Graph engine: igraph or networkx.")
+    version: str = Field(description="graphfraud version.")
+    accounts: int
+    candidates: int
+    rings: int
+    new: int
+    returned: int = Field(description="Rings found again after a run had retired them.")
+    grown: int
+    shrunk: int
+    retired: int
+
+
+class RingAppearanceRecord(BaseModel):
+    """What one detection run did to a ring."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    run_id: str
+    time: datetime = Field(description="When the run finished.")
+    change: RingChange
+    size: int
+    score: float | None
+    joined: list[str] = Field(description="Accounts that joined the ring in this run.")
+    left: list[str] = Field(description="Accounts that left it in this run.")
+
+
+class RingHistoryRecord(BaseModel):
+    """A ring through the detection runs."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    ring_id: str
+    first_detected: datetime | None
+    last_seen: datetime | None
+    active: bool
+    appearances: list[RingAppearanceRecord] = Field(description="Oldest first.")
 
 
 class GraphNode(Entity):
@@ -403,6 +512,21 @@ def _not_a_bool(value: Any) -> Any:
     return value
 
 
+def _iso_only(value: Any) -> Any:
+    # Pydantic also reads a number, or text holding one, as Unix time; the schema promises
+    # ISO 8601, so a number is refused rather than read as a date in 1970.
+    text = str(value).strip()
+    try:
+        float(text)
+    except ValueError:
+        return value
+    raise ValueError("must be an ISO 8601 time, such as 2026-03-01T00:00:00Z")
+
+
+#: A time given as ISO 8601 text (UTC when it has no offset).
+IsoTime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
 class DetectionRequest(BaseModel):
     """Options of a detection run."""
 
@@ -422,6 +546,7 @@ class JobProgress(BaseModel):
 class DetectionOutcome(BaseModel):
     """What a finished detection found."""
 
+    run_id: str = Field(description="The run recorded in the store (GET /api/runs).")
     rings: int
     accounts: int
     candidates: int
@@ -443,12 +568,12 @@ class Job(BaseModel):
 
 
 class ReadModelState(StrEnum):
-    """Where ring detail and linkage are read from."""
+    """Where rings and linkage are read from (the states of the app's caching store)."""
 
     BUILDING = "building"
     READY = "ready"
     FAILED = "failed"
-    #: No read model: the engine is shared with other writers, or it is turned off.
+    #: No caching store: the engine is shared with other writers, or it is turned off.
     OFF = "off"
 
 
@@ -482,7 +607,10 @@ def _summary_fields(ring: Ring) -> dict[str, Any]:
         "size": ring.size,
         "status": ring.status,
         "note": ring.note,
-        "detected_at": ring.detected_at,
+        "assignee": ring.assignee,
+        "first_detected": ring.first_detected,
+        "last_seen": ring.last_seen,
+        "active": ring.active,
         "view_url": view_path(ring.ring_id),
     }
 

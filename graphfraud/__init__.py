@@ -14,12 +14,18 @@ from graphfraud.errors import (
     StoreUnavailable,
 )
 from graphfraud.model import (
+    AuditEntry,
+    DetectionRun,
     EntityKind,
     EntityRef,
     LinkKind,
+    Note,
     Page,
     Ring,
+    RingAppearance,
+    RingChange,
     RingFilter,
+    RingHistory,
     RingMember,
     RingStatus,
     StoreStats,
@@ -31,7 +37,9 @@ from graphfraud.store import GraphStore, open_store
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuditEntry",
     "ConfigError",
+    "DetectionRun",
     "EntityKind",
     "EntityRef",
     "GraphFraudError",
@@ -39,9 +47,13 @@ __all__ = [
     "InputError",
     "LinkKind",
     "NotFound",
+    "Note",
     "Page",
     "Ring",
+    "RingAppearance",
+    "RingChange",
     "RingFilter",
+    "RingHistory",
     "RingMember",
     "RingStatus",
     "Settings",

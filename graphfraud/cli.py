@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from algorithms.engines import Engine
     from algorithms.pipeline import DetectionResult
     from graphfraud.explain import Explanation
-    from graphfraud.model import Ring
+    from graphfraud.model import Note, Ring
     from graphfraud.settings import DetectionSettings
     from graphfraud.store import GraphStore
     from loaders.load import LoadReport
@@ -448,51 +449,115 @@ def rings_command(
     min_score: Annotated[
         float | None, typer.Option(help="Only rings scoring at least this.")
     ] = None,
+    retired: Annotated[
+        bool, typer.Option("--retired", help="Also list rings detection no longer finds.")
+    ] = False,
 ) -> None:
-    """List every ring: score, typology, status and member account ids, best first."""
+    """List every ring: score, typology, verdict and member account ids, best first.
+
+    JSON and CSV also carry each ring's explanation in words, assignee, note thread, when it
+    was first detected and last seen, and whether the latest run still finds it.
+    """
     from graphfraud.model import Page, RingFilter
 
     found: list[Ring] = []
     with open_configured_store(store) as opened:
+        flt = RingFilter(min_score=min_score, active=None if retired else True)
         while True:
-            page = opened.rings(
-                RingFilter(min_score=min_score), Page(offset=len(found), limit=1000)
-            )
+            page = opened.rings(flt, Page(offset=len(found), limit=1000))
             found += page.rings
             if not page.rings or len(found) >= page.total:
                 break
-    rows: list[dict[str, Any]] = [
-        {
-            "ring_id": r.ring_id,
-            "score": r.score,
-            "typology": r.typology,
-            "status": str(r.status),
-            "size": r.size,
-            "members": r.accounts,
-        }
-        for r in found
-    ]
+        threads = opened.all_notes() if output is not RingFormat.TABLE else {}
+    if output is RingFormat.TABLE:
+        _print_rings(found)
+        return
+    rows = [_ring_export(ring, threads.get(ring.ring_id, [])) for ring in found]
     if output is RingFormat.JSON:
-        typer.echo(json.dumps(rows, indent=2))
-    elif output is RingFormat.CSV:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["ring_id", "score", "typology", "status", "size", "members"])
-        for row in rows:
-            writer.writerow([*list(row.values())[:5], " ".join(row["members"])])
-        typer.echo(buffer.getvalue(), nl=False)
-    else:
-        table = Table(title=f"{len(rows):,} rings")
-        for column in ("ring", "score", "typology", "status", "size", "members"):
-            table.add_column(column)
-        for row in rows:
-            members = row["members"]
-            shown = " ".join(members[:6]) + (f" … +{len(members) - 6}" if len(members) > 6 else "")
-            table.add_row(
-                row["ring_id"], f"{row['score']:.2f}", row["typology"], row["status"],
-                str(row["size"]), shown,
-            )  # fmt: skip
-        console.print(table)
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        notes = "\n".join(f"{n['time']} {n['actor']}: {n['text']}" for n in row["notes"])
+        writer.writerow({**row, "notes": notes, "members": " ".join(row["members"])})
+    typer.echo(buffer.getvalue(), nl=False)
+
+
+#: What ``rings --format json|csv`` gives per ring (CSV: notes one per line, members spaced).
+EXPORT_COLUMNS = (
+    "ring_id", "score", "typology", "status", "assignee", "size", "first_detected",
+    "last_seen", "active", "summary", "notes", "members",
+)  # fmt: skip
+
+
+def _ring_export(ring: Ring, notes: list[Note]) -> dict[str, Any]:
+    from graphfraud.explain import explain
+
+    def when(value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    row: dict[str, Any] = {
+        "ring_id": ring.ring_id,
+        "score": ring.score,
+        "typology": ring.typology,
+        "status": str(ring.status),
+        "assignee": ring.assignee,
+        "size": ring.size,
+        "first_detected": when(ring.first_detected),
+        "last_seen": when(ring.last_seen),
+        "active": ring.active,
+        "summary": explain(ring).summary,
+        "notes": [{"time": when(n.time), "actor": n.actor, "text": n.text} for n in notes],
+        "members": ring.accounts,
+    }
+    return {name: row[name] for name in EXPORT_COLUMNS}
+
+
+def _print_rings(rings: list[Ring]) -> None:
+    table = Table(title=f"{len(rings):,} rings")
+    for column in ("ring", "score", "typology", "status", "size", "members"):
+        table.add_column(column)
+    for ring in rings:
+        members = ring.accounts
+        shown = " ".join(members[:6]) + (f" … +{len(members) - 6}" if len(members) > 6 else "")
+        table.add_row(
+            ring.ring_id, f"{ring.score:.2f}", ring.typology, str(ring.status),
+            str(ring.size), shown,
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command("runs")
+def runs_command(
+    store: StoreOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print every run, with its settings, as JSON.")
+    ] = False,
+) -> None:
+    """List the detection runs the store recorded, newest first, and what each found."""
+    with open_configured_store(store) as opened:
+        runs = opened.runs()
+    if as_json:
+        records = [dataclasses.asdict(run) for run in runs]
+        typer.echo(json.dumps(records, indent=2, default=str))
+        return
+    table = Table(title=f"{len(runs):,} detection runs")
+    counts = ("accounts", "rings", "new", "returned", "grown", "shrunk", "retired")
+    for column in ("run", "started (UTC)", "seconds", "engine", "version", *counts):
+        table.add_column(column, justify="right" if column in (*counts, "seconds") else "left")
+    for run in runs:
+        took = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+        table.add_row(
+            run.run_id,
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "" if took is None else f"{took:.1f}",
+            run.engine,
+            run.version,
+            *(f"{getattr(run, name):,}" for name in counts),
+        )
+    console.print(table)
 
 
 @app.command()

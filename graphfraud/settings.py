@@ -6,9 +6,10 @@ cache with ``get_settings.cache_clear()``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,36 @@ class DetectionSettings(BaseModel):
         return {**defaults[str(info.field_name)], **value} if isinstance(value, dict) else value
 
 
+class ApiKey(BaseModel):
+    """An API key and the name of whoever holds it (what the audit trail records)."""
+
+    secret: SecretStr
+    name: str = Field(min_length=1, max_length=200)
+
+
+def named_keys(keys: Mapping[Any, str] | Sequence[Any]) -> list[ApiKey]:
+    """API keys with their holders' names, from a ``{key: name}`` mapping or a list of keys.
+
+    A key listed without a name is named ``key <digest>``: the first eight hex digits of its
+    SHA-256, stable across restarts, and telling nothing a guess of the key could use.
+    """
+    if isinstance(keys, Mapping):
+        return [ApiKey(secret=_secret(key), name=name) for key, name in keys.items()]
+    named = []
+    for key in keys:
+        if isinstance(key, ApiKey | dict):
+            named.append(ApiKey.model_validate(key))
+            continue
+        secret = _secret(key)
+        digest = hashlib.sha256(secret.get_secret_value().encode()).hexdigest()[:8]
+        named.append(ApiKey(secret=secret, name=f"key {digest}"))
+    return named
+
+
+def _secret(key: Any) -> SecretStr:
+    return key if isinstance(key, SecretStr) else SecretStr(str(key))
+
+
 class Settings(BaseSettings):
     """Every knob graphfraud has, with its default."""
 
@@ -220,13 +251,21 @@ class Settings(BaseSettings):
     #: Ring detection.
     detection: DetectionSettings = Field(default_factory=DetectionSettings)
 
-    #: API keys of read-only clients (product teams): ``GRAPHFRAUD_API_READ_KEYS='["k1"]'``.
-    api_read_keys: list[SecretStr] = Field(default_factory=list)
-    #: API keys of investigators, who may also set ring status and start detection.
-    api_investigator_keys: list[SecretStr] = Field(default_factory=list)
+    #: API keys of read-only clients (product teams), each with the name the audit trail
+    #: records: ``GRAPHFRAUD_API_READ_KEYS='{"k1": "Ana Lima"}'``, or a list of keys
+    #: (``'["k1"]'``), each then named by a digest of itself (see :func:`named_keys`).
+    api_read_keys: list[ApiKey] = Field(default_factory=list)
+    #: API keys of investigators, who may also change verdicts and start detection; named
+    #: as the read keys are.
+    api_investigator_keys: list[ApiKey] = Field(default_factory=list)
     #: Serve ring detail and linkage from memory when the API owns its store (the embedded
     #: engine). Costs memory in proportion to the graph: about 0.35 GiB per 100k accounts.
     api_read_model: bool = True
+
+    @field_validator("api_read_keys", "api_investigator_keys", mode="before")
+    @classmethod
+    def _named(cls, value: Any) -> Any:
+        return named_keys(value) if isinstance(value, dict | list | tuple) else value
 
 
 def detection_settings(

@@ -22,10 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from pydantic import SecretStr
 
 from algorithms.pipeline import detect_rings
-from graphfraud.settings import Settings
+from graphfraud.settings import Settings, named_keys
 from graphfraud.store import GraphStore, open_store
 from loaders.generator import generate_marketplace
 from loaders.load import load_tables
@@ -33,6 +32,8 @@ from loaders.mapping import builtin_mapping
 
 READ_KEY = "read-key-for-tests"
 INVESTIGATOR_KEY = "investigator-key-for-tests"
+#: The names the keys carry (what the audit trail records).
+READER, INVESTIGATOR = "Rita Reader", "Ivan Investigator"
 ACCOUNTS = 2_000
 SEED = 11
 
@@ -44,10 +45,17 @@ ENGINES = [
 
 @dataclass(frozen=True)
 class ServedApi:
-    """A running API server and the keys it accepts."""
+    """A running API server, the store it serves and the keys it accepts."""
 
     url: str
     engine: str
+    store_url: str
+    settings: Settings
+
+    def open_store(self) -> GraphStore:
+        """A store handle of the test's own on the store served (a DuckDB file may be opened
+        again in the process that serves it)."""
+        return open_store(self.store_url, settings=self.settings)
 
     def client(self, key: str | None = READ_KEY) -> httpx.Client:
         """An HTTP client sending ``key`` (none when ``None``)."""
@@ -65,8 +73,8 @@ def free_port() -> int:
 def api_settings(base: Settings | None = None) -> Settings:
     """``base`` (default: the defaults) with one read-only and one investigator key."""
     keys = {
-        "api_read_keys": [SecretStr(READ_KEY)],
-        "api_investigator_keys": [SecretStr(INVESTIGATOR_KEY)],
+        "api_read_keys": named_keys({READ_KEY: READER}),
+        "api_investigator_keys": named_keys({INVESTIGATOR_KEY: INVESTIGATOR}),
     }
     return (base or Settings()).model_copy(update=keys)
 
@@ -93,7 +101,7 @@ def serving(settings: Settings, store_url: str, *, engine: str) -> Iterator[Serv
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    served = ServedApi(f"http://127.0.0.1:{port}", engine)
+    served = ServedApi(f"http://127.0.0.1:{port}", engine, store_url, settings)
     deadline = time.monotonic() + 60
     # Started, and answering from its read model once it has one (until then it reads the
     # store, which the tests of that path ask for by turning the read model off).

@@ -80,6 +80,11 @@ def wipe(server: Neo4jForTests) -> None:
 def empty_store(server: Neo4jForTests, **options: int) -> Neo4jStore:
     """A store on ``server`` with nothing in it (``options`` go to :class:`Neo4jStore`)."""
     wipe(server)
+    return opened_store(server, **options)
+
+
+def opened_store(server: Neo4jForTests, **options: int) -> Neo4jStore:
+    """A store on ``server`` as it is (``options`` go to :class:`Neo4jStore`)."""
     return Neo4jStore(server.url, settings=server.settings, **options)
 
 

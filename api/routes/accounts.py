@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.deps import ReadsDep, StoreDep, require_reader
-from api.reads import Reads
+from api.deps import StoreDep, require_reader, run_read
 from api.schemas import (
     AccountLinkage,
     AccountPath,
@@ -19,6 +18,7 @@ from api.schemas import (
 )
 from graphfraud.errors import InputError
 from graphfraud.model import EntityKind, EntityRef, Page, RingFilter
+from graphfraud.store import GraphStore
 
 #: Rings listed per account at most (an account is in one active ring per detection run).
 MAX_RINGS = 100
@@ -46,20 +46,22 @@ def account_ref(text: str) -> EntityRef:
 @router.get("/{account}/linkage", responses=error_responses(400, 401, 404, 422, 503))
 async def account_linkage(
     account: AccountKey,
-    reads: ReadsDep,
+    store: StoreDep,
     hops: Annotated[int, Query(ge=1, le=3, description="How far to walk.")] = 1,
     limit: Annotated[int, Query(ge=1, le=2000, description="Most entities returned.")] = 200,
 ) -> AccountLinkage:
     """The rings an account is in and the entities it is linked to."""
     ref = account_ref(account)
-    return await reads.run(lambda r: linkage(r, ref, hops=hops, limit=limit))
+    return await run_read(store, lambda s: linkage(s, ref, hops=hops, limit=limit))
 
 
-def linkage(reads: Reads, ref: EntityRef, *, hops: int, limit: int) -> AccountLinkage:
+def linkage(store: GraphStore, ref: EntityRef, *, hops: int, limit: int) -> AccountLinkage:
     """What :func:`account_linkage` answers."""
-    around = reads.neighbourhood(ref, hops=hops, limit=limit)
-    rings = reads.rings(RingFilter(account=ref.key), Page(limit=MAX_RINGS)).rings
-    me = next(e for e in around.entities if e.kind == ref.kind and e.key == ref.key)
+    around = store.neighbourhood(ref, hops=hops, limit=limit)
+    rings = store.rings(RingFilter(account=ref.key), Page(limit=MAX_RINGS)).rings
+    # Read column by column: building the frames would cost more than the walk.
+    entities, links = entities_of(around.node_columns), links_of(around.edge_columns)
+    me = next(e for e in entities if e.kind == ref.kind and e.key == ref.key)
     return AccountLinkage(
         account=me,
         rings=[
@@ -73,8 +75,8 @@ def linkage(reads: Reads, ref: EntityRef, *, hops: int, limit: int) -> AccountLi
             )
             for ring in rings
         ],
-        neighbours=[e for e in around.entities if e is not me],
-        links=sorted(around.links, key=lambda link: (link.source, link.kind, link.target)),
+        neighbours=[e for e in entities if e is not me],
+        links=sorted(links, key=lambda link: (link.source, link.kind, link.target)),
         truncated=around.truncated,
     )
 

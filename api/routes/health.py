@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from api.deps import StoreDep, StorePool
-from api.reads import ReadModel
 from api.schemas import Health, ReadModelState, error_responses
 from graphfraud import __version__
 
@@ -16,11 +15,11 @@ router = APIRouter(tags=["health"])
 def health(request: Request, store: StoreDep) -> Health:
     """Whether the service and its store answer (no API key needed)."""
     pool: StorePool = request.app.state.stores
-    read_model: ReadModel | None = request.app.state.read_model
+    cached = pool.cached
     return Health(
         status="ok",
         engine=pool.engine,
         rings=store.count_rings(),
-        read_model=read_model.state if read_model is not None else ReadModelState.OFF,
+        read_model=ReadModelState.OFF if cached is None else ReadModelState(cached.state.value),
         version=__version__,
     )

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import API_KEY_QUERY, ReadsDep, StoreDep, require_page_reader
+from api.deps import API_KEY_QUERY, StoreDep, require_page_reader, run_read
 from api.routes.rings import MaxNodes, Surroundings
 from api.schemas import error_responses
 from api.views import render_index, render_ring_view
@@ -31,12 +31,12 @@ HTML = {"content": {"text/html": {}}, "description": "An HTML page."}
 )
 async def index_page(
     request: Request,
-    reads: ReadsDep,
+    store: StoreDep,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> HTMLResponse:
     """The rings, best score first, each linking to its interactive view."""
-    found = await reads.run(lambda r: r.rings(RingFilter(), Page(offset=offset, limit=limit)))
+    found = await run_read(store, lambda s: s.rings(RingFilter(), Page(offset=offset, limit=limit)))
     html = render_index(
         found, key=request.query_params.get(API_KEY_QUERY), offset=offset, limit=limit
     )

@@ -1,8 +1,11 @@
 """The store contract: one abstract base, small per-engine hooks.
 
-Public methods here are the contract every engine honours; they validate input, batch it and
-call the engine's ``_hooks``. Callers never write a query language: they speak in entities,
-links and rings.
+Public methods here are the contract every engine honours; they are final: they validate
+input, batch it and call the engine's ``_hooks``. Callers never write a query language: they
+speak in entities, links, rings, verdicts and runs. What is the same on every engine is written
+once: the graph walks over one hook (:mod:`graphfraud.store.walk`), the mapping of rings, runs
+and verdicts to rows and the rules of ring history and of the audit trail
+(:mod:`graphfraud.store.records`), ring filtering and paging (:mod:`graphfraud.model`).
 
 Merge semantics (the same on every engine, so a load is idempotent):
 
@@ -12,16 +15,23 @@ Merge semantics (the same on every engine, so a load is idempotent):
   ``first_seen`` takes the earliest, ``last_seen`` the latest, and ``count`` and ``amount`` the
   larger value. Loads are snapshots: loading the same export twice changes nothing, loading a
   grown export updates the figures.
+
+Rings are written by detection runs and never deleted: a ring a run does not find again is
+retired (kept, inactive). A ring's verdict (status, assignee, notes) lives apart from what
+detection writes, so a run never copies or rewrites it, whatever runs at the same time; every
+change to a verdict writes an audit entry in the same transaction.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, final
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,24 +40,36 @@ from graphfraud.errors import InputError, NotFound
 from graphfraud.model import (
     ENTITY_COLUMNS,
     LINK_COLUMNS,
+    RING_INDEX_COLUMNS,
+    RING_SORTS,
+    AuditEntry,
+    Columns,
+    DetectionRun,
     EntityRef,
+    Note,
     Page,
     Ring,
     RingFilter,
+    RingHistory,
     RingPage,
     RingStatus,
     StoreStats,
     Subgraph,
+    Verdict,
+    VerdictChange,
     empty_frame,
 )
-from graphfraud.store import sql
+from graphfraud.store import records, sql, walk
+from graphfraud.store.records import KEEP, RingWrite
+from graphfraud.store.walk import LINK_KEY
 
 #: Called as ``progress(done, total)`` while a write advances.
 Progress = Callable[[int, int], None]
+#: Decides a verdict change from the verdict stored (see :func:`records.decide_verdict`).
+Decide = Callable[[Verdict], VerdictChange]
 
-LINK_KEY: list[str] = ["src_kind", "src_key", "kind", "dst_kind", "dst_key"]
-SORTABLE: frozenset[str] = frozenset({"score", "size", "ring_id"})
 MAX_HOPS = 6
+__all__ = ["LINK_KEY", "MAX_HOPS", "GraphStore", "conform_entities", "conform_links"]
 
 
 class GraphStore(ABC):
@@ -78,16 +100,19 @@ class GraphStore(ABC):
     ) -> None:
         self.close()
 
+    @final
     def ensure_schema(self) -> None:
         """Create tables / constraints / indexes; safe to call any number of times."""
         self._ensure_schema()
 
+    @final
     def close(self) -> None:
         """Release the connection."""
         self._close()
 
     # -- writes ------------------------------------------------------------------------------
 
+    @final
     def upsert_entities(
         self, frame: pd.DataFrame | pa.Table, *, progress: Progress | None = None
     ) -> int:
@@ -100,6 +125,7 @@ class GraphStore(ABC):
             self._upsert_entities(batch)
         return entities.num_rows
 
+    @final
     def upsert_links(
         self, frame: pd.DataFrame | pa.Table, *, progress: Progress | None = None
     ) -> int:
@@ -115,57 +141,118 @@ class GraphStore(ABC):
             self._upsert_links(batch)
         return links.num_rows
 
-    def write_rings(self, rings: list[Ring]) -> int:
-        """Replace the set of active rings with ``rings``; returns how many were written.
+    @final
+    def write_rings(self, rings: list[Ring], *, run: DetectionRun | None = None) -> DetectionRun:
+        """Record a detection run and the rings it found, in one transaction.
 
-        A ring whose id was stored before keeps its investigator status and note (unless the
-        new ring carries a status of its own). Stored rings missing from ``rings`` are dropped,
-        except those an investigator has labelled: they stay, marked inactive.
+        Rings found keep their ``first_detected`` (now for new ones) and are ``last_seen`` now;
+        stored active rings not found are retired (kept, inactive). What the run did to each
+        ring (new, returned, grown, shrunk, changed, same, retired; who joined and who left)
+        goes into the ring's history. Verdicts are left alone: the status, assignee or note a
+        ring carries here is ignored.
+
+        Parameters
+        ----------
+        rings
+            The rings found; ids must be unique.
+        run
+            The run as detection knows it; default: a run with no details, started now.
+
+        Returns
+        -------
+        DetectionRun
+            The run as recorded: finished (now, unless given) and with its counts.
         """
-        ids = [ring.ring_id for ring in rings]
-        if len(set(ids)) != len(ids):
-            raise InputError("ring ids must be unique within one write")
-        self._write_rings(rings)
-        return len(rings)
+        run = run or DetectionRun(run_id=records.new_run_id(), started_at=records.utc_now())
+        plan = records.plan_ring_write(rings, run, self._ring_index(None), self._members(None))
+        self._write_rings(plan)
+        return plan.run
 
-    def set_ring_status(self, ring_id: str, status: RingStatus | str, note: str = "") -> Ring:
-        """Record an investigator's verdict on a ring; returns the updated ring."""
+    @final
+    def set_ring_status(
+        self, ring_id: str, status: RingStatus | str, *, actor: str, note: str | None = None
+    ) -> Ring:
+        """Record an investigator's verdict on a ring; returns the updated ring.
+
+        A note given is added to the ring's thread. ``actor`` (who did it) goes into the
+        audit trail.
+        """
         try:
             verdict = RingStatus(status)
         except ValueError:
             allowed = ", ".join(s.value for s in RingStatus)
             raise InputError(f"status {status!r} is not one of: {allowed}") from None
-        self.ring(ring_id)
-        self._set_ring_status(ring_id, verdict, note)
+        self._change_verdict(ring_id, actor, status=verdict, note=records.checked_note(note))
         return self.ring(ring_id)
 
-    # -- reads -------------------------------------------------------------------------------
+    @final
+    def assign_ring(self, ring_id: str, assignee: str | None, *, actor: str) -> Ring:
+        """Give a ring to an investigator (``None`` or blank: to nobody); returns the ring."""
+        name = None if not (assignee or "").strip() else records.checked_name(assignee, "assignee")
+        self._change_verdict(ring_id, actor, assignee=name)
+        return self.ring(ring_id)
 
+    @final
+    def add_note(self, ring_id: str, text: str, *, actor: str) -> Note:
+        """Add a note to a ring's thread (notes are never replaced); returns it."""
+        note = records.checked_note(text)
+        if note is None:
+            raise InputError("a note must have some text")
+        return self._change_verdict(ring_id, actor, note=note).notes[0]
+
+    def _change_verdict(
+        self,
+        ring_id: str,
+        actor: str,
+        *,
+        status: RingStatus | None = None,
+        assignee: str | object | None = KEEP,
+        note: str | None = None,
+    ) -> VerdictChange:
+        who = records.checked_name(actor, "actor")
+        self.ring(ring_id)
+
+        def decide(current: Verdict) -> VerdictChange:
+            # Timed here, inside the engine's transaction: one ring's changes are then in
+            # time order as they are in revision order.
+            return records.decide_verdict(
+                current, ring_id=ring_id, actor=who, time=records.utc_now(), status=status,
+                assignee=assignee, note=note,
+            )  # fmt: skip
+
+        return self._update_verdict(ring_id, decide)
+
+    # -- reads: the graph --------------------------------------------------------------------
+
+    @final
     def links(self, *, kinds: list[str] | None = None, since: Any = None) -> pd.DataFrame:
         """All links (``LINK_COLUMNS``), optionally of some kinds and last seen since a time."""
         cutoff = None if since is None else pd.Timestamp(since)
         return self._links(kinds, cutoff)
 
+    @final
     def entities(self, *, kind: str | None = None, keys: list[str] | None = None) -> pd.DataFrame:
         """Entities (``ENTITY_COLUMNS``), optionally of one kind and with given keys."""
         return self._entities(kind, keys)
 
+    @final
     def entity(self, ref: EntityRef) -> pd.Series:
         """One entity as a row of ``ENTITY_COLUMNS``; raises NotFound."""
-        found = self._entities(ref.kind, [ref.key])
-        if found.empty:
-            raise NotFound(f"no {ref.kind} with key {ref.key!r}")
-        return found.iloc[0]
+        self._exists(ref)
+        return self._entities(ref.kind, [ref.key]).iloc[0]
 
+    @final
     def neighbourhood(self, ref: EntityRef, *, hops: int = 1, limit: int = 500) -> Subgraph:
-        """The entities within ``hops`` links of ``ref`` (at most ``limit`` nodes)."""
+        """The entities within ``hops`` links of ``ref`` (at most ``limit`` nodes, those a
+        level reaches taken in (kind, key) order), and the links among them."""
         if not 1 <= hops <= MAX_HOPS:
             raise InputError(f"hops must be between 1 and {MAX_HOPS}, got {hops}")
         if limit < 1:
             raise InputError(f"limit must be positive, got {limit}")
-        self.entity(ref)
-        return self._neighbourhood(ref, hops, limit)
+        self._exists(ref)
+        return walk.neighbourhood(self._links_touching, self._lookup, ref, hops=hops, limit=limit)
 
+    @final
     def surroundings(self, refs: list[EntityRef], *, limit: int = 10_000) -> Subgraph:
         """Every link touching one of ``refs``, with the entities at both ends.
 
@@ -175,44 +262,137 @@ class GraphStore(ABC):
         """
         if limit < 1:
             raise InputError(f"limit must be positive, got {limit}")
-        return self._surroundings(list(dict.fromkeys(refs)), limit)
+        wanted = [EntityRef(*ref) for ref in dict.fromkeys(refs)]
+        return walk.surroundings(self._links_touching, self._lookup, wanted, limit)
 
+    @final
     def path(self, a: EntityRef, b: EntityRef, *, max_hops: int = 4) -> Subgraph | None:
         """A shortest chain of links from ``a`` to ``b``, or None within ``max_hops``."""
         if not 1 <= max_hops <= MAX_HOPS:
             raise InputError(f"max_hops must be between 1 and {MAX_HOPS}, got {max_hops}")
-        self.entity(a)
-        self.entity(b)
+        self._exists(a)
+        self._exists(b)
         if a == b:
-            return Subgraph(self._entities(a.kind, [a.key]), empty_frame(LINK_COLUMNS))
-        return self._path(a, b, max_hops)
+            return Subgraph(self._lookup([a]), empty_frame(LINK_COLUMNS))
+        return walk.path(self._links_touching, self._lookup, a, b, max_hops=max_hops)
 
+    @final
     def accounts_sharing(self, ref: EntityRef) -> pd.DataFrame:
         """Accounts linked to ``ref``: ``account``, ``link``, ``count``, ``first_seen``,
         ``last_seen``, ``created_at``, ``label``; one row per account and link kind."""
-        self.entity(ref)
-        return self._accounts_sharing(ref)
+        self._exists(ref)
+        return walk.accounts_sharing(self._links_touching, self._lookup, ref)
 
+    def _exists(self, ref: EntityRef) -> None:
+        """NotFound unless ``ref`` is an entity (what ``entity`` checks, without a frame)."""
+        if not len(self._lookup([ref])["key"]):
+            raise NotFound(f"no {ref.kind} with key {ref.key!r}")
+
+    def _lookup(self, refs: list[EntityRef]) -> Columns:
+        """The entities ``refs`` that exist, in any order: one indexed lookup per kind. An
+        engine that can look up keys of any kind at once does so instead."""
+        by_kind: dict[str, list[str]] = {}
+        for kind, key in refs:
+            by_kind.setdefault(kind, []).append(key)
+        found = [self._entities(kind, keys) for kind, keys in by_kind.items()]
+        found = [frame for frame in found if not frame.empty]
+        return pd.concat(found, ignore_index=True) if found else empty_frame(ENTITY_COLUMNS)
+
+    # -- reads: rings, verdicts, runs --------------------------------------------------------
+
+    @final
     def rings(self, flt: RingFilter | None = None, page: Page | None = None) -> RingPage:
-        """Active rings matching ``flt``, sorted and paginated by ``page``."""
+        """Rings matching ``flt`` (by default the active ones), sorted and paginated."""
         page = page or Page()
-        if page.sort not in SORTABLE:
-            raise InputError(f"cannot sort rings by {page.sort!r}; use one of {sorted(SORTABLE)}")
+        if page.sort not in RING_SORTS:
+            raise InputError(f"cannot sort rings by {page.sort!r}; use one of {list(RING_SORTS)}")
         if page.offset < 0 or page.limit < 1:
             raise InputError("page offset must be >= 0 and limit >= 1")
-        return self._rings(flt or RingFilter(), page)
+        index, rows = self._select(flt or RingFilter())
+        shown = np.asarray(index["ring_id"])[page.of(index, rows)].tolist()
+        return RingPage(self._rings_by_id(shown), len(rows))
 
+    @final
+    def ring_index(self, flt: RingFilter | None = None) -> pd.DataFrame:
+        """The light index (``RING_INDEX_COLUMNS``) of the rings matching ``flt`` (by default
+        the active ones), in ring-id order: for listings, reports and counts, without members
+        or evidence."""
+        index, rows = self._select(flt or RingFilter())
+        found = pd.DataFrame({name: np.asarray(index[name])[rows] for name in RING_INDEX_COLUMNS})
+        return found.assign(
+            first_detected=records.utc_column(found["first_detected"]),
+            last_seen=records.utc_column(found["last_seen"]),
+        )
+
+    @final
     def count_rings(self, flt: RingFilter | None = None) -> int:
-        """How many active rings match ``flt`` (one cheap query, for health checks)."""
-        return self._count_rings(flt or RingFilter())
+        """How many rings match ``flt`` (by default: the active ones)."""
+        return len(self._select(flt or RingFilter())[1])
 
+    def _select(self, flt: RingFilter) -> tuple[Columns, np.ndarray]:
+        """The stored index (times as stored) and the positions of the rings matching
+        ``flt``."""
+        if flt.account is None:
+            index = self._ring_index(None)
+            return index, flt.select(index)
+        # An account is in a handful of rings: only their rows are read.
+        with_account = self._ring_ids_with(flt.account)
+        index = self._ring_index(with_account)
+        return index, flt.select(index, with_account=with_account)
+
+    @final
     def ring(self, ring_id: str) -> Ring:
-        """One ring with its members and evidence; raises NotFound."""
-        found = self._ring(ring_id)
-        if found is None:
+        """One ring, active or retired, with its members, evidence and verdict; raises
+        NotFound."""
+        found = self._rings_by_id([ring_id])
+        if not found:
             raise NotFound(f"no ring with id {ring_id!r}")
-        return found
+        return found[0]
 
+    @final
+    def notes(self, ring_id: str) -> list[Note]:
+        """A ring's note thread, oldest first; raises NotFound."""
+        self.ring(ring_id)
+        return records.notes_from_rows(self._notes([ring_id]))
+
+    @final
+    def all_notes(self) -> dict[str, list[Note]]:
+        """Every ring's note thread (oldest first), by ring id: for exports."""
+        threads: dict[str, list[Note]] = {}
+        for note in records.notes_from_rows(self._notes(None)):
+            threads.setdefault(note.ring_id, []).append(note)
+        return threads
+
+    @final
+    def audit(
+        self, *, ring_id: str | None = None, since: Any = None, until: Any = None
+    ) -> list[AuditEntry]:
+        """Changes to verdicts, oldest first: of one ring, and from ``since`` up to (not
+        including) ``until`` when given; raises NotFound for an unknown ring."""
+        if ring_id is not None:
+            self.ring(ring_id)
+        start, stop = _naive_time(since, "since"), _naive_time(until, "until")
+        return records.audit_from_rows(self._audit(ring_id, start, stop))
+
+    @final
+    def runs(self) -> list[DetectionRun]:
+        """Every detection run recorded, newest first."""
+        return records.runs_from_rows(self._runs())
+
+    @final
+    def ring_history(self, ring_id: str) -> RingHistory:
+        """A ring through the detection runs: when first detected and last seen, and what
+        each run did to it (oldest first); raises NotFound."""
+        ring = self.ring(ring_id)
+        return RingHistory(
+            ring_id=ring.ring_id,
+            first_detected=ring.first_detected,
+            last_seen=ring.last_seen,
+            active=ring.active,
+            appearances=records.appearances_from_rows(self._appearances(ring_id)),
+        )
+
+    @final
     def stats(self) -> StoreStats:
         """Counts of entities per kind, links per kind, and active rings."""
         return self._stats()
@@ -225,6 +405,15 @@ class GraphStore(ABC):
             yield table.slice(start, size)
             if progress is not None:
                 progress(min(start + size, table.num_rows), table.num_rows)
+
+    def _rings_by_id(self, ids: list[str]) -> list[Ring]:
+        """The rings with these ids that exist, in the order of ``ids``. Engines store rows
+        (:meth:`_ring_rows`); a store holding rings in memory answers from there."""
+        if not ids:
+            return []
+        found = records.rings_from_rows(self._ring_rows(ids), self._members(ids))
+        by_id = {ring.ring_id: ring for ring in found}
+        return [by_id[ring_id] for ring_id in ids if ring_id in by_id]
 
     # -- engine hooks ------------------------------------------------------------------------
 
@@ -244,84 +433,76 @@ class GraphStore(ABC):
     def _upsert_links(self, batch: pa.Table) -> None: ...
 
     @abstractmethod
-    def _write_rings(self, rings: list[Ring]) -> None: ...
-
-    @abstractmethod
-    def _set_ring_status(self, ring_id: str, status: RingStatus, note: str) -> None: ...
-
-    @abstractmethod
     def _links(self, kinds: list[str] | None, since: pd.Timestamp | None) -> pd.DataFrame: ...
 
     @abstractmethod
     def _entities(self, kind: str | None, keys: list[str] | None) -> pd.DataFrame: ...
 
     @abstractmethod
-    def _neighbourhood(self, ref: EntityRef, hops: int, limit: int) -> Subgraph: ...
-
-    @abstractmethod
-    def _surroundings(self, refs: list[EntityRef], limit: int) -> Subgraph: ...
-
-    @abstractmethod
-    def _path(self, a: EntityRef, b: EntityRef, max_hops: int) -> Subgraph | None: ...
-
-    @abstractmethod
-    def _accounts_sharing(self, ref: EntityRef) -> pd.DataFrame: ...
-
-    @abstractmethod
-    def _rings(self, flt: RingFilter, page: Page) -> RingPage: ...
-
-    @abstractmethod
-    def _count_rings(self, flt: RingFilter) -> int: ...
-
-    @abstractmethod
-    def _ring(self, ring_id: str) -> Ring | None: ...
+    def _links_touching(self, refs: list[EntityRef], *, outgoing: bool) -> Columns:
+        """Every link with an end among ``refs`` (its source, when ``outgoing``), each once,
+        as ``LINK_COLUMNS``: the one hook the graph walks stand on."""
 
     @abstractmethod
     def _stats(self) -> StoreStats: ...
 
+    @abstractmethod
+    def _write_rings(self, write: RingWrite) -> None:
+        """In one transaction: upsert ``write.rings`` (``first_detected`` set for new ones,
+        ``last_seen`` to ``write.time``, active), retire ``write.retired``, replace the
+        members of the rings written, add the appearances and the run."""
 
-def filter_params(flt: RingFilter) -> dict[str, Any]:
-    """A ring filter as the query parameters both engines' statements take."""
-    return {
-        "min_score": flt.min_score,
-        "typology": flt.typology,
-        "status": None if flt.status is None else RingStatus(flt.status).value,
-        "min_size": flt.min_size,
-        "max_size": flt.max_size,
-        "account": flt.account,
-    }
+    @abstractmethod
+    def _update_verdict(self, ring_id: str, decide: Decide) -> VerdictChange:
+        """In one transaction: read the ring's verdict (the default if none), ``decide`` the
+        change, write the new verdict, its notes and its audit entries; returns the change.
+        Concurrent changes to one verdict must not interleave between the read and the write."""
+
+    @abstractmethod
+    def _ring_index(self, ids: list[str] | None) -> Columns:
+        """The stored rings with these ids (every one when None) as ``RING_INDEX_COLUMNS``
+        (status "new" where no verdict), in ring-id order."""
+
+    @abstractmethod
+    def _ring_ids_with(self, account: str) -> list[str]:
+        """Ids of the rings (active or retired) ``account`` is a member of."""
+
+    @abstractmethod
+    def _ring_rows(self, ids: list[str]) -> pd.DataFrame:
+        """``records.RING_ROW_COLUMNS`` of the rings with these ids, in any order."""
+
+    @abstractmethod
+    def _members(self, ids: list[str] | None) -> pd.DataFrame:
+        """``records.MEMBER_SCHEMA`` columns of the rings with these ids (all when None)."""
+
+    @abstractmethod
+    def _notes(self, ids: list[str] | None) -> pd.DataFrame:
+        """``records.NOTE_SCHEMA`` columns of these rings' notes (every note when None)."""
+
+    @abstractmethod
+    def _audit(
+        self, ring_id: str | None, since: datetime | None, until: datetime | None
+    ) -> pd.DataFrame:
+        """``records.AUDIT_SCHEMA`` columns of the entries matching (times naive UTC)."""
+
+    @abstractmethod
+    def _runs(self) -> pd.DataFrame:
+        """``records.RUN_SCHEMA`` columns of every run."""
+
+    @abstractmethod
+    def _appearances(self, ring_id: str) -> pd.DataFrame:
+        """``records.APPEARANCE_SCHEMA`` columns and the run's ``time`` (when it finished) of
+        every run that found or retired the ring."""
 
 
-def cap_subgraph(
-    nodes: pd.DataFrame,
-    edges: pd.DataFrame,
-    *,
-    first: list[EntityRef],
-    limit: int,
-    truncated: bool = False,
-) -> Subgraph:
-    """A subgraph of at most ``limit`` nodes: those in ``first``, then the rest in (kind, key)
-    order; edges whose ends were both kept."""
-    wanted = {(ref.kind, ref.key) for ref in first}
-    rank = pd.Series(
-        [(kind, key) not in wanted for kind, key in zip(nodes["kind"], nodes["key"], strict=True)],
-        index=nodes.index,
-        dtype=bool,
-    )
-    nodes = nodes.assign(_later=rank).sort_values(["_later", "kind", "key"], kind="stable")
-    nodes = nodes.drop(columns="_later").reset_index(drop=True)
-    if len(nodes) > limit:
-        nodes, truncated = nodes.head(limit), True
-        kept = set(zip(nodes["kind"], nodes["key"], strict=True))
-        inside = [
-            (sk, sv) in kept and (dk, dv) in kept
-            for sk, sv, dk, dv in zip(
-                edges["src_kind"], edges["src_key"], edges["dst_kind"], edges["dst_key"],
-                strict=True,
-            )
-        ]  # fmt: skip
-        edges = edges[pd.Series(inside, index=edges.index, dtype=bool)]
-    return Subgraph(nodes, edges.reset_index(drop=True), truncated=truncated)
+def _naive_time(value: Any, what: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise InputError(f"{what} {value!r} is not a time") from None
+    return records.naive_utc(stamp.to_pydatetime())
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:

@@ -4,7 +4,11 @@ The graph in Neo4j: one node per entity, labelled with its kind (``:Account``, `
 and identified by a uniquely constrained ``key``; one relationship per link, typed with its kind
 (``USES_DEVICE``...) and carrying ``first_seen``, ``last_seen`` (UTC datetimes), ``count`` and
 ``amount``; one ``:Ring`` node per ring, ``(:Ring)-[:HAS_MEMBER]->(:Account)``, its evidence a
-JSON string property.
+JSON string property. Beside the graph, unconnected: investigators' ``:Verdict`` (one per ring,
+by ``ring_id``), ``:Note`` and ``:AuditEntry`` nodes, and detection's ``:Run`` nodes and
+``:RingRun`` nodes (what a run did to a ring). Verdicts are nodes of their own so that a
+detection run, which writes ``:Ring`` nodes, never takes a lock an investigator's change waits
+on, nor writes a property one made.
 
 Cypher cannot take a label or relationship type as a parameter and still use the key index, so
 statements that need one are templates: ``{label}``, ``{src}``, ``{dst}`` and ``{kind}`` are
@@ -15,12 +19,37 @@ microsecond``), which pandas turns into a column at once.
 
 RING = "Ring"
 MEMBER = "HAS_MEMBER"
+#: Labels of the nodes that are not entities.
+INTERNAL_LABELS = frozenset({RING, "Verdict", "Note", "AuditEntry", "Run", "RingRun"})
 
 # -- schema ----------------------------------------------------------------------------------
 
 KEY_CONSTRAINT = "CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.key IS UNIQUE"
 
-RING_CONSTRAINT = "CREATE CONSTRAINT ring_id IF NOT EXISTS FOR (r:Ring) REQUIRE r.ring_id IS UNIQUE"
+RING_SCHEMA = (
+    "CREATE CONSTRAINT ring_id IF NOT EXISTS FOR (r:Ring) REQUIRE r.ring_id IS UNIQUE",
+    "CREATE CONSTRAINT verdict_ring IF NOT EXISTS FOR (v:Verdict) REQUIRE v.ring_id IS UNIQUE",
+    "CREATE CONSTRAINT run_id IF NOT EXISTS FOR (r:Run) REQUIRE r.run_id IS UNIQUE",
+    "CREATE INDEX note_ring IF NOT EXISTS FOR (n:Note) ON (n.ring_id)",
+    "CREATE INDEX audit_ring IF NOT EXISTS FOR (e:AuditEntry) ON (e.ring_id)",
+    "CREATE INDEX audit_time IF NOT EXISTS FOR (e:AuditEntry) ON (e.time)",
+    "CREATE INDEX ring_run_ring IF NOT EXISTS FOR (a:RingRun) ON (a.ring_id)",
+)
+
+# Rings written before ring history and verdict nodes carry ``status``, ``note`` and a
+# ``detected_at`` text: they become rings of now, their verdicts nodes of their own.
+EARLIER_RINGS = """
+MATCH (r:Ring) WHERE r.status IS NOT NULL
+RETURN collect([r.ring_id, r.status, r.note, r.detected_at]) AS rows
+"""
+
+# ``$rows``: ring_id and when it was last detected (records.earlier_rings).
+KEEP_EARLIER_RINGS = """
+UNWIND $rows AS row
+MATCH (r:Ring {ring_id: row.ring_id})
+SET r.first_detected = datetime(row.detected), r.last_seen = datetime(row.detected)
+REMOVE r.status, r.note, r.detected_at
+"""
 
 # -- writes ----------------------------------------------------------------------------------
 
@@ -53,35 +82,31 @@ SET r.first_seen = CASE WHEN r.first_seen IS NULL OR datetime(row.first_seen) < 
                     THEN row.amount ELSE r.amount END
 """
 
-# Rings, in one transaction: retire labelled rings that are gone, delete unlabelled ones,
-# upsert the new set (a stored verdict wins over an incoming "new"), replace memberships.
-RETIRE_RINGS = """
-MATCH (r:Ring) WHERE NOT r.ring_id IN $ids AND r.status <> 'new'
-SET r.active = false
-"""
-
-DROP_RINGS = """
-MATCH (r:Ring) WHERE NOT r.ring_id IN $ids AND r.status = 'new'
-DETACH DELETE r
-"""
-
-DROP_MEMBERS = """
-MATCH (r:Ring)-[m:HAS_MEMBER]->() WHERE r.ring_id IN $ids
-DELETE m
-"""
-
+# A run's rings, in one transaction: upsert the rings found ($time: when the run finished),
+# retire the others, replace the members of those found, add what the run did to each ring and
+# the run itself. Nothing here touches a :Verdict.
 UPSERT_RINGS = """
 UNWIND $rings AS row
 MERGE (r:Ring {ring_id: row.ring_id})
-SET r.status = CASE WHEN row.status = 'new' AND r.status IS NOT NULL
-                    THEN r.status ELSE row.status END,
-    r.note = CASE WHEN row.status = 'new' AND r.note IS NOT NULL THEN r.note ELSE row.note END,
-    r.score = row.score,
+ON CREATE SET r.first_detected = datetime($time)
+SET r.score = row.score,
     r.typology = row.typology,
     r.size = row.size,
     r.evidence = row.evidence,
-    r.detected_at = row.detected_at,
+    r.last_seen = datetime($time),
     r.active = true
+"""
+
+RETIRE_RINGS = """
+UNWIND $ids AS id
+MATCH (r:Ring {ring_id: id})
+SET r.active = false
+"""
+
+DROP_MEMBERS = """
+UNWIND $ids AS id
+MATCH (:Ring {ring_id: id})-[m:HAS_MEMBER]->()
+DELETE m
 """
 
 ADD_MEMBERS = """
@@ -91,9 +116,49 @@ MERGE (a:Account {key: row.account})
 CREATE (r)-[:HAS_MEMBER {role: row.role, pagerank: row.pagerank, degree: row.degree}]->(a)
 """
 
-SET_RING_STATUS = """
-MATCH (r:Ring {ring_id: $ring_id})
-SET r.status = $status, r.note = $note
+ADD_APPEARANCES = """
+UNWIND $rows AS row
+CREATE (a:RingRun)
+SET a = row
+"""
+
+ADD_RUN = """
+UNWIND $rows AS row
+CREATE (r:Run)
+SET r = row,
+    r.started_at = datetime(row.started_at),
+    r.finished_at = datetime(row.finished_at),
+    r.data_from = datetime(row.data_from),
+    r.data_to = datetime(row.data_to)
+"""
+
+# A verdict change, in one transaction. Writing a property first takes the verdict's write
+# lock, so the values read after it are the latest committed, and no concurrent change can
+# write between this read and the write that follows (Neo4j's documented way to avoid lost
+# updates under read-committed isolation).
+LOCK_VERDICT = """
+MERGE (v:Verdict {ring_id: $ring_id})
+ON CREATE SET v.status = 'new', v.revision = 0
+SET v.locked = true
+RETURN v.status AS status, v.assignee AS assignee, v.revision AS revision
+"""
+
+WRITE_VERDICT = """
+MATCH (v:Verdict {ring_id: $ring_id})
+SET v.status = $status, v.assignee = $assignee, v.revision = $revision
+REMOVE v.locked
+"""
+
+ADD_NOTES = """
+UNWIND $rows AS row
+CREATE (n:Note)
+SET n = row, n.time = datetime(row.time)
+"""
+
+ADD_AUDIT = """
+UNWIND $rows AS row
+CREATE (e:AuditEntry)
+SET e = row, e.time = datetime(row.time)
 """
 
 # -- reads -----------------------------------------------------------------------------------
@@ -140,44 +205,6 @@ MATCH (n) WHERE NOT n:Ring AND n.key IN $keys
 RETURN collect({_entity_row("n")}) AS rows
 """
 
-ELEMENT_ID = "MATCH (n:{label} {{key: $key}})\nRETURN elementId(n) AS id"
-
-# The neighbours of a frontier (element ids), in (kind, key) order, at most $limit of them.
-NEIGHBOURS = """
-UNWIND $ids AS id
-MATCH (n) WHERE elementId(n) = id
-MATCH (n)-[r]-(m) WHERE type(r) <> 'HAS_MEMBER'
-WITH DISTINCT m
-RETURN elementId(m) AS id, labels(m)[0] AS kind, m.key AS key
-ORDER BY kind, key
-LIMIT $limit
-"""
-
-NODES_BY_IDS = f"""
-UNWIND $ids AS id
-MATCH (n) WHERE elementId(n) = id
-WITH n ORDER BY labels(n)[0], n.key
-RETURN collect({_entity_row("n")}) AS rows
-"""
-
-LINKS_WITHIN = f"""
-UNWIND $ids AS id
-MATCH (a) WHERE elementId(a) = id
-MATCH (a)-[r]->(b) WHERE type(r) <> 'HAS_MEMBER' AND elementId(b) IN $ids
-RETURN collect({_link_row("a", "r", "b")}) AS rows
-"""
-
-# ``{hops}`` is an integer the contract has bounded; Ring nodes are reachable only through
-# HAS_MEMBER, so excluding that type keeps the walk inside the entity graph. Nodes and links
-# come back in path order.
-SHORTEST_PATH = f"""
-MATCH (x:{{src}} {{{{key: $src_key}}}}), (y:{{dst}} {{{{key: $dst_key}}}})
-MATCH p = shortestPath((x)-[*..{{hops}}]-(y))
-WHERE all(rel IN relationships(p) WHERE type(rel) <> 'HAS_MEMBER')
-RETURN [n IN nodes(p) | {_entity_row("n")}] AS nodes,
-       [r IN relationships(p) | {_link_row("startNode(r)", "r", "endNode(r)")}] AS links
-"""
-
 # Every link touching some entities of one kind (either way), each once.
 LINKS_TOUCHING = f"""
 UNWIND $keys AS key
@@ -188,49 +215,103 @@ WITH startNode(r) AS a, r, endNode(r) AS b
 RETURN collect({_link_row("a", "r", "b")}) AS rows
 """
 
-ACCOUNTS_SHARING = f"""
-MATCH (x:{{label}} {{{{key: $key}}}})-[r]-(a:Account)
+# Links whose source is one of some entities of one kind.
+LINKS_FROM = f"""
+UNWIND $keys AS key
+MATCH (a:{{label}} {{{{key: key}}}})-[r]->(b)
 WHERE type(r) <> 'HAS_MEMBER'
-WITH a, r ORDER BY a.key, type(r)
-RETURN collect([a.key, type(r), r.count, {_micros("r.first_seen")}, {_micros("r.last_seen")},
-                {_micros("a.created_at")}, a.label]) AS rows
+RETURN collect({_link_row("a", "r", "b")}) AS rows
 """
 
-_RING_FILTER = """
-MATCH (r:Ring)
-WHERE r.active
-  AND ($min_score IS NULL OR r.score >= $min_score)
-  AND ($typology IS NULL OR r.typology = $typology)
-  AND ($status IS NULL OR r.status = $status)
-  AND ($min_size IS NULL OR r.size >= $min_size)
-  AND ($max_size IS NULL OR r.size <= $max_size)
-  AND ($account IS NULL OR EXISTS { (r)-[:HAS_MEMBER]->(:Account {key: $account}) })
+# The ring index without verdicts, in ring-id order (read from the ring_id index, which keeps
+# that order): joining each ring to its verdict here tripled the time of the query at 13,000
+# rings; the verdicts, far fewer, come from VERDICTS and are joined in the engine.
+RING_INDEX = f"""
+MATCH (r:Ring) WHERE r.ring_id >= ''
+WITH r ORDER BY r.ring_id
+RETURN collect([r.ring_id, r.score, r.typology, r.size, {_micros("r.first_detected")},
+                {_micros("r.last_seen")}, r.active]) AS rows
 """
 
-_RING = """r.ring_id AS ring_id, r.score AS score, r.typology AS typology, r.status AS status,
-       r.note AS note, r.evidence AS evidence, r.detected_at AS detected_at"""
-
-COUNT_RINGS = _RING_FILTER + "RETURN count(r) AS total"
-
-# ``$sort`` names the property (score, size or ring_id, checked by the contract); a direction
-# cannot be a parameter, hence two statements.
-PAGE_RINGS_DESC = (
-    _RING_FILTER + f"RETURN {_RING}\nORDER BY r[$sort] DESC, r.ring_id\nSKIP $offset LIMIT $limit"
-)
-PAGE_RINGS_ASC = (
-    _RING_FILTER + f"RETURN {_RING}\nORDER BY r[$sort] ASC, r.ring_id\nSKIP $offset LIMIT $limit"
-)
-
-RING_BY_ID = f"""
-MATCH (r:Ring {{ring_id: $ring_id}})
-RETURN {_RING}
+RING_INDEX_OF = f"""
+UNWIND $ids AS id
+MATCH (r:Ring {{ring_id: id}})
+WITH r ORDER BY r.ring_id
+RETURN collect([r.ring_id, r.score, r.typology, r.size, {_micros("r.first_detected")},
+                {_micros("r.last_seen")}, r.active]) AS rows
 """
 
-RING_MEMBERS = """
-MATCH (r:Ring)-[m:HAS_MEMBER]->(a:Account) WHERE r.ring_id IN $ids
-RETURN r.ring_id AS ring_id, a.key AS account, m.role AS role, m.pagerank AS pagerank,
-       m.degree AS degree
-ORDER BY ring_id, pagerank DESC, account
+VERDICTS = "MATCH (v:Verdict)\nRETURN collect([v.ring_id, v.status, v.assignee]) AS rows"
+
+VERDICTS_OF = """
+UNWIND $ids AS id
+MATCH (v:Verdict {ring_id: id})
+RETURN collect([v.ring_id, v.status, v.assignee]) AS rows
+"""
+
+RING_IDS_WITH = """
+MATCH (:Account {key: $account})<-[:HAS_MEMBER]-(r:Ring)
+RETURN collect(DISTINCT r.ring_id) AS rows
+"""
+
+# The latest note is the one of the highest revision: revisions count a verdict's changes.
+RING_ROWS = f"""
+UNWIND $ids AS id
+MATCH (r:Ring {{ring_id: id}})
+OPTIONAL MATCH (v:Verdict {{ring_id: id}})
+OPTIONAL MATCH (n:Note {{ring_id: id}})
+WITH r, v, n ORDER BY n.revision DESC
+WITH r, v, collect(n.text)[0] AS note
+RETURN collect([r.ring_id, r.score, r.typology, r.size, r.evidence,
+                {_micros("r.first_detected")}, {_micros("r.last_seen")}, r.active,
+                coalesce(v.status, 'new'), v.assignee, coalesce(note, '')]) AS rows
+"""
+
+_MEMBER_ROW = "[r.ring_id, a.key, m.role, m.pagerank, m.degree]"
+
+MEMBERS_OF = f"""
+UNWIND $ids AS id
+MATCH (r:Ring {{ring_id: id}})-[m:HAS_MEMBER]->(a:Account)
+RETURN collect({_MEMBER_ROW}) AS rows
+"""
+
+ALL_MEMBERS = f"""
+MATCH (r:Ring)-[m:HAS_MEMBER]->(a:Account)
+RETURN collect({_MEMBER_ROW}) AS rows
+"""
+
+_NOTE_ROW = f"[n.ring_id, {_micros('n.time')}, n.actor, n.text, n.revision]"
+
+NOTES_OF = f"""
+UNWIND $ids AS id
+MATCH (n:Note {{ring_id: id}})
+RETURN collect({_NOTE_ROW}) AS rows
+"""
+
+ALL_NOTES = f"MATCH (n:Note)\nRETURN collect({_NOTE_ROW}) AS rows"
+
+AUDIT = f"""
+MATCH (e:AuditEntry)
+WHERE ($ring_id IS NULL OR e.ring_id = $ring_id)
+  AND ($since IS NULL OR e.time >= $since)
+  AND ($until IS NULL OR e.time < $until)
+RETURN collect([{_micros("e.time")}, e.actor, e.ring_id, e.field, e.old, e.new,
+                e.revision]) AS rows
+"""
+
+RUNS = f"""
+MATCH (r:Run)
+RETURN collect([r.run_id, {_micros("r.started_at")}, {_micros("r.finished_at")}, r.settings,
+                {_micros("r.data_from")}, {_micros("r.data_to")}, r.engine, r.version,
+                r.accounts, r.candidates, r.rings, r.new, r.returned, r.grown, r.shrunk,
+                r.retired]) AS rows
+"""
+
+APPEARANCES = f"""
+MATCH (a:RingRun {{ring_id: $ring_id}})
+MATCH (r:Run {{run_id: a.run_id}})
+RETURN collect([a.run_id, a.ring_id, a.change, a.size, a.score, a.joined, a.left,
+                {_micros("r.finished_at")}]) AS rows
 """
 
 # -- stats (count-store lookups: constant time whatever the graph size) ----------------------

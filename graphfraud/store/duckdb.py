@@ -6,47 +6,31 @@ Writes are columnar (a frame is registered and merged with two joins); graph wal
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from graphfraud.errors import StoreError, StoreUnavailable
-from graphfraud.model import (
-    LINK_COLUMNS,
-    EntityRef,
-    Page,
-    Ring,
-    RingEvidence,
-    RingFilter,
-    RingMember,
-    RingPage,
-    RingStatus,
-    StoreStats,
-    Subgraph,
-)
-from graphfraud.store import sql
-from graphfraud.store.base import GraphStore, cap_subgraph, filter_params
+from graphfraud.model import EntityRef, StoreStats, VerdictChange
+from graphfraud.store import records, sql
+from graphfraud.store.base import Decide, GraphStore
+from graphfraud.store.records import RingWrite
+from graphfraud.store.walk import touching_mask
 
-RING_COLUMNS = (
-    "ring_id",
-    "score",
-    "typology",
-    "size",
-    "status",
-    "note",
-    "evidence",
-    "detected_at",
-    "active",
-)
-MEMBER_COLUMNS = ("ring_id", "account", "role", "pagerank", "degree")
 #: Batches at least this big are merged without index maintenance (see sql.CREATE_KEY_INDEXES).
 BULK_ROWS = 100_000
-ORDER = {"score": "r.score", "size": "r.size", "ring_id": "r.ring_id"}
+#: One lock per database file, shared by every handle on it in this process (see
+#: ``DuckDBStore._update_verdict``).
+_VERDICT_LOCKS: dict[str, threading.Lock] = {}
+_VERDICT_LOCKS_GUARD = threading.Lock()
 
 
 class DuckDBStore(GraphStore):
@@ -67,6 +51,10 @@ class DuckDBStore(GraphStore):
         except duckdb.Error as exc:
             raise StoreUnavailable(f"cannot open DuckDB store {path!r}: {exc}") from exc
         self._indexes_stale = False
+        # An in-memory database is this handle's alone.
+        shared = str(Path(path).resolve()) if path != ":memory:" else f"memory-{id(self)}"
+        with _VERDICT_LOCKS_GUARD:
+            self._verdict_lock = _VERDICT_LOCKS.setdefault(shared, threading.Lock())
         self.ensure_schema()
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -82,7 +70,10 @@ class DuckDBStore(GraphStore):
         except BaseException:
             self._db.rollback()
             raise
-        self._db.commit()
+        try:
+            self._db.commit()
+        except duckdb.Error as exc:  # a conflict with a concurrent transaction shows here
+            raise StoreError(f"DuckDB write failed, nothing was changed: {exc}") from exc
 
     def _indexed(self) -> duckdb.DuckDBPyConnection:
         """The connection, with the key indexes a bulk merge dropped built again."""
@@ -105,6 +96,26 @@ class DuckDBStore(GraphStore):
     def _ensure_schema(self) -> None:
         self._db.execute(sql.SCHEMA)
         self._db.execute(sql.CREATE_KEY_INDEXES)
+        self._ensure_ring_schema()
+
+    def _ensure_ring_schema(self) -> None:
+        columns = {row[0] for row in self._db.execute(sql.RING_TABLE_COLUMNS).fetchall()}
+        if columns and "first_detected" not in columns:
+            self._keep_earlier_rings()
+        self._db.execute(sql.RING_SCHEMA)
+
+    def _keep_earlier_rings(self) -> None:
+        """Move the rings of a store written before ring history to the tables of now, their
+        verdicts and notes with them (see :func:`records.earlier_rings`), in one transaction."""
+        earlier = records.earlier_rings(self._frame(sql.EARLIER_RINGS))
+        with self._transaction() as db:
+            db.execute(sql.SET_EARLIER_RINGS_ASIDE)
+            db.execute(sql.RING_SCHEMA)
+            db.register("earlier_times", earlier.times)
+            db.execute(sql.KEEP_EARLIER_RINGS)
+            db.unregister("earlier_times")
+            for ring_id, change in earlier.verdicts:
+                _write_verdict(db, ring_id, change)
 
     def _close(self) -> None:
         self._indexed().close()
@@ -134,53 +145,46 @@ class DuckDBStore(GraphStore):
             db.unregister("incoming")
         self._indexes_stale = self._indexes_stale or bulk
 
-    def _write_rings(self, rings: list[Ring]) -> None:
-        incoming = pd.DataFrame(
-            [
-                (
-                    r.ring_id,
-                    float(r.score),
-                    r.typology,
-                    r.size,
-                    RingStatus(r.status).value,
-                    r.note,
-                    r.evidence.to_json(),
-                    r.detected_at,
-                    True,
-                )
-                for r in rings
-            ],
-            columns=list(RING_COLUMNS),
-        )
-        members = pd.DataFrame(
-            [
-                (r.ring_id, m.account, m.role, float(m.pagerank), int(m.degree))
-                for r in rings
-                for m in r.members
-            ],
-            columns=list(MEMBER_COLUMNS),
-        )
+    def _write_rings(self, write: RingWrite) -> None:
+        tables = {
+            "incoming": write.rings,
+            "incoming_members": write.members,
+            "incoming_appearances": write.appearances,
+            "incoming_run": records.run_table(write.run),
+        }
         with self._transaction() as db:
-            # A temp table, not a registered frame: CARRY_STATUS updates it in place.
-            db.register("incoming_frame", incoming)
-            db.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM incoming_frame")
-            db.unregister("incoming_frame")
-            db.execute(sql.CARRY_STATUS)
-            db.execute(sql.KEEP_LABELLED_RINGS)
-            db.execute(sql.DROP_UNLABELLED_RINGS)
-            db.execute(sql.DROP_REPLACED_RINGS)
-            db.execute(sql.INSERT_RINGS)
-            db.execute(sql.DROP_REPLACED_MEMBERS)
-            db.register("incoming_members", members)
-            db.execute(sql.INSERT_MEMBERS)
-            db.unregister("incoming_members")
-            db.execute("DROP TABLE incoming")
+            for name, table in tables.items():
+                db.register(name, table)
+            db.execute(sql.UPDATE_FOUND_RINGS, {"time": write.time})
+            db.execute(sql.INSERT_NEW_RINGS, {"time": write.time})
+            db.execute(sql.RETIRE_RINGS, {"retired": write.retired})
+            for statement in (
+                sql.DROP_REPLACED_MEMBERS, sql.INSERT_MEMBERS, sql.INSERT_APPEARANCES,
+                sql.INSERT_RUN,
+            ):  # fmt: skip
+                db.execute(statement)
+            for name in tables:
+                db.unregister(name)
 
-    def _set_ring_status(self, ring_id: str, status: RingStatus, note: str) -> None:
+    def _update_verdict(self, ring_id: str, decide: Decide) -> VerdictChange:
+        # DuckDB's transactions are optimistic: of two concurrent changes to one verdict, the
+        # second would fail with a conflict. Only one process can write a DuckDB file, and its
+        # handles share this lock, so verdict changes take turns instead.
+        with self._verdict_lock:
+            return self._change_verdict_now(ring_id, decide)
+
+    def _change_verdict_now(self, ring_id: str, decide: Decide) -> VerdictChange:
         with self._transaction() as db:
-            db.execute(
-                sql.SET_RING_STATUS, {"ring_id": ring_id, "status": status.value, "note": note}
+            found = db.execute(sql.VERDICT, {"ring_id": ring_id}).fetchall()
+            current = records.verdict_from_row(
+                dict(zip(("status", "assignee", "revision"), found[0], strict=True))
+                if found
+                else None
             )
+            change = decide(current)
+            if change.audit:
+                _write_verdict(db, ring_id, change)
+        return change
 
     def _links(self, kinds: list[str] | None, since: pd.Timestamp | None) -> pd.DataFrame:
         cutoff = None if since is None else _naive(since)
@@ -192,145 +196,46 @@ class DuckDBStore(GraphStore):
         found = self._frame(sql.SELECT_ENTITIES_BY_KEY, keys=keys)
         return found if kind is None else found[found["kind"] == kind].reset_index(drop=True)
 
-    def _touching(self, frontier: pd.DataFrame) -> pd.DataFrame:
-        found = self._frame(sql.LINKS_BY_KEY, keys=frontier["key"].unique().tolist())
-        wanted = set(zip(frontier["kind"], frontier["key"], strict=True))
-        return found[_touches(found, wanted)].reset_index(drop=True)
+    def _lookup(self, refs: list[EntityRef]) -> pd.DataFrame:
+        # One query for every kind: the key index serves keys alone (see sql).
+        found = self._frame(sql.SELECT_ENTITIES_BY_KEY, keys=sorted({ref.key for ref in refs}))
+        wanted = {(ref.kind, ref.key) for ref in refs}
+        kept = [node in wanted for node in zip(found["kind"], found["key"], strict=True)]
+        return found[np.array(kept, dtype=bool)].reset_index(drop=True)
 
-    def _nodes(self, refs: pd.DataFrame) -> pd.DataFrame:
-        found = self._entities(None, refs["key"].unique().tolist())
-        found = found.merge(refs[["kind", "key"]].drop_duplicates(), on=["kind", "key"])
-        return found.sort_values(["kind", "key"], ignore_index=True)
+    def _links_touching(self, refs: list[EntityRef], *, outgoing: bool) -> pd.DataFrame:
+        keys = sorted({ref.key for ref in refs})
+        found = self._frame(sql.LINKS_FROM_KEY if outgoing else sql.LINKS_BY_KEY, keys=keys)
+        wanted = [(ref.kind, ref.key) for ref in refs]
+        return found[touching_mask(found, wanted, outgoing=outgoing)].reset_index(drop=True)
 
-    def _neighbourhood(self, ref: EntityRef, hops: int, limit: int) -> Subgraph:
-        seen: dict[tuple[str, str], None] = {(ref.kind, ref.key): None}
-        frontier = [(ref.kind, ref.key)]
-        truncated = False
-        for _ in range(hops):
-            edges = self._touching(_refs(frontier))
-            reached = sorted(set(_ends(edges)) - seen.keys())
-            room = limit - len(seen)
-            if len(reached) > room:
-                reached, truncated = reached[:room], True
-            seen.update(dict.fromkeys(reached))
-            frontier = reached
-            if truncated or not frontier:
-                break
-        nodes = self._nodes(_refs(list(seen)))
-        edges = self._frame(sql.LINKS_FROM_KEY, keys=sorted({key for _, key in seen}))
-        inside = _within(edges, set(seen))
-        return Subgraph(nodes, edges[inside].reset_index(drop=True), truncated=truncated)
+    def _ring_index(self, ids: list[str] | None) -> pd.DataFrame:
+        return self._frame(sql.RING_INDEX, ids=ids)
 
-    def _surroundings(self, refs: list[EntityRef], limit: int) -> Subgraph:
-        edges = self._touching(_refs([(ref.kind, ref.key) for ref in refs]))
-        ends = list(dict.fromkeys([(ref.kind, ref.key) for ref in refs] + _ends(edges)))
-        return cap_subgraph(self._nodes(_refs(ends)), edges, first=refs, limit=limit)
+    def _ring_ids_with(self, account: str) -> list[str]:
+        return self._frame(sql.RING_IDS_WITH, account=account)["ring_id"].tolist()
 
-    def _path(self, a: EntityRef, b: EntityRef, max_hops: int) -> Subgraph | None:
-        # Bidirectional breadth-first search: expand the smaller side one level at a time.
-        parents: list[dict[tuple[str, str], tuple[tuple[str, str], dict[Hashable, Any]] | None]] = [
-            {(a.kind, a.key): None},
-            {(b.kind, b.key): None},
-        ]
-        frontiers = [[(a.kind, a.key)], [(b.kind, b.key)]]
-        for _ in range(max_hops):
-            side = 0 if len(frontiers[0]) <= len(frontiers[1]) else 1
-            edges = self._touching(_refs(frontiers[side]))
-            level: list[tuple[str, str]] = []
-            for edge in edges.to_dict("records"):
-                src, dst = (edge["src_kind"], edge["src_key"]), (edge["dst_kind"], edge["dst_key"])
-                for here, there in ((src, dst), (dst, src)):
-                    if here in parents[side] and there not in parents[side]:
-                        parents[side][there] = (here, edge)
-                        level.append(there)
-            meeting = sorted(set(level) & parents[1 - side].keys())
-            if meeting:
-                return self._trace(parents, meeting[0])
-            if not level:
-                return None
-            frontiers[side] = level
-        return None
+    def _ring_rows(self, ids: list[str]) -> pd.DataFrame:
+        return self._frame(sql.RING_ROWS, ids=ids)
 
-    def _trace(
-        self,
-        parents: list[dict[tuple[str, str], tuple[tuple[str, str], dict[Hashable, Any]] | None]],
-        middle: tuple[str, str],
-    ) -> Subgraph:
-        """The path through ``middle``, nodes and edges in order from ``a`` to ``b``."""
-        halves: list[tuple[list[tuple[str, str]], list[dict[Hashable, Any]]]] = []
-        for side in parents:
-            chain: list[tuple[str, str]] = []
-            links: list[dict[Hashable, Any]] = []
-            step = side[middle]
-            while step is not None:
-                previous, edge = step
-                chain.append(previous)
-                links.append(edge)
-                step = side[previous]
-            halves.append((chain, links))
-        order = [*reversed(halves[0][0]), middle, *halves[1][0]]
-        edge_frame = pd.DataFrame(
-            [*reversed(halves[0][1]), *halves[1][1]], columns=list(LINK_COLUMNS)
-        )
-        nodes = self._nodes(_refs(order)).set_index(["kind", "key"]).loc[order].reset_index()
-        return Subgraph(nodes, edge_frame.reset_index(drop=True))
+    def _members(self, ids: list[str] | None) -> pd.DataFrame:
+        if ids is None:
+            return self._frame(sql.ALL_MEMBERS)
+        return self._frame(sql.MEMBERS_OF, ids=ids)
 
-    def _accounts_sharing(self, ref: EntityRef) -> pd.DataFrame:
-        links = self._touching(_refs([(ref.kind, ref.key)]))
-        to_it = (links["dst_kind"] == ref.kind) & (links["dst_key"] == ref.key)
-        other_kind = links["src_kind"].where(to_it, links["dst_kind"])
-        sharing = pd.DataFrame(
-            {
-                "account": links["src_key"].where(to_it, links["dst_key"]),
-                "link": links["kind"],
-                "count": links["count"],
-                "first_seen": links["first_seen"],
-                "last_seen": links["last_seen"],
-            }
-        )[(other_kind == "Account").to_numpy()]
-        facts = self._entities("Account", sharing["account"].unique().tolist())
-        facts = facts[["key", "created_at", "label"]].rename(columns={"key": "account"})
-        sharing = sharing.merge(facts, on="account", how="left")
-        return sharing.sort_values(["account", "link"], ignore_index=True)
+    def _notes(self, ids: list[str] | None) -> pd.DataFrame:
+        return self._frame(sql.ALL_NOTES) if ids is None else self._frame(sql.NOTES_OF, ids=ids)
 
-    def _rings(self, flt: RingFilter, page: Page) -> RingPage:
-        params = filter_params(flt)
-        direction = "DESC" if page.descending else "ASC"
-        order = f"{ORDER[page.sort]} {direction}, r.ring_id"
-        rows = self._frame(
-            sql.PAGE_RINGS.format(order=order), limit=page.limit, offset=page.offset, **params
-        )
-        return RingPage(self._assemble(rows), self._count_rings(flt))
+    def _audit(
+        self, ring_id: str | None, since: datetime | None, until: datetime | None
+    ) -> pd.DataFrame:
+        return self._frame(sql.AUDIT, ring_id=ring_id, since=since, until=until)
 
-    def _count_rings(self, flt: RingFilter) -> int:
-        return int(self._scalar(sql.COUNT_RINGS, **filter_params(flt)))
+    def _runs(self) -> pd.DataFrame:
+        return self._frame(sql.RUNS)
 
-    def _ring(self, ring_id: str) -> Ring | None:
-        rings = self._assemble(self._frame(sql.SELECT_RING, ring_id=ring_id))
-        return rings[0] if rings else None
-
-    def _assemble(self, rows: pd.DataFrame) -> list[Ring]:
-        if rows.empty:
-            return []
-        members = self._frame(sql.SELECT_MEMBERS, ring_ids=rows["ring_id"].tolist())
-        by_ring: dict[str, list[RingMember]] = {}
-        for m in members.to_dict("records"):
-            by_ring.setdefault(m["ring_id"], []).append(
-                RingMember(m["account"], m["role"], float(m["pagerank"]), int(m["degree"]))
-            )
-        return [
-            Ring(
-                ring_id=str(r["ring_id"]),
-                score=float(r["score"]),
-                typology=str(r["typology"]),
-                members=by_ring.get(str(r["ring_id"]), []),
-                evidence=RingEvidence.from_json(str(r["evidence"])),
-                status=RingStatus(str(r["status"])),
-                note=str(r["note"]),
-                detected_at=str(r["detected_at"]),
-            )
-            for r in rows.to_dict("records")
-        ]
+    def _appearances(self, ring_id: str) -> pd.DataFrame:
+        return self._frame(sql.APPEARANCES, ring_id=ring_id)
 
     def _stats(self) -> StoreStats:
         entities = dict(self._db.execute(sql.ENTITY_COUNTS).fetchall())
@@ -338,28 +243,21 @@ class DuckDBStore(GraphStore):
         return StoreStats(entities, links, int(self._scalar(sql.ACTIVE_RING_COUNT)))
 
 
+def _write_verdict(db: duckdb.DuckDBPyConnection, ring_id: str, change: VerdictChange) -> None:
+    """Write a verdict change (inside the caller's transaction)."""
+    verdict = change.verdict
+    db.execute(
+        sql.WRITE_VERDICT,
+        {"ring_id": ring_id, "status": verdict.status.value, "assignee": verdict.assignee,
+         "revision": verdict.revision},
+    )  # fmt: skip
+    db.register("incoming_notes", records.notes_table(change.notes))
+    db.register("incoming_audit", records.audit_table(change.audit))
+    db.execute(sql.INSERT_NOTES)
+    db.execute(sql.INSERT_AUDIT)
+    db.unregister("incoming_notes")
+    db.unregister("incoming_audit")
+
+
 def _naive(stamp: pd.Timestamp) -> pd.Timestamp:
     return stamp.tz_convert(None) if stamp.tzinfo is not None else stamp
-
-
-def _refs(nodes: list[tuple[str, str]]) -> pd.DataFrame:
-    return pd.DataFrame(nodes, columns=["kind", "key"], dtype="object")
-
-
-def _ends(edges: pd.DataFrame) -> list[tuple[str, str]]:
-    return list(zip(edges["src_kind"], edges["src_key"], strict=True)) + list(
-        zip(edges["dst_kind"], edges["dst_key"], strict=True)
-    )
-
-
-def _touches(edges: pd.DataFrame, nodes: set[tuple[str, str]]) -> pd.Series:
-    """Edges with at least one end in ``nodes``."""
-    src = [(k, v) in nodes for k, v in zip(edges["src_kind"], edges["src_key"], strict=True)]
-    dst = [(k, v) in nodes for k, v in zip(edges["dst_kind"], edges["dst_key"], strict=True)]
-    return pd.Series(src, index=edges.index, dtype=bool) | pd.Series(dst, index=edges.index)
-
-
-def _within(edges: pd.DataFrame, nodes: set[tuple[str, str]]) -> pd.Series:
-    src = [(k, v) in nodes for k, v in zip(edges["src_kind"], edges["src_key"], strict=True)]
-    dst = [(k, v) in nodes for k, v in zip(edges["dst_kind"], edges["dst_key"], strict=True)]
-    return pd.Series(src, index=edges.index, dtype=bool) & pd.Series(dst, index=edges.index)

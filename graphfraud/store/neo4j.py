@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import neo4j
@@ -27,24 +28,25 @@ from graphfraud.errors import InputError, StoreError, StoreUnavailable
 from graphfraud.model import (
     ENTITY_COLUMNS,
     LINK_COLUMNS,
+    RING_INDEX_COLUMNS,
     EntityKind,
     EntityRef,
-    Page,
-    Ring,
-    RingEvidence,
-    RingFilter,
-    RingMember,
-    RingPage,
-    RingStatus,
     StoreStats,
-    Subgraph,
+    VerdictChange,
 )
 from graphfraud.settings import Settings, get_settings
-from graphfraud.store import cypher
-from graphfraud.store.base import GraphStore, cap_subgraph, filter_params
+from graphfraud.store import cypher, records
+from graphfraud.store.base import Decide, GraphStore
+from graphfraud.store.records import RingWrite
+from graphfraud.store.walk import LINK_KEY
 
 #: Labels and relationship types become part of the Cypher text, so they must be plain names.
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+#: Columns read back as microseconds since the epoch, made timestamps.
+TIME_COLUMNS = (
+    "created_at", "first_seen", "last_seen", "first_detected", "time", "started_at",
+    "finished_at", "data_from", "data_to",
+)  # fmt: skip
 #: How long the driver retries a transaction the server could not run (then the error surfaces).
 RETRY_SECONDS = 5.0
 START_HINT = "start one with `graphfraud neo4j start`, or point GRAPHFRAUD_STORE_URL at yours"
@@ -156,18 +158,12 @@ class Neo4jStore(GraphStore):
             self._constrained.add(kind)
         return quoted
 
-    def _id_of(self, ref: EntityRef) -> str:
-        rows = self._run(
-            cypher.ELEMENT_ID.format(label=_quote(ref.kind, "entity kind")),
-            "finding an entity",
-            key=ref.key,
-        )
-        return str(rows[0][0])
-
     # -- hooks: lifecycle and writes ---------------------------------------------------------
 
     def _ensure_schema(self) -> None:
-        self._run(cypher.RING_CONSTRAINT, "creating the ring constraint")
+        for statement in cypher.RING_SCHEMA:
+            self._run(statement, "creating the constraints and indexes of rings")
+        self._keep_earlier_rings()
         self._constrained.clear()
         for kind in EntityKind:
             self._label(kind.value)
@@ -193,43 +189,57 @@ class Neo4jStore(GraphStore):
             rows = _records(group.select(columns))
             self._run(query, f"writing {len(rows):,} {kind} links", rows=rows)
 
-    def _write_rings(self, rings: list[Ring]) -> None:
-        ids = [r.ring_id for r in rings]
-        rows = [
-            {
-                "ring_id": r.ring_id, "score": float(r.score), "typology": r.typology,
-                "size": r.size, "status": RingStatus(r.status).value, "note": r.note,
-                "evidence": r.evidence.to_json(), "detected_at": r.detected_at,
-            }
-            for r in rings
-        ]  # fmt: skip
-        members = [
-            {
-                "ring_id": r.ring_id, "account": m.account, "role": m.role,
-                "pagerank": float(m.pagerank), "degree": int(m.degree),
-            }
-            for r in rings
-            for m in r.members
-        ]  # fmt: skip
+    def _write_rings(self, write: RingWrite) -> None:
+        time = records.aware_utc(write.time)
+        found = write.rings.column("ring_id").to_pylist()
 
-        def replace(tx: neo4j.ManagedTransaction) -> None:
-            tx.run(cypher.RETIRE_RINGS, ids=ids).consume()
-            tx.run(cypher.DROP_RINGS, ids=ids).consume()
-            tx.run(cypher.DROP_MEMBERS, ids=ids).consume()
-            tx.run(cypher.UPSERT_RINGS, rings=rows).consume()
-            tx.run(cypher.ADD_MEMBERS, members=members).consume()
+        def record(tx: neo4j.ManagedTransaction) -> None:
+            tx.run(cypher.UPSERT_RINGS, rings=write.rings.to_pylist(), time=time).consume()
+            tx.run(cypher.RETIRE_RINGS, ids=write.retired).consume()
+            tx.run(cypher.DROP_MEMBERS, ids=found).consume()
+            tx.run(cypher.ADD_MEMBERS, members=write.members.to_pylist()).consume()
+            tx.run(cypher.ADD_APPEARANCES, rows=write.appearances.to_pylist()).consume()
+            tx.run(cypher.ADD_RUN, rows=_records(records.run_table(write.run))).consume()
 
         with (
-            self._errors(f"writing {len(rings):,} rings"),
+            self._errors(f"writing {len(found):,} rings"),
             self._driver.session(database=self._database) as session,
         ):
-            session.execute_write(replace)
+            session.execute_write(record)
 
-    def _set_ring_status(self, ring_id: str, status: RingStatus, note: str) -> None:
-        self._run(
-            cypher.SET_RING_STATUS, "recording a ring status",
-            ring_id=ring_id, status=status.value, note=note,
-        )  # fmt: skip
+    def _update_verdict(self, ring_id: str, decide: Decide) -> VerdictChange:
+        def change(tx: neo4j.ManagedTransaction) -> VerdictChange:
+            found = tx.run(cypher.LOCK_VERDICT, ring_id=ring_id).single(strict=True)
+            decided = decide(records.verdict_from_row(found.data()))
+            _write_verdict(tx, ring_id, decided)
+            return decided
+
+        with (
+            self._errors("recording a verdict"),
+            self._driver.session(database=self._database) as session,
+        ):
+            return session.execute_write(change)
+
+    def _keep_earlier_rings(self) -> None:
+        """Turn rings written before ring history into rings of now, their verdicts and notes
+        into nodes of their own (see :func:`records.earlier_rings`), in one transaction."""
+        ((rows,),) = self._run(cypher.EARLIER_RINGS, "reading rings written earlier")
+        if not rows:
+            return
+        columns = ["ring_id", "status", "note", "detected_at"]
+        earlier = records.earlier_rings(pd.DataFrame(rows, columns=columns))
+
+        def keep(tx: neo4j.ManagedTransaction) -> None:
+            tx.run(cypher.KEEP_EARLIER_RINGS, rows=_records(earlier.times)).consume()
+            for ring_id, change in earlier.verdicts:
+                tx.run(cypher.LOCK_VERDICT, ring_id=ring_id).consume()
+                _write_verdict(tx, ring_id, change)
+
+        with (
+            self._errors(f"moving {len(rows):,} rings written earlier"),
+            self._driver.session(database=self._database) as session,
+        ):
+            session.execute_write(keep)
 
     # -- hooks: reads ------------------------------------------------------------------------
 
@@ -260,108 +270,69 @@ class Neo4jStore(GraphStore):
 
     def _entity_kinds(self) -> list[str]:
         labels = self._run(cypher.LABELS, "listing entity kinds")
-        return [label for (label,) in labels if label != cypher.RING]
+        return [label for (label,) in labels if label not in cypher.INTERNAL_LABELS]
 
     def _link_kinds(self) -> list[str]:
         types = self._run(cypher.RELATIONSHIP_TYPES, "listing link kinds")
         return [kind for (kind,) in types if kind != cypher.MEMBER]
 
-    def _neighbourhood(self, ref: EntityRef, hops: int, limit: int) -> Subgraph:
-        # Level by level, as the DuckDB engine does: the nodes reached at each level are taken
-        # in (kind, key) order until ``limit``, so both engines truncate alike.
-        start = self._id_of(ref)
-        seen = {start}
-        frontier = [start]
-        truncated = False
-        for _ in range(hops):
-            room = limit - len(seen)
-            rows = self._run(
-                cypher.NEIGHBOURS, "expanding a neighbourhood",
-                ids=frontier, limit=room + len(seen) + 1,
-            )  # fmt: skip
-            reached = [row[0] for row in rows if row[0] not in seen]
-            if len(reached) > room:
-                reached, truncated = reached[:room], True
-            seen.update(reached)
-            frontier = reached
-            if truncated or not frontier:
-                break
-        ids = sorted(seen)
-        nodes = self._frame(cypher.NODES_BY_IDS, ENTITY_COLUMNS, "reading a neighbourhood", ids=ids)
-        edges = self._frame(cypher.LINKS_WITHIN, LINK_COLUMNS, "reading a neighbourhood", ids=ids)
-        return Subgraph(nodes, edges, truncated=truncated)
+    def _links_touching(self, refs: list[EntityRef], *, outgoing: bool) -> pd.DataFrame:
+        # One indexed lookup per kind of entity (a ring's members are all accounts); a link
+        # between two entities of different kinds is found from both.
+        template = cypher.LINKS_FROM if outgoing else cypher.LINKS_TOUCHING
+        frames = []
+        for kind, keys in _by_kind([(ref.kind, ref.key) for ref in refs]).items():
+            query = template.format(label=_quote(kind, "entity kind"))
+            frames.append(self._frame(query, LINK_COLUMNS, "reading links", keys=keys))
+        return _concat(frames, LINK_COLUMNS).drop_duplicates(LINK_KEY, ignore_index=True)
 
-    def _surroundings(self, refs: list[EntityRef], limit: int) -> Subgraph:
-        # One indexed lookup per kind of entity (a ring's members are all accounts).
-        ends = [(ref.kind, ref.key) for ref in refs]
-        touching = []
-        for kind, keys in _by_kind(ends).items():
-            query = cypher.LINKS_TOUCHING.format(label=_quote(kind, "entity kind"))
-            touching.append(self._frame(query, LINK_COLUMNS, "reading links around", keys=keys))
-        edges = _concat(touching, LINK_COLUMNS)
-        ends += zip(edges["src_kind"], edges["src_key"], strict=True)
-        ends += zip(edges["dst_kind"], edges["dst_key"], strict=True)
-        nodes = [self._entities(kind, keys) for kind, keys in _by_kind(ends).items()]
-        return cap_subgraph(_concat(nodes, ENTITY_COLUMNS), edges, first=refs, limit=limit)
+    def _ring_index(self, ids: list[str] | None) -> pd.DataFrame:
+        columns = tuple(name for name in RING_INDEX_COLUMNS if name not in ("status", "assignee"))
+        if ids is None:
+            rings = self._frame(cypher.RING_INDEX, columns, "listing rings")
+            ((rows,),) = self._run(cypher.VERDICTS, "reading verdicts")
+        else:
+            rings = self._frame(cypher.RING_INDEX_OF, columns, "listing rings", ids=ids)
+            ((rows,),) = self._run(cypher.VERDICTS_OF, "reading verdicts", ids=ids)
+        verdicts = {ring_id: (status, assignee) for ring_id, status, assignee in rows}
+        found = [verdicts.get(ring_id, ("new", None)) for ring_id in rings["ring_id"].tolist()]
+        rings["status"] = pd.Series([status for status, _ in found], dtype=object)
+        rings["assignee"] = pd.Series([assignee for _, assignee in found], dtype=object)
+        return rings[list(RING_INDEX_COLUMNS)]
 
-    def _path(self, a: EntityRef, b: EntityRef, max_hops: int) -> Subgraph | None:
-        query = cypher.SHORTEST_PATH.format(
-            src=_quote(a.kind, "entity kind"), dst=_quote(b.kind, "entity kind"), hops=int(max_hops)
-        )
-        rows = self._run(query, "finding a path", src_key=a.key, dst_key=b.key)
-        if not rows:
-            return None
-        nodes, links = rows[0]
-        return Subgraph(
-            _typed(pd.DataFrame(nodes, columns=list(ENTITY_COLUMNS))),
-            _typed(pd.DataFrame(links, columns=list(LINK_COLUMNS))),
-        )
+    def _ring_ids_with(self, account: str) -> list[str]:
+        ((ids,),) = self._run(cypher.RING_IDS_WITH, "finding an account's rings", account=account)
+        return [str(ring_id) for ring_id in ids]
 
-    def _accounts_sharing(self, ref: EntityRef) -> pd.DataFrame:
-        columns = ("account", "link", "count", "first_seen", "last_seen", "created_at", "label")
-        query = cypher.ACCOUNTS_SHARING.format(label=_quote(ref.kind, "entity kind"))
-        return self._frame(query, columns, "finding accounts sharing an identifier", key=ref.key)
+    def _ring_rows(self, ids: list[str]) -> pd.DataFrame:
+        return self._frame(cypher.RING_ROWS, records.RING_ROW_COLUMNS, "reading rings", ids=ids)
 
-    def _rings(self, flt: RingFilter, page: Page) -> RingPage:
-        params = filter_params(flt)
-        query = cypher.PAGE_RINGS_DESC if page.descending else cypher.PAGE_RINGS_ASC
-        rows = self._run(
-            query, "listing rings", sort=page.sort, offset=page.offset, limit=page.limit, **params
-        )
-        return RingPage(self._assemble(rows), self._count_rings(flt))
+    def _members(self, ids: list[str] | None) -> pd.DataFrame:
+        columns = tuple(records.MEMBER_SCHEMA.names)
+        if ids is None:
+            return self._frame(cypher.ALL_MEMBERS, columns, "reading ring members")
+        return self._frame(cypher.MEMBERS_OF, columns, "reading ring members", ids=ids)
 
-    def _count_rings(self, flt: RingFilter) -> int:
-        params = filter_params(flt)
-        return int(self._run(cypher.COUNT_RINGS, "counting rings", **params)[0][0])
+    def _notes(self, ids: list[str] | None) -> pd.DataFrame:
+        columns = tuple(records.NOTE_SCHEMA.names)
+        if ids is None:
+            return self._frame(cypher.ALL_NOTES, columns, "reading notes")
+        return self._frame(cypher.NOTES_OF, columns, "reading notes", ids=ids)
 
-    def _ring(self, ring_id: str) -> Ring | None:
-        rings = self._assemble(self._run(cypher.RING_BY_ID, "reading a ring", ring_id=ring_id))
-        return rings[0] if rings else None
+    def _audit(
+        self, ring_id: str | None, since: datetime | None, until: datetime | None
+    ) -> pd.DataFrame:
+        return self._frame(
+            cypher.AUDIT, tuple(records.AUDIT_SCHEMA.names), "reading the audit trail",
+            ring_id=ring_id, since=records.aware_utc(since), until=records.aware_utc(until),
+        )  # fmt: skip
 
-    def _assemble(self, rows: list[list[Any]]) -> list[Ring]:
-        if not rows:
-            return []
-        ids = [row[0] for row in rows]
-        by_ring: dict[str, list[RingMember]] = {}
-        for ring_id, account, role, pagerank, degree in self._run(
-            cypher.RING_MEMBERS, "reading ring members", ids=ids
-        ):
-            by_ring.setdefault(ring_id, []).append(
-                RingMember(account, role, float(pagerank), int(degree))
-            )
-        return [
-            Ring(
-                ring_id=ring_id,
-                score=float(score),
-                typology=typology,
-                members=by_ring.get(ring_id, []),
-                evidence=RingEvidence.from_json(evidence),
-                status=RingStatus(status),
-                note=note,
-                detected_at=detected_at,
-            )
-            for ring_id, score, typology, status, note, evidence, detected_at in rows
-        ]
+    def _runs(self) -> pd.DataFrame:
+        return self._frame(cypher.RUNS, tuple(records.RUN_SCHEMA.names), "reading runs")
+
+    def _appearances(self, ring_id: str) -> pd.DataFrame:
+        columns = (*records.APPEARANCE_SCHEMA.names, "time")
+        return self._frame(cypher.APPEARANCES, columns, "reading ring history", ring_id=ring_id)
 
     def _stats(self) -> StoreStats:
         entities: dict[str, int] = {}
@@ -383,11 +354,23 @@ class Neo4jStore(GraphStore):
 # -- conversions -----------------------------------------------------------------------------
 
 
+def _write_verdict(tx: neo4j.ManagedTransaction, ring_id: str, change: VerdictChange) -> None:
+    """Write a verdict change in ``tx``, which holds the verdict's lock (LOCK_VERDICT)."""
+    verdict = change.verdict
+    tx.run(
+        cypher.WRITE_VERDICT, ring_id=ring_id, status=verdict.status.value,
+        assignee=verdict.assignee, revision=verdict.revision,
+    ).consume()  # fmt: skip
+    tx.run(cypher.ADD_NOTES, rows=_records(records.notes_table(change.notes))).consume()
+    tx.run(cypher.ADD_AUDIT, rows=_records(records.audit_table(change.audit))).consume()
+
+
 def _quote(name: str, what: str) -> str:
-    if not _NAME.match(name) or name in (cypher.RING, cypher.MEMBER):
+    if not _NAME.match(name) or name in cypher.INTERNAL_LABELS | {cypher.MEMBER}:
+        reserved = ", ".join(sorted(cypher.INTERNAL_LABELS | {cypher.MEMBER}))
         raise InputError(
             f"{what} {name!r} cannot be a Neo4j label or type: use letters, digits and _, "
-            f"starting with a letter (and not {cypher.RING} or {cypher.MEMBER})"
+            f"starting with a letter (and none of {reserved})"
         )
     return f"`{name}`"
 
@@ -438,7 +421,7 @@ def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFram
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns as the DuckDB engine types them: microsecond timestamps, int64 counts."""
-    for name in ("created_at", "first_seen", "last_seen"):
+    for name in TIME_COLUMNS:
         if name in frame:
             micros = pd.to_numeric(frame[name], errors="coerce")
             frame[name] = pd.to_datetime(micros, unit="us").astype("datetime64[us]")

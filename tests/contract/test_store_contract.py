@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
 import pandas as pd
 import pytest
 
 from graphfraud.errors import InputError, NotFound
 from graphfraud.model import (
+    DetectionRun,
     EntityRef,
     Page,
     Ring,
+    RingChange,
     RingEvidence,
     RingFilter,
     RingMember,
@@ -17,10 +24,12 @@ from graphfraud.model import (
     TypologyEvidence,
 )
 from graphfraud.store import GraphStore
+from tests.contract.conftest import Opener, Reopen
 
 A1, A2, A3, A4 = (EntityRef("Account", f"A{i}") for i in range(1, 5))
 DEVICE = EntityRef("Device", "dev-1")
 CARD = EntityRef("PaymentInstrument", "pi_abc")
+ANA, BEN = "Ana Lima", "Ben Okafor"
 
 
 def link(
@@ -212,6 +221,17 @@ def test_neighbourhood_limit_truncates(loaded: GraphStore) -> None:
     assert sub.truncated
 
 
+def test_truncation_keeps_the_first_nodes_of_a_level_in_kind_and_key_order(
+    loaded: GraphStore,
+) -> None:
+    # A2's first level is dev-1 and pi_abc: a Device sorts before a PaymentInstrument.
+    sub = loaded.neighbourhood(A2, hops=2, limit=2)
+    assert sub.nodes["key"].tolist() == ["A2", "dev-1"]
+    assert sub.edges[["src_key", "dst_key"]].values.tolist() == [["A2", "dev-1"]]
+    wider = loaded.neighbourhood(A2, hops=2, limit=4)
+    assert wider.nodes["key"].tolist() == ["A1", "A2", "dev-1", "pi_abc"]
+
+
 def test_neighbourhood_rejects_bad_hops(loaded: GraphStore) -> None:
     with pytest.raises(InputError, match="hops"):
         loaded.neighbourhood(A1, hops=0)
@@ -263,7 +283,7 @@ def test_rings_round_trip_with_members_and_evidence(loaded: GraphStore) -> None:
     got = loaded.ring("R1")
     assert (got.score, got.typology, sorted(got.accounts)) == (3.5, "device_farm", ["A1", "A2"])
     assert got.evidence == RingEvidence(size=2, typology=TypologyEvidence(reasons=["R1"]))
-    assert got.status == RingStatus.NEW
+    assert (got.status, got.note, got.assignee, got.active) == (RingStatus.NEW, "", None, True)
 
 
 def test_unknown_ring_is_not_found(loaded: GraphStore) -> None:
@@ -292,13 +312,14 @@ def test_rings_filter_sort_and_page(loaded: GraphStore) -> None:
 
 def test_count_rings_counts_the_active_rings_matching(loaded: GraphStore) -> None:
     loaded.write_rings([ring("R1", ["A1", "A2"], score=1.0), ring("R2", ["A3", "A4"], score=4.0)])
-    loaded.set_ring_status("R2", RingStatus.CONFIRMED)
+    loaded.set_ring_status("R2", RingStatus.CONFIRMED, actor=ANA)
     loaded.write_rings([ring("R3", ["A1", "A3"], score=2.0), ring("R4", ["A2"], score=6.0)])
-    # R1 was dropped, R2 retired (labelled, not found again): neither is counted.
+    # R1 and R2 were retired (not found again): neither is counted.
     assert loaded.count_rings() == 2
     assert loaded.count_rings(RingFilter(min_score=3.0)) == 1
     assert loaded.count_rings(RingFilter(account="A3")) == 1
     assert loaded.count_rings(RingFilter(status=RingStatus.CONFIRMED)) == 0
+    assert loaded.count_rings(RingFilter(status=RingStatus.CONFIRMED, active=False)) == 1
 
 
 def test_rings_reject_unknown_sort(loaded: GraphStore) -> None:
@@ -308,7 +329,9 @@ def test_rings_reject_unknown_sort(loaded: GraphStore) -> None:
 
 def test_status_and_note_are_recorded(loaded: GraphStore) -> None:
     loaded.write_rings([ring("R1", ["A1", "A2"])])
-    updated = loaded.set_ring_status("R1", "confirmed", "same device farm as case 12")
+    updated = loaded.set_ring_status(
+        "R1", "confirmed", actor=ANA, note="same device farm as case 12"
+    )
     assert (updated.status, updated.note) == (RingStatus.CONFIRMED, "same device farm as case 12")
     assert [r.ring_id for r in loaded.rings(RingFilter(status=RingStatus.CONFIRMED)).rings] == [
         "R1"
@@ -318,25 +341,252 @@ def test_status_and_note_are_recorded(loaded: GraphStore) -> None:
 def test_unknown_status_is_rejected(loaded: GraphStore) -> None:
     loaded.write_rings([ring("R1", ["A1", "A2"])])
     with pytest.raises(InputError, match="status"):
-        loaded.set_ring_status("R1", "guilty")
+        loaded.set_ring_status("R1", "guilty", actor=ANA)
 
 
 def test_status_survives_a_rerun_that_keeps_the_ring(loaded: GraphStore) -> None:
     loaded.write_rings([ring("R1", ["A1", "A2"])])
-    loaded.set_ring_status("R1", RingStatus.BENIGN, "household")
+    loaded.set_ring_status("R1", RingStatus.BENIGN, actor=ANA, note="household")
     loaded.write_rings([ring("R1", ["A1", "A2", "A3"], score=2.0)])
     again = loaded.ring("R1")
     assert (again.status, again.note, again.size) == (RingStatus.BENIGN, "household", 3)
 
 
-def test_rerun_drops_unlabelled_rings_and_retires_labelled_ones(loaded: GraphStore) -> None:
+def test_detection_never_writes_a_verdict(loaded: GraphStore) -> None:
+    loaded.write_rings([ring("R1", ["A1", "A2"])])
+    loaded.set_ring_status("R1", RingStatus.CONFIRMED, actor=ANA, note="checked")
+    carrying = ring("R1", ["A1", "A2"], status=RingStatus.BENIGN)
+    carrying.note, carrying.assignee = "from detection", "someone"
+    loaded.write_rings([carrying])
+    again = loaded.ring("R1")
+    assert (again.status, again.note, again.assignee) == (RingStatus.CONFIRMED, "checked", None)
+    assert [e.field for e in loaded.audit(ring_id="R1")] == ["status", "note"]
+
+
+def test_rerun_retires_the_rings_it_does_not_find(loaded: GraphStore) -> None:
     loaded.write_rings([ring("R1", ["A1", "A2"]), ring("R2", ["A3", "A4"])])
-    loaded.set_ring_status("R2", RingStatus.CONFIRMED)
+    loaded.set_ring_status("R2", RingStatus.CONFIRMED, actor=ANA)
     loaded.write_rings([ring("R3", ["A1", "A3"])])
     assert [r.ring_id for r in loaded.rings().rings] == ["R3"]
     assert loaded.ring("R2").status == RingStatus.CONFIRMED
-    with pytest.raises(NotFound):
-        loaded.ring("R1")
+    retired = loaded.rings(RingFilter(active=False), Page(sort="ring_id", descending=False))
+    assert [(r.ring_id, r.active, sorted(r.accounts)) for r in retired.rings] == [
+        ("R1", False, ["A1", "A2"]),
+        ("R2", False, ["A3", "A4"]),
+    ]
+
+
+# -- verdicts: notes, assignees and the audit trail ------------------------------------------
+
+
+def test_notes_are_a_thread_a_status_change_adds_to(loaded: GraphStore) -> None:
+    loaded.write_rings([ring("R1", ["A1", "A2"])])
+    loaded.set_ring_status("R1", RingStatus.UNDER_REVIEW, actor=ANA, note="same farm as case 12")
+    loaded.set_ring_status("R1", RingStatus.BENIGN, actor=BEN, note="a family household")
+    loaded.add_note("R1", "closed after a call with the seller", actor=ANA)
+    thread = loaded.notes("R1")
+    assert [(n.actor, n.text) for n in thread] == [
+        (ANA, "same farm as case 12"),
+        (BEN, "a family household"),
+        (ANA, "closed after a call with the seller"),
+    ]
+    assert loaded.ring("R1").note == "closed after a call with the seller"
+    assert all(n.time.utcoffset() == timedelta(0) for n in thread)
+
+
+def test_every_change_writes_one_audit_entry_per_field(loaded: GraphStore) -> None:
+    loaded.write_rings([ring("R1", ["A1", "A2"]), ring("R2", ["A3", "A4"])])
+    loaded.set_ring_status("R1", RingStatus.CONFIRMED, actor=ANA, note="checked the devices")
+    loaded.assign_ring("R1", BEN, actor=ANA)
+    loaded.set_ring_status("R1", RingStatus.BENIGN, actor=BEN)
+    loaded.set_ring_status("R1", RingStatus.BENIGN, actor=BEN)  # nothing changes, nothing logged
+    loaded.assign_ring("R2", ANA, actor=ANA)
+    trail = [(e.actor, e.ring_id, e.field, e.old, e.new) for e in loaded.audit(ring_id="R1")]
+    assert trail == [
+        (ANA, "R1", "status", "new", "confirmed"),
+        (ANA, "R1", "note", None, "checked the devices"),
+        (ANA, "R1", "assignee", None, BEN),
+        (BEN, "R1", "status", "confirmed", "benign"),
+    ]
+    assert len(loaded.audit()) == 5
+    assert all(e.time.utcoffset() == timedelta(0) for e in loaded.audit())
+
+
+def test_audit_between_times(loaded: GraphStore) -> None:
+    loaded.write_rings([ring("R1", ["A1", "A2"])])
+    loaded.set_ring_status("R1", RingStatus.CONFIRMED, actor=ANA)
+    middle = datetime.now(UTC)
+    loaded.assign_ring("R1", BEN, actor=ANA)
+    assert [e.field for e in loaded.audit(until=middle)] == ["status"]
+    assert [e.field for e in loaded.audit(since=middle)] == ["assignee"]
+    assert loaded.audit(since=middle, until=middle) == []
+
+
+def test_assignee_can_be_set_changed_and_cleared(loaded: GraphStore) -> None:
+    loaded.write_rings([ring("R1", ["A1", "A2"]), ring("R2", ["A3", "A4"])])
+    assert loaded.assign_ring("R1", ANA, actor=BEN).assignee == ANA
+    loaded.assign_ring("R1", BEN, actor=BEN)
+    assert [r.ring_id for r in loaded.rings(RingFilter(assignee=BEN)).rings] == ["R1"]
+    assert loaded.assign_ring("R1", None, actor=BEN).assignee is None
+    assert [(e.old, e.new) for e in loaded.audit(ring_id="R1")] == [
+        (None, ANA),
+        (ANA, BEN),
+        (BEN, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s.add_note("R1", "  ", actor=ANA), "note must have some text"),
+        (lambda s: s.add_note("R1", "x" * 4001, actor=ANA), "longer than 4000"),
+        (lambda s: s.set_ring_status("R1", RingStatus.BENIGN, actor=" "), "actor"),
+        (lambda s: s.assign_ring("R1", "y" * 201, actor=ANA), "assignee is longer"),
+    ],
+    ids=["blank-note", "long-note", "blank-actor", "long-assignee"],
+)
+def test_unusable_verdict_input_is_rejected(
+    loaded: GraphStore, change: Callable[[GraphStore], object], message: str
+) -> None:
+    loaded.write_rings([ring("R1", ["A1", "A2"])])
+    with pytest.raises(InputError, match=message):
+        change(loaded)
+    assert loaded.audit() == []
+
+
+def test_verdicts_of_unknown_rings_are_not_found(loaded: GraphStore) -> None:
+    for change in (
+        lambda: loaded.set_ring_status("R404", RingStatus.BENIGN, actor=ANA),
+        lambda: loaded.assign_ring("R404", ANA, actor=ANA),
+        lambda: loaded.add_note("R404", "hello", actor=ANA),
+        lambda: loaded.notes("R404"),
+        lambda: loaded.audit(ring_id="R404"),
+        lambda: loaded.ring_history("R404"),
+    ):
+        with pytest.raises(NotFound, match="R404"):
+            change()
+
+
+def test_concurrent_verdict_changes_are_all_recorded(loaded: GraphStore, opener: Opener) -> None:
+    loaded.write_rings([ring("R1", ["A1", "A2"])])
+    # Four investigators at once, three changes each. A DuckDB handle serves one thread: each
+    # gets its own there; the other stores are shared between threads.
+    shared = opener.engine != "duckdb"
+    handles = [loaded] * 4 if shared else [opener.open(empty=False) for _ in range(4)]
+    statuses = [RingStatus.UNDER_REVIEW, RingStatus.CONFIRMED, RingStatus.BENIGN]
+
+    def investigate(who: int) -> None:
+        for step in range(3):
+            handles[who].set_ring_status(
+                "R1", statuses[(who + step) % 3], actor=f"investigator {who}", note=f"{who}.{step}"
+            )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(investigate, range(4)))
+    expected = sorted(f"{who}.{step}" for who in range(4) for step in range(3))
+    assert sorted(n.text for n in loaded.notes("R1")) == expected
+    trail = [e for e in loaded.audit(ring_id="R1") if e.field == "status"]
+    # Each change saw the verdict the one before it wrote: the trail is one unbroken chain.
+    assert trail[0].old == "new"
+    assert all(later.old == earlier.new for earlier, later in itertools.pairwise(trail))
+    assert loaded.ring("R1").status == RingStatus(trail[-1].new)
+
+
+# -- ring history and detection runs ---------------------------------------------------------
+
+
+def test_a_run_is_recorded_with_what_it_changed(loaded: GraphStore) -> None:
+    first = loaded.write_rings(
+        [ring("R1", ["A1", "A2"]), ring("R2", ["A2", "A3"]), ring("R3", ["A3", "A4"])],
+        run=DetectionRun(
+            "run-1", started_at=datetime(2026, 3, 1, 9, tzinfo=UTC), settings={"hub_cap": 100},
+            data_from=datetime(2026, 1, 1, tzinfo=UTC), data_to=datetime(2026, 2, 28, tzinfo=UTC),
+            engine="igraph", version="0.1.0", accounts=4, candidates=3,
+        ),
+    )  # fmt: skip
+    second = loaded.write_rings(
+        [ring("R1", ["A1", "A2", "A3"]), ring("R2", ["A2"]), ring("R4", ["A1", "A4"])]
+    )
+    assert (first.rings, first.new, first.retired) == (3, 3, 0)
+    changed = (second.rings, second.new, second.grown, second.shrunk, second.retired)
+    assert changed == (3, 1, 1, 1, 1)
+    assert [run.run_id for run in loaded.runs()] == [second.run_id, "run-1"]
+    stored = loaded.runs()[1]
+    assert stored == first
+    assert (stored.settings, stored.engine, stored.accounts) == ({"hub_cap": 100}, "igraph", 4)
+    assert stored.data_to == datetime(2026, 2, 28, tzinfo=UTC)
+
+
+def test_a_ring_keeps_when_it_was_first_detected(loaded: GraphStore) -> None:
+    first = loaded.write_rings([ring("R1", ["A1", "A2"])])
+    second = loaded.write_rings([ring("R1", ["A1", "A2", "A3"])])
+    again = loaded.ring("R1")
+    assert (again.first_detected, again.last_seen) == (first.finished_at, second.finished_at)
+    assert first.finished_at is not None
+    assert second.finished_at is not None
+    assert first.finished_at < second.finished_at
+    listed = loaded.ring_index()
+    assert listed.loc[0, "first_detected"] == first.finished_at
+
+
+def test_a_rings_history_says_who_joined_and_left_in_each_run(loaded: GraphStore) -> None:
+    runs = [
+        loaded.write_rings([ring("R1", ["A1", "A2"])]),
+        loaded.write_rings([ring("R1", ["A1", "A2", "A3"])]),
+        loaded.write_rings([ring("R1", ["A2", "A3"], score=2.0)]),
+        loaded.write_rings([ring("R1", ["A2", "A3"], score=2.0)]),
+        loaded.write_rings([ring("R2", ["A1", "A4"])]),
+        loaded.write_rings([ring("R1", ["A3", "A4"])]),
+    ]
+    history = loaded.ring_history("R1")
+    steps = [(a.run_id, a.change, a.size, a.joined, a.left) for a in history.appearances]
+    assert steps == [
+        (runs[0].run_id, RingChange.NEW, 2, ("A1", "A2"), ()),
+        (runs[1].run_id, RingChange.GROWN, 3, ("A3",), ()),
+        (runs[2].run_id, RingChange.SHRUNK, 2, (), ("A1",)),
+        (runs[3].run_id, RingChange.SAME, 2, (), ()),
+        (runs[4].run_id, RingChange.RETIRED, 2, (), ("A2", "A3")),
+        (runs[5].run_id, RingChange.RETURNED, 2, ("A3", "A4"), ()),
+    ]
+    assert [a.time for a in history.appearances] == [run.finished_at for run in runs]
+    # Replaying who joined and who left gives the members of every run.
+    members: set[str] = set()
+    for appearance in history.appearances:
+        members = (members | set(appearance.joined)) - set(appearance.left)
+    assert members == {"A3", "A4"}
+    assert (history.first_detected, history.last_seen, history.active) == (
+        runs[0].finished_at,
+        runs[5].finished_at,
+        True,
+    )
+
+
+def test_a_retired_ring_keeps_its_last_sighting(loaded: GraphStore) -> None:
+    seen = loaded.write_rings([ring("R1", ["A1", "A2"])])
+    loaded.write_rings([ring("R2", ["A3", "A4"])])
+    retired = loaded.ring("R1")
+    assert (retired.active, retired.last_seen, retired.first_detected) == (
+        False,
+        seen.finished_at,
+        seen.finished_at,
+    )
+
+
+def test_history_verdicts_and_runs_survive_a_restart(loaded: GraphStore, reopen: Reopen) -> None:
+    run = loaded.write_rings([ring("R1", ["A1", "A2"])])
+    loaded.set_ring_status("R1", RingStatus.CONFIRMED, actor=ANA, note="checked")
+    loaded.assign_ring("R1", BEN, actor=ANA)
+    before = (loaded.ring("R1"), loaded.ring_history("R1"), loaded.notes("R1"), loaded.audit())
+    again = reopen()
+    assert again.runs() == [run]
+    assert (again.ring("R1"), again.ring_history("R1"), again.notes("R1"), again.audit()) == before
+
+
+def test_ring_listings_sort_by_when_rings_were_found(loaded: GraphStore) -> None:
+    loaded.write_rings([ring("R2", ["A1", "A2"])])
+    loaded.write_rings([ring("R2", ["A1", "A2"]), ring("R1", ["A3", "A4"])])
+    oldest = loaded.rings(page=Page(sort="first_detected", descending=False))
+    assert [r.ring_id for r in oldest.rings] == ["R2", "R1"]
 
 
 def test_duplicate_ring_ids_are_rejected(loaded: GraphStore) -> None:

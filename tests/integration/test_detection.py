@@ -18,6 +18,7 @@ from algorithms.pipeline import detect_rings
 from graphfraud.cli import app
 from graphfraud.explain import explain, explain_ring
 from graphfraud.model import Page, RingFilter, RingStatus
+from graphfraud.settings import DetectionSettings
 from graphfraud.store import GraphStore, open_store
 from tests.unit.planted_graphs import EPOCH, GraphBuilder, marketplace
 
@@ -75,7 +76,9 @@ def test_display_text_from_the_store_reaches_the_evidence(store: GraphStore) -> 
 
 def test_a_rerun_on_grown_data_keeps_ids_and_investigator_verdicts(store: GraphStore) -> None:
     farm = next(r for r in detect_rings(store).rings if r.typology == "device_farm")
-    store.set_ring_status(farm.ring_id, RingStatus.CONFIRMED, "checked the devices")
+    store.set_ring_status(
+        farm.ring_id, RingStatus.CONFIRMED, actor="Ana Lima", note="checked the devices"
+    )
     grown = GraphBuilder()
     grown.account("F8", created=EPOCH + 8 * pd.Timedelta(hours=1))
     for device in ("F-dev0", "F-dev1"):
@@ -88,6 +91,24 @@ def test_a_rerun_on_grown_data_keeps_ids_and_investigator_verdicts(store: GraphS
     assert "F8" in again.accounts
     stored = store.ring(farm.ring_id)
     assert (stored.status, stored.note) == (RingStatus.CONFIRMED, "checked the devices")
+
+
+def test_detection_records_its_run_and_keeps_first_detection_times(store: GraphStore) -> None:
+    first = detect_rings(store, seed=3, run_id="first")
+    assert store.runs() == [first.run]
+    assert first.run is not None
+    run = first.run
+    assert (run.run_id, run.rings, run.new, run.retired, run.engine) == ("first", 4, 4, 0, "igraph")
+    assert (run.accounts, run.candidates) == (first.accounts, first.candidates)
+    assert run.settings == DetectionSettings().model_dump(mode="json")
+    links = store.links()
+    assert run.data_from == links["first_seen"].min().tz_localize("UTC")
+    assert run.data_to == links["last_seen"].max().tz_localize("UTC")
+    again = detect_rings(store, seed=3)
+    assert again.run is not None
+    assert (again.run.rings, again.run.new, again.run.retired) == (4, 0, 0)
+    for ring in store.rings().rings:
+        assert (ring.first_detected, ring.last_seen) == (run.finished_at, again.run.finished_at)
 
 
 def test_detect_prints_the_top_rings(database: str) -> None:
@@ -104,7 +125,53 @@ def test_rings_as_json_lists_every_ring_with_its_members(database: str) -> None:
     assert len(rings) == 4
     farm = next(r for r in rings if r["typology"] == "device_farm")
     assert sorted(farm["members"]) == [f"F{i}" for i in range(8)]
-    assert set(farm) == {"ring_id", "score", "typology", "status", "size", "members"}
+    assert set(farm) == {
+        "ring_id", "score", "typology", "status", "assignee", "size", "first_detected",
+        "last_seen", "active", "summary", "notes", "members",
+    }  # fmt: skip
+
+
+def test_ring_exports_carry_the_verdict_notes_dates_and_explanation(database: str) -> None:
+    runner.invoke(app, ["detect", "--store", database])
+    with open_store(database) as opened:
+        ring = opened.rings(page=Page(limit=1)).rings[0]
+        opened.set_ring_status(ring.ring_id, "confirmed", actor="Ana Lima", note="same farm")
+        opened.assign_ring(ring.ring_id, "Ben Okafor", actor="Ana Lima")
+        opened.add_note(ring.ring_id, "line one,\nline two", actor="Ben Okafor")
+        stored, summary = opened.ring(ring.ring_id), explain(ring).summary
+    exported = runner.invoke(app, ["rings", "--store", database, "--format", "json"])
+    row = next(r for r in json.loads(exported.output) if r["ring_id"] == ring.ring_id)
+    assert (row["status"], row["assignee"], row["summary"]) == ("confirmed", "Ben Okafor", summary)
+    assert [(n["actor"], n["text"]) for n in row["notes"]] == [
+        ("Ana Lima", "same farm"),
+        ("Ben Okafor", "line one,\nline two"),
+    ]
+    assert row["first_detected"] == stored.first_detected.isoformat()
+    assert row["last_seen"] == stored.last_seen.isoformat()
+    result = runner.invoke(app, ["rings", "--store", database, "--format", "csv"])
+    rows = csv.DictReader(io.StringIO(result.output))
+    cells = next(r for r in rows if r["ring_id"] == ring.ring_id)
+    assert (cells["status"], cells["assignee"], cells["summary"]) == (
+        "confirmed", "Ben Okafor", summary,
+    )  # fmt: skip
+    assert cells["notes"].splitlines()[-2:] == [
+        f"{row['notes'][1]['time']} Ben Okafor: line one,",
+        "line two",
+    ]
+    assert cells["last_seen"] == row["last_seen"]
+
+
+def test_runs_lists_every_detection_run(database: str) -> None:
+    runner.invoke(app, ["detect", "--store", database])
+    result = runner.invoke(app, ["runs", "--store", database, "--json"])
+    runs = json.loads(result.output)
+    with open_store(database) as opened:
+        assert [run["run_id"] for run in runs] == [run.run_id for run in opened.runs()]
+    assert runs[0]["rings"] == 4
+    assert runs[0]["engine"] == "igraph"
+    table = runner.invoke(app, ["runs", "--store", database], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert runs[0]["run_id"] in table.output
 
 
 def test_rings_as_csv_has_a_header_and_a_row_per_ring(database: str) -> None:
