@@ -214,6 +214,7 @@ def _parse(source: Source, table: Table, settings: Settings) -> _Parsed:
                     "display": None,
                     "created_at": None if created is None else created[keep],
                     "label": _labels(frame[source.label][keep]) if source.label else None,
+                    "attributes": None,
                 }
             )
         )
@@ -228,6 +229,7 @@ def _parse(source: Source, table: Table, settings: Settings) -> _Parsed:
                     "display": None if found.display is None else found.display[present],
                     "created_at": None,
                     "label": None,
+                    "attributes": None,
                 }
             ).drop_duplicates("key")
         )

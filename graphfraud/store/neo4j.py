@@ -27,6 +27,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavaila
 from graphfraud.errors import InputError, StoreError, StoreUnavailable
 from graphfraud.model import (
     ENTITY_COLUMNS,
+    EVENT_COLUMNS,
     LINK_COLUMNS,
     EntityKind,
     EntityRef,
@@ -168,6 +169,9 @@ class Neo4jStore(GraphStore):
 
     def _ensure_schema(self) -> None:
         self._run(cypher.RING_CONSTRAINT, "creating the ring constraint")
+        self._run(cypher.EVENT_CONSTRAINT, "creating the event constraint")
+        self._run(cypher.EVENT_ACCOUNT_INDEX, "creating the event index")
+        self._run(cypher.META_CONSTRAINT, "creating the settings constraint")
         self._constrained.clear()
         for kind in EntityKind:
             self._label(kind.value)
@@ -177,7 +181,9 @@ class Neo4jStore(GraphStore):
 
     def _upsert_entities(self, batch: pa.Table) -> None:
         for (kind,), group in _groups(batch, ["kind"]):
-            rows = _records(group.select(["key", "display", "created_at", "label"]))
+            rows = _records(group.select(["key", "display", "created_at", "label", "attributes"]))
+            for row in rows:
+                row["attributes"] = _properties(row["attributes"])
             query = cypher.UPSERT_ENTITIES.format(label=self._label(kind))
             self._run(query, f"writing {len(rows):,} {kind} entities", rows=rows)
 
@@ -192,6 +198,14 @@ class Neo4jStore(GraphStore):
             )
             rows = _records(group.select(columns))
             self._run(query, f"writing {len(rows):,} {kind} links", rows=rows)
+
+    def _upsert_events(self, batch: pa.Table) -> None:
+        rows = _records(batch)
+        self._run(cypher.UPSERT_EVENTS, f"writing {len(rows):,} events", rows=rows)
+
+    def _put_meta(self, name: str, value: str, *, replace: bool) -> str:
+        query = cypher.REPLACE_META if replace else cypher.ADD_META
+        return str(self._run(query, f"keeping the {name}", name=name, value=value)[0][0])
 
     def _write_rings(self, rings: list[Ring]) -> None:
         ids = [r.ring_id for r in rings]
@@ -242,6 +256,19 @@ class Neo4jStore(GraphStore):
         query = cypher.LINKS_OF_KIND.format(kind=_quote(kind, "link kind"))
         return self._frame(query, LINK_COLUMNS, f"reading {kind} links", since=cutoff)
 
+    def _events(
+        self,
+        accounts: list[str] | None,
+        refs: list[str] | None,
+        since: pd.Timestamp | None,
+        until: pd.Timestamp | None,
+    ) -> pd.DataFrame:
+        return self._frame(
+            cypher.EVENTS, EVENT_COLUMNS, "reading events", accounts=accounts, refs=refs,
+            since=None if since is None else _utc(since),
+            until=None if until is None else _utc(until),
+        )  # fmt: skip
+
     def _entities(self, kind: str | None, keys: list[str] | None) -> pd.DataFrame:
         if kind is None and keys is None:
             frames = [self._entities_of(label) for label in self._entity_kinds()]
@@ -260,7 +287,7 @@ class Neo4jStore(GraphStore):
 
     def _entity_kinds(self) -> list[str]:
         labels = self._run(cypher.LABELS, "listing entity kinds")
-        return [label for (label,) in labels if label != cypher.RING]
+        return [label for (label,) in labels if label not in _RESERVED]
 
     def _link_kinds(self) -> list[str]:
         types = self._run(cypher.RELATIONSHIP_TYPES, "listing link kinds")
@@ -383,13 +410,23 @@ class Neo4jStore(GraphStore):
 # -- conversions -----------------------------------------------------------------------------
 
 
+#: Labels and types of the store's own nodes and relationships, never entity or link kinds.
+_RESERVED = (cypher.RING, cypher.MEMBER, cypher.EVENT, cypher.META)
+
+
 def _quote(name: str, what: str) -> str:
-    if not _NAME.match(name) or name in (cypher.RING, cypher.MEMBER):
+    if not _NAME.match(name) or name in _RESERVED:
         raise InputError(
             f"{what} {name!r} cannot be a Neo4j label or type: use letters, digits and _, "
-            f"starting with a letter (and not {cypher.RING} or {cypher.MEMBER})"
+            f"starting with a letter (and not {', '.join(_RESERVED)})"
         )
     return f"`{name}`"
+
+
+def _properties(attributes: str | None) -> dict[str, Any]:
+    """An attributes object (JSON text) as the node properties that hold it."""
+    found = json.loads(attributes) if attributes else {}
+    return {f"{cypher.ATTRIBUTE_PREFIX}{name}": value for name, value in found.items()}
 
 
 def _utc(stamp: pd.Timestamp) -> pd.Timestamp:
@@ -438,7 +475,7 @@ def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFram
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns as the DuckDB engine types them: microsecond timestamps, int64 counts."""
-    for name in ("created_at", "first_seen", "last_seen"):
+    for name in ("created_at", "first_seen", "last_seen", "time"):
         if name in frame:
             micros = pd.to_numeric(frame[name], errors="coerce")
             frame[name] = pd.to_datetime(micros, unit="us").astype("datetime64[us]")
@@ -446,4 +483,12 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         frame["count"] = frame["count"].astype("int64")
     if "amount" in frame:
         frame["amount"] = pd.to_numeric(frame["amount"]).astype("float64")
+    if "attributes" in frame:
+        # Sorted by name: the same text for the same attributes, however they were written.
+        frame["attributes"] = [
+            json.dumps(dict(sorted(pairs)), ensure_ascii=False, separators=(",", ":"))
+            if pairs
+            else None
+            for pairs in frame["attributes"]
+        ]
     return frame
