@@ -444,15 +444,13 @@ def evaluate(
     from loaders.generator import generate_marketplace
     from loaders.load import load_tables
     from loaders.mapping import builtin_mapping
-    from loaders.normalise import normalise
+    from loaders.normalise import NormaliseOptions, normalise
 
     settings = get_settings()
-    key = settings.fingerprint_key.get_secret_value()
+    options = NormaliseOptions.from_settings(settings)
 
     def keys(kind: str, values: pd.Series) -> pd.Series:
-        return normalise(
-            kind, values, fingerprint_key=key, phone_region=settings.default_phone_region
-        ).values
+        return normalise(kind, values, options).values
 
     runs: dict[str, list[pd.DataFrame]] = {method: [] for method in METHODS}
     for size in accounts or [20_000, 50_000]:

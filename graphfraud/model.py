@@ -27,6 +27,8 @@ class EntityKind(StrEnum):
     IP = "IP"
     PHONE = "Phone"
     EMAIL = "Email"
+    #: A person's name (a recipient, a seller's legal name), where a mapping uses one.
+    NAME = "Name"
 
 
 class LinkKind(StrEnum):

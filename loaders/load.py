@@ -26,7 +26,7 @@ from graphfraud.settings import Settings, get_settings
 from graphfraud.store import GraphStore
 from graphfraud.store.base import conform_entities, conform_links
 from loaders.mapping import MappingSpec, Source
-from loaders.normalise import normalise
+from loaders.normalise import NormaliseOptions, normalise
 from loaders.readers import Table, check_columns, frame_table, locate, read_table
 
 Progress = Callable[[str, int, int], None]
@@ -275,12 +275,8 @@ class _Unique:
 def _normalised(kind: str, values: pd.Series, settings: Settings) -> _Unique:
     """Normalise each distinct value once and spread the results back over the rows."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    done = normalise(
-        kind,
-        pd.Series(uniques, dtype="object"),
-        fingerprint_key=settings.fingerprint_key.get_secret_value(),
-        phone_region=settings.default_phone_region,
-    )
+    options = NormaliseOptions.from_settings(settings)
+    done = normalise(kind, pd.Series(uniques, dtype="object"), options)
     return _Unique(
         _spread(done.values, codes, values.index),
         _spread(done.errors, codes, values.index),

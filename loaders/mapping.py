@@ -34,6 +34,14 @@ from graphfraud.errors import ConfigError
 from graphfraud.model import ACCOUNT_LINKS, DEFAULT_LINK, EntityKind
 
 
+def validation_problems(exc: ValidationError, root: str) -> str:
+    """Every problem pydantic found, each after the dotted field it is about."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in err['loc']) or root}: {err['msg']}"
+        for err in exc.errors()
+    )
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -117,10 +125,7 @@ class MappingSpec(_Strict):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in err['loc']) or 'mapping'}: {err['msg']}"
-                for err in exc.errors()
-            )
+            problems = validation_problems(exc, "mapping")
             raise ConfigError(f"{origin} is not a valid mapping: {problems}") from None
 
     @classmethod

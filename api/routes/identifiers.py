@@ -13,7 +13,7 @@ from graphfraud.errors import NotFound
 from graphfraud.model import EntityKind, EntityRef
 from graphfraud.settings import Settings
 from graphfraud.store import GraphStore
-from loaders.normalise import normalise
+from loaders.normalise import NormaliseOptions, normalise
 
 router = APIRouter(
     prefix="/api/identifiers", tags=["identifiers"], dependencies=[Depends(require_reader)]
@@ -52,12 +52,8 @@ def find_identifier(store: GraphStore, ref: EntityRef, settings: Settings) -> En
         # A card number is never fingerprinted from a URL: URLs end up in access logs.
         if ref.kind == EntityKind.PAYMENT_INSTRUMENT:
             raise
-        key = normalise(
-            ref.kind,
-            pd.Series([ref.key]),
-            fingerprint_key=settings.fingerprint_key.get_secret_value(),
-            phone_region=settings.default_phone_region,
-        ).values.iloc[0]
+        options = NormaliseOptions.from_settings(settings)
+        key = normalise(ref.kind, pd.Series([ref.key]), options).values.iloc[0]
         if pd.isna(key) or key == ref.key:
             raise
         normalised = EntityRef(ref.kind, str(key))

@@ -18,7 +18,7 @@ from loaders.generator import (
     generate_marketplace,
 )
 from loaders.mapping import builtin_mapping
-from loaders.normalise import normalise
+from loaders.normalise import NormaliseOptions, normalise
 
 ACCOUNTS = 20_000
 SEED = 7
@@ -62,8 +62,8 @@ def dirty_rows(folder: Path, table: str) -> pd.Series:
     if "card_number" in frame:
         bad |= ~frame["card_number"].map(luhn_valid)
     if table == "accounts":
-        emails = normalise("Email", frame["email"], fingerprint_key="k")
-        phones = normalise("Phone", frame["phone"], fingerprint_key="k")
+        emails = normalise("Email", frame["email"], NormaliseOptions("k"))
+        phones = normalise("Phone", frame["phone"], NormaliseOptions("k"))
         bad |= emails.errors.notna() | phones.errors.notna()
     return bad
 
@@ -232,8 +232,8 @@ def test_innocent_emails_and_phones_are_unique(
 ) -> None:
     accounts = read(market.out_dir, "accounts")
     innocent = accounts[~accounts["account_id"].isin(rings["account_id"])]
-    emails = normalise("Email", innocent["email"], fingerprint_key="k").values.dropna()
-    phones = normalise("Phone", innocent["phone"], fingerprint_key="k").values.dropna()
+    emails = normalise("Email", innocent["email"], NormaliseOptions("k")).values.dropna()
+    phones = normalise("Phone", innocent["phone"], NormaliseOptions("k")).values.dropna()
     assert not emails.duplicated().any()
     assert not phones.duplicated().any()
 
@@ -307,7 +307,7 @@ def test_drop_address_members_ship_to_one_place_spelled_differently(
     orders = read(market.out_dir, "orders")
     for members in members_of(rings, "drop_address"):
         shipped = orders[orders["buyer_id"].isin(members)]
-        keys = normalise("Address", shipped["ship_address"], fingerprint_key="k").values
+        keys = normalise("Address", shipped["ship_address"], NormaliseOptions("k")).values
         spellings = shipped.groupby(keys.to_numpy())["ship_address"].nunique()
         buyers = shipped.groupby(keys.to_numpy())["buyer_id"].nunique()
         assert buyers.max() >= 2
@@ -334,7 +334,7 @@ def test_promo_abuse_emails_collapse_onto_one_mailbox(
         if len(members) < 6:
             continue
         emails = accounts.loc[sorted(members), "email"]
-        keys = normalise("Email", emails, fingerprint_key="k").values
+        keys = normalise("Email", emails, NormaliseOptions("k")).values
         assert keys.value_counts().max() >= 2
         assert emails.nunique() == len(emails)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 import ipaddress
+import pkgutil
 import re
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -19,6 +22,7 @@ import loaders.normalise
 from graphfraud.errors import ConfigError
 from loaders.normalise import (
     Normalised,
+    NormaliseOptions,
     fingerprint_card,
     normalise,
     normalise_account,
@@ -31,6 +35,7 @@ from loaders.normalise import (
 )
 
 KEY = "test-fingerprint-key"
+OPTIONS = NormaliseOptions(KEY)
 KINDS = ("Account", "Creator", "Device", "Address", "PaymentInstrument", "IP", "Phone", "Email")
 
 
@@ -54,7 +59,7 @@ def key_of(function: Normaliser, value: object, **options: object) -> Any:
 
 @pytest.mark.parametrize("kind", [*KINDS, "PromoCode"])
 def test_missing_values_have_neither_key_nor_error(kind: str) -> None:
-    result = normalise(kind, pd.Series([None, np.nan, "", "   ", "\t\n"]), fingerprint_key=KEY)
+    result = normalise(kind, pd.Series([None, np.nan, "", "   ", "\t\n"]), OPTIONS)
     assert result.values.isna().all()
     assert result.errors.isna().all()
 
@@ -63,20 +68,27 @@ def test_missing_values_have_neither_key_nor_error(kind: str) -> None:
 def test_results_keep_the_input_index(kind: str) -> None:
     index = pd.Index(["b", "a", "b"], name="row")
     values = pd.Series(["x", "4111 1111 1111 1111", None], index=index)
-    result = normalise(kind, values, fingerprint_key=KEY)
+    result = normalise(kind, values, OPTIONS)
     assert result.values.index.equals(index)
     assert result.errors.index.equals(index)
     assert result.display is None or result.display.index.equals(index)
 
 
-def test_docstring_examples_hold() -> None:
-    outcome = doctest.testmod(loaders.normalise, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert outcome.attempted > 0
+@pytest.mark.parametrize(
+    "module",
+    [
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(loaders.normalise.__path__, "loaders.normalise.")
+    ],
+    ids=lambda module: module.__name__,
+)
+def test_docstring_examples_hold(module: ModuleType) -> None:
+    outcome = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert outcome.failed == 0
 
 
 def test_unknown_kinds_are_stripped_and_whitespace_collapsed() -> None:
-    result = normalise("PromoCode", pd.Series(["  SPRING \t 24 "]), fingerprint_key=KEY)
+    result = normalise("PromoCode", pd.Series(["  SPRING \t 24 "]), OPTIONS)
     assert keys(result) == ["SPRING 24"]
     assert keys(normalise_text(pd.Series(["a\u00a0\u00a0b"]))) == ["a b"]
 
@@ -98,7 +110,7 @@ def test_account_ids_are_stripped_with_case_kept() -> None:
 
 
 def test_creator_ids_follow_the_account_rule() -> None:
-    result = normalise("Creator", pd.Series([" C-Shop "]), fingerprint_key=KEY)
+    result = normalise("Creator", pd.Series([" C-Shop "]), OPTIONS)
     assert keys(result) == ["C-Shop"]
 
 
@@ -213,7 +225,7 @@ def test_impossible_numbers_are_errors_with_a_reason(value: str, reason: str) ->
 
 
 def test_unknown_phone_region_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="unknown phone region"):
+    with pytest.raises(ConfigError, match="unknown region"):
         normalise_phone(pd.Series(["4155550123"]), region="XX")
 
 
@@ -225,7 +237,7 @@ def test_common_shapes_do_not_call_phonenumbers_parse(monkeypatch: pytest.Monkey
         calls.append(number)
         return original(number, region)
 
-    monkeypatch.setattr(loaders.normalise.phonenumbers, "parse", counting_parse)
+    monkeypatch.setattr(loaders.normalise.phone.phonenumbers, "parse", counting_parse)
     shapes = ["(212) 555-{:04d}", "+1 646 555 {:04d}", "1-718-555-{:04d}", "+44 20 7946 {:04d}"]
     values = pd.Series([shape.format(line) for shape in shapes for line in range(100, 400)])
     result = normalise_phone(values, region="US")
@@ -450,10 +462,8 @@ def test_empty_fingerprint_key_is_a_config_error() -> None:
 
 
 def test_only_payment_instruments_have_a_display() -> None:
-    assert (
-        normalise("PaymentInstrument", pd.Series([VISA]), fingerprint_key=KEY).display is not None
-    )
-    assert normalise("Email", pd.Series(["a@b.co"]), fingerprint_key=KEY).display is None
+    assert normalise("PaymentInstrument", pd.Series([VISA]), OPTIONS).display is not None
+    assert normalise("Email", pd.Series(["a@b.co"]), OPTIONS).display is None
 
 
 # --- IP -------------------------------------------------------------------------------------

@@ -1,0 +1,330 @@
+"""Free-text addresses, canonicalised so that spellings of one place collide.
+
+The words come from the vocabulary files (:mod:`loaders.normalise.vocabulary`); the rules that
+use them are here. An address may carry a region (one per source, or one per value from a
+column such as ``country``): the region's own words, postcode, areas and order rules then apply
+as well. In order:
+
+1. **Folding.** Lower-cased; accents dropped (``Málaga`` → ``malaga``, ``Đường`` → ``duong``);
+   apostrophes dropped (``St. John's`` → ``st johns``).
+2. **Shapes.** US ZIP+4 becomes the 5-digit ZIP (``62704-1234`` → ``62704``); Indonesian RT/RW
+   becomes ``rt N rw N`` without leading zeros (``RT 003/RW 005``, ``RT.03 RW.05``,
+   ``rt3 rw5`` and ``RT/RW 003/005`` → ``rt 3 rw 5``); a letter and a digit joined by a hyphen
+   are joined (``4-B`` → ``4b``); ``#`` is a word of its own (``#05-123`` → ``# 05 123``);
+   other punctuation, a slash standing alone and all whitespace runs become one space (a slash
+   inside a word stays: ``99/1``).
+3. **Phrases and words** of every region, then of the value's region (see the data files): for
+   example ``street`` → ``st``, ``apt``/``#``/``suite``/``flat`` → ``unit``, ``one`` → ``1``,
+   ``P.O. Box`` → ``po box`` (``common.yaml``); ``Jalan``/``Jln``/``Jl.`` → ``jl``,
+   ``Gang``/``Gg.`` → ``gg``, ``Komplek``/``Komp.`` → ``komp``, ``Perumahan``/``Perum.`` →
+   ``perum``, ``Blok`` → ``blk``, and the markers ``No.``, ``Nomor``, ``Kel.``,
+   ``Kelurahan``, ``Kec.``, ``Kecamatan``, ``Provinsi`` dropped, since people write the number
+   or name with or without them (``id.yaml``); ``Lorong``/``Lrg`` → ``lrg``, ``Taman``/``Tmn``
+   → ``tmn`` (``my.yaml``); ``Thanon``/``Th.`` → ``thanon``, ``Moo``/``Mu`` → ``moo``,
+   ``Khet``/``Khwaeng``/``Amphoe``/``Tambon`` dropped (``th.yaml``); ``Phường``/``P.`` →
+   ``phuong``, ``Quận``/``Q.``/``Q1`` → ``quan``/``quan 1``, ``Số`` dropped (``vn.yaml``);
+   ``Barangay``/``Brgy.`` → ``brgy`` (``ph.yaml``); ``Blk``/``Block`` dropped in Singapore,
+   where the postcode names the building (``sg.yaml``).
+4. **Units and blocks.** Repeated unit words are one (``Apt #4B`` → ``unit 4b``); a unit
+   number and its letter join (``Apartment 4 B`` → ``unit 4b``) and lose leading zeros
+   (``#05-123`` → ``unit 5 123``); a block letter and number join (``Blok C.2`` → ``blk c2``).
+5. **Countries.** A trailing country name of a known market becomes its ISO code
+   (``U.S.A.``, ``United States`` → ``us``; ``UK``, ``Great Britain`` → ``gb``;
+   ``Indonesia`` → ``id``; ``Viet Nam`` → ``vn``); a UK-style postcode is upper-cased with one
+   space (``sw1a1aa`` → ``SW1A 1AA``).
+6. **The value's region**, where it is known:
+
+   * its postcode may carry a prefix (``S560123`` → ``560123`` in Singapore);
+   * its own country next to the postcode is dropped: the region says it already;
+   * where the order is free (``order_free`` in the region's file: Indonesia, Malaysia,
+     Thailand, Vietnam, the Philippines, Singapore), the last postcode and then RT/RW are
+     moved to the end, since people write them before or after the city and the kelurahan;
+     everything else keeps its order, which is the convention (street, number, area, city);
+   * areas the postcode implies (US states, Indonesian provinces, Malaysian states...) just
+     before the postcode are dropped: ``Springfield, IL 62704`` and ``Springfield 62704``
+     collide, as do ``Jakarta Selatan, DKI Jakarta 12190`` and ``Jakarta Selatan 12190``.
+
+Words otherwise keep their order: ``"Apt 4B, 12 Main St"`` and ``"12 Main St Apt 4B"`` stay two
+keys (US and UK addresses have one conventional order, so a different order may be a different
+place). A value with no letter or digit is an error. ``"12 Main Street, Apt. #4B, Springfield,
+IL 62704-1234, U.S.A."`` → ``"12 main st unit 4b springfield 62704"``; with region ``ID``,
+``"Jl. Sudirman No. 12, RT 003/RW 005, Kel. Karet, Jakarta Selatan, DKI Jakarta 12190"`` →
+``"jl sudirman 12 karet jakarta selatan 12190 rt 3 rw 5"``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from loaders.normalise.common import (
+    SPACES,
+    Normalised,
+    arrow,
+    as_text,
+    first_failure,
+    flag,
+    fold_unicode,
+    from_arrow,
+    groups,
+    has_letter_or_digit,
+    normalised,
+    replace_words,
+    rewrite,
+)
+from loaders.normalise.regions import region_codes
+from loaders.normalise.vocabulary import DEFAULT_VOCABULARY, Vocabulary, spaced
+
+# ASCII punctuation but the apostrophes (dropped), '#' (a unit) and '/' (as in "99/1").
+_PUNCTUATION = '[!"$%&()*+,\\-.:;<=>?@\\[\\\\\\]^_{|}~]'
+_UK_POSTCODE = "[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}"
+
+#: Rewrites on the folded text before it is split into words (RE2; \b is an ASCII word edge).
+_SHAPES: tuple[tuple[str, str], ...] = (
+    ("['`]", ""),
+    ("([^0-9][0-9]{5})-[0-9]{4}([^0-9])", r"\1\2"),
+    (r"\brt ?/ ?rw[ .:]*0*([0-9]{1,3}) ?/ ?0*([0-9]{1,3})\b", r" rt \1 rw \2 "),
+    (r"\b(rt|rw)[ .:]*0*([0-9]{1,3})\b", r" \1 \2 "),
+    ("([0-9])-([a-z])|([a-z])-([0-9])", r"\1\2\3\4"),
+    ("#", " # "),
+    (_PUNCTUATION, " "),
+    (f"(?:{SPACES}/)+{SPACES}", " "),
+    (SPACES, " "),
+)
+#: Rewrites on the words, padded with one space at each end.
+_UNITS: tuple[tuple[str, str], ...] = (
+    (" unit(?: unit)+ ", " unit "),
+    (" unit 0*([0-9]+) ([a-z]) ", r" unit \1\2 "),
+    (" unit 0+([0-9])", r" unit \1"),
+    (" blk ([a-z]) ([0-9]+) ", r" blk \1\2 "),
+)
+_RT_RW = "rt [0-9]+ rw [0-9]+|rt [0-9]+|rw [0-9]+"
+
+
+def normalise_address(
+    values: pd.Series,
+    *,
+    region: str | pd.Series = "US",
+    vocabulary: Vocabulary = DEFAULT_VOCABULARY,
+) -> Normalised:
+    """Free-text addresses, canonicalised so that spellings of one place collide.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Raw addresses.
+    region : str or pandas.Series, optional
+        The addresses' region: one for all values, or one per value (matched by position), each
+        an ISO 3166 code or a country name. Values whose region is missing or unknown get the
+        rules every region shares.
+    vocabulary : Vocabulary, optional
+        The words, postcodes and areas of each region.
+
+    Returns
+    -------
+    Normalised
+        Keys and error reasons.
+
+    Raises
+    ------
+    ConfigError
+        One region was given for all values and it names no country.
+
+    Examples
+    --------
+    >>> addresses = pd.Series([
+    ...     "12 Main Street, Apt. #4B, Springfield, IL 62704-1234, U.S.A.",
+    ...     "12  MAIN ST  unit 4-b springfield il 62704 United States",
+    ...     "Flat 2, 10 Downing St, London sw1a2aa, UK",
+    ... ])
+    >>> normalise_address(addresses).values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['12 main st unit 4b springfield 62704',
+     '12 main st unit 4b springfield 62704',
+     'unit 2 10 downing st london SW1A 2AA gb']
+    >>> jakarta = pd.Series([
+    ...     "Jl. Sudirman No. 12, Jakarta Selatan 12190",
+    ...     "JALAN SUDIRMAN 12 JAKARTA SELATAN 12190",
+    ...     "jl sudirman no.12, jakarta selatan, 12190",
+    ...     "Jl Sudirman 12 RT.03/RW.05, Jakarta Selatan, DKI Jakarta 12190, Indonesia",
+    ...     "JLN. SUDIRMAN NO 12 RT 003 RW 005 JAKARTA SELATAN 12190",
+    ... ])
+    >>> normalise_address(jakarta, region="ID").values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['jl sudirman 12 jakarta selatan 12190',
+     'jl sudirman 12 jakarta selatan 12190',
+     'jl sudirman 12 jakarta selatan 12190',
+     'jl sudirman 12 jakarta selatan 12190 rt 3 rw 5',
+     'jl sudirman 12 jakarta selatan 12190 rt 3 rw 5']
+    """
+    codes, _ = region_codes(region, len(values), vocabulary)
+    rules = _rules(vocabulary)
+    # Folding can produce capitals (the modifier letter ᴮ becomes B): lower-case after it too.
+    text = fold_unicode(as_text(values).str.lower()).str.lower()
+    # Padded so that patterns find word edges without look-arounds (which RE2 lacks).
+    folded = arrow(" " + text + " ")
+    for pattern, replacement in _SHAPES:
+        folded = pc.replace_substring_regex(folded, pattern, replacement)
+    words = rules.everywhere.apply(from_arrow(pc.utf8_trim_whitespace(folded), text.index))
+    padded = rules.with_country_codes(" " + words + " ")
+    keys = np.full(len(text), None, dtype=object)
+    regional = np.zeros(len(text), dtype=bool)
+    for code, rows in groups(codes):
+        local = rules.regional.get(str(code))
+        if local is not None:
+            keys[rows] = local.apply(padded.iloc[rows]).to_numpy(dtype=object)
+            regional[rows] = True
+    rest = np.flatnonzero(~regional)
+    keys[rest] = _finish(padded.iloc[rest]).to_numpy(dtype=object)
+    result = pd.Series(keys, dtype=text.dtype)
+    meaningful = has_letter_or_digit(result)
+    errors = first_failure(
+        [(flag(text.notna()) & ~meaningful, "not an address: no letters or digits")], len(text)
+    )
+    return normalised(values, result.where(meaningful), errors)
+
+
+@dataclass(frozen=True)
+class _Words:
+    """Phrases then words, one table of each."""
+
+    phrases: Mapping[str, str]
+    words: Mapping[str, str]
+
+    def apply(self, text: pd.Series) -> pd.Series:
+        """Replace phrases and words of single-spaced text (no padding)."""
+        if self.phrases:
+            doubled = "  " + text.str.replace(" ", "  ", regex=False) + "  "
+            for phrase, new in self.phrases.items():
+                doubled = doubled.str.replace(spaced(phrase), spaced(new), regex=False)
+            text = doubled
+        return replace_words(text, self.words)
+
+
+@dataclass(frozen=True)
+class _Regional:
+    """What the addresses of one region get after the rules every region shares."""
+
+    words: _Words
+    own_code: str
+    postcode: str | None
+    prefixes: Sequence[str]
+    areas: Sequence[str]
+    order_free: bool
+
+    def apply(self, padded: pd.Series) -> pd.Series:
+        """Keys of one region's addresses, from padded text after the shared rules."""
+        text = " " + self.words.apply(padded.str.strip()) + " "
+        rt_rw = None
+        if self.order_free:
+            text, rt_rw = _take_rt_rw(text)
+        if self.postcode is not None:
+            code = f"(?:{self.postcode})"
+            if self.prefixes:
+                prefix = "|".join(map(re.escape, self.prefixes))
+                text = rewrite(text, f" (?:{prefix}) ?({code}) ", r" \1 ")
+            # Next to a postcode the country says nothing; elsewhere it may be all there is.
+            own = self.own_code
+            text = rewrite(text, f" (?:{own} ({code})|({code}) {own}) ", r" \1\2 ")
+            area = "|".join(map(re.escape, self.areas))
+            if self.order_free:
+                text = rewrite(text, f"^(.*) ({code})((?: [^ ]+)*) $", r"\1\3 \2 ")
+                if area:
+                    text = rewrite(text, f"(?: (?:{area}))+ ({code}) $", r" \1 ")
+            elif area:
+                text = rewrite(text, f"(?: (?:{area}))+ ({code}) ", r" \1 ")
+        if rt_rw is not None:
+            text = text + rt_rw.fillna("") + " "
+        return _finish(text)
+
+
+def _take_rt_rw(padded: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The padded text without its first RT/RW, and that RT/RW (``<NA>`` where none)."""
+    parts = pc.extract_regex(
+        arrow(padded), f"^(?P<head>.*?) (?P<rt_rw>{_RT_RW})(?P<tail>(?: [^ ]+)*) $"
+    )
+    found = flag(pd.Series(pc.is_valid(parts).to_numpy(zero_copy_only=False)))
+    head, rt_rw, tail = (from_arrow(parts.field(name), padded.index) for name in parts.type.names)
+    rest = padded.where(~found, head + tail + " ")
+    return rest, rt_rw
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """A vocabulary turned into the address rules' tables and patterns."""
+
+    everywhere: _Words
+    country_names: Mapping[str, Sequence[str]]
+    regional: Mapping[str, _Regional]
+
+    def with_country_codes(self, padded: pd.Series) -> pd.Series:
+        """A trailing country name becomes its ISO code, lower-cased."""
+        for region, names in self.country_names.items():
+            pattern = f" (?:{'|'.join(map(re.escape, names))}) $"
+            padded = rewrite(padded, pattern, f" {region.lower()} ")
+        return padded
+
+
+@cache
+def _rules(vocabulary: Vocabulary) -> _Rules:
+    """The rules of a vocabulary, built once (a vocabulary is immutable, hashed by identity)."""
+    regions = (
+        set(vocabulary.regional_words)
+        | set(vocabulary.postcodes)
+        | set(vocabulary.order_free)
+        | set(vocabulary.country_names)
+    )
+    return _Rules(
+        everywhere=_Words(vocabulary.address_phrases, vocabulary.address_words),
+        country_names={
+            region: names for region, names in vocabulary.country_names.items() if names
+        },
+        regional={
+            region: _Regional(
+                words=_Words(
+                    vocabulary.regional_phrases.get(region, {}),
+                    vocabulary.regional_words.get(region, {}),
+                ),
+                own_code=region.lower(),
+                postcode=vocabulary.postcodes.get(region),
+                prefixes=vocabulary.postcode_prefixes.get(region, ()),
+                areas=vocabulary.areas.get(region, ()),
+                order_free=region in vocabulary.order_free,
+            )
+            for region in sorted(regions)
+        },
+    )
+
+
+def _finish(padded: pd.Series) -> pd.Series:
+    """Unit rules and the UK postcode on padded words; the key without its padding."""
+    for pattern, replacement in _UNITS:
+        padded = rewrite(padded, pattern, replacement)
+    return _upper_case_postcodes(padded).str.strip()
+
+
+def _upper_case_postcodes(padded: pd.Series) -> pd.Series:
+    """Write the last UK-style postcode of each address as ``SW1A 1AA``."""
+    rows = flag(padded.str.contains(f" {_UK_POSTCODE} "))
+    if not rows.any():
+        return padded
+    parts = pc.extract_regex(
+        arrow(padded[rows]),
+        "^(?P<head>.* )(?P<outward>[a-z]{1,2}[0-9][a-z0-9]?) ?(?P<inward>[0-9][a-z]{2})"
+        "(?P<tail> .*)$",
+    )
+    head, outward, inward, tail = (
+        parts.field(part) for part in ("head", "outward", "inward", "tail")
+    )
+    space = pa.scalar(" ", head.type)
+    rebuilt = pc.binary_join_element_wise(
+        head, pc.utf8_upper(outward), space, pc.utf8_upper(inward), tail, pa.scalar("", head.type)
+    )
+    padded = padded.copy()
+    padded[rows] = from_arrow(rebuilt, padded.index[rows])
+    return padded
