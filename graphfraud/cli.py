@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from graphfraud.model import Ring
     from graphfraud.store import GraphStore
     from loaders.load import LoadReport
+    from loaders.normalise import NormaliseOptions
 
 app = typer.Typer(
     name="graphfraud",
@@ -444,14 +446,9 @@ def evaluate(
     from loaders.generator import generate_marketplace
     from loaders.load import load_tables
     from loaders.mapping import builtin_mapping
-    from loaders.normalise import NormaliseOptions, normalise
+    from loaders.normalise import NormaliseOptions
 
     settings = get_settings()
-    options = NormaliseOptions.from_settings(settings)
-
-    def keys(kind: str, values: pd.Series) -> pd.Series:
-        return normalise(kind, values, options).values
-
     runs: dict[str, list[pd.DataFrame]] = {method: [] for method in METHODS}
     for size in accounts or [20_000, 50_000]:
         for seed in seeds or [1, 2, 3]:
@@ -464,9 +461,13 @@ def evaluate(
                             store, builtin_mapping("marketplace"), data,
                             rejects_path=Path(folder) / "rejects.csv", progress=progress,
                         )  # fmt: skip
-                        tables = evaluate_store(
-                            store, data, normalise=keys, settings=settings.detection, top=top
+                        options = NormaliseOptions.from_settings(
+                            settings, fingerprint_key=store.fingerprint_key()
                         )
+                        tables = evaluate_store(
+                            store, data, normalise=partial(_keys, options=options),
+                            settings=settings.detection, top=top,
+                        )  # fmt: skip
             for method, table in tables.items():
                 runs[method].append(table)
             err_console.print(f"evaluated {size:,} accounts, seed {seed}")
@@ -476,6 +477,13 @@ def evaluate(
         return
     for method, table in combined.items():
         _print_evaluation(method, table, top=top)
+
+
+def _keys(kind: str, values: pd.Series, *, options: NormaliseOptions) -> pd.Series:
+    """The keys ``values`` of ``kind`` become in a store (evaluation matches ground truth)."""
+    from loaders.normalise import normalise
+
+    return normalise(kind, values, options).values
 
 
 def _print_evaluation(method: str, metrics: pd.DataFrame, *, top: int) -> None:

@@ -66,6 +66,8 @@ FINGERPRINT_KEY = "fingerprint_key"
 PUBLIC_FINGERPRINT_KEYS: frozenset[str] = frozenset({"graphfraud-development-key"})
 #: A shorter key can be guessed; 32 hex characters are 128 bits.
 MIN_FINGERPRINT_KEY_LENGTH = 32
+#: An entity as an event refers to it, ``Kind:key``: what :meth:`EntityRef.parse` reads.
+_REF = r"^\p{Lu}[^:]*:.+$"
 
 
 class GraphStore(ABC):
@@ -627,14 +629,22 @@ def conform_events(frame: pd.DataFrame | pa.Table) -> pa.Table:
     if not pc.all(finite).as_py():
         row = pc.index(finite, False).as_py()
         raise InputError("events must have finite amounts", row=row, column="amount")
-    for row, ref in _flat_refs(typed["refs"]):
-        try:
-            EntityRef.parse(ref if isinstance(ref, str) else "")
-        except InputError:
-            raise InputError(
-                f"event ref {ref!r} is not of the form Kind:key", row=row, column="refs"
-            ) from None
-    ordered = typed.append_column("_order", pa.array(np.arange(typed.num_rows)))
+    refs = typed["refs"].combine_chunks()
+    wrong = pc.invert(pc.fill_null(pc.match_substring_regex(refs.values, _REF), False))
+    if pc.any(wrong).as_py():
+        at = pc.index(wrong, True).as_py()
+        row = pc.list_parent_indices(refs)[at].as_py()
+        raise InputError(
+            f"event ref {refs.values[at].as_py()!r} is not of the form Kind:key",
+            row=row,
+            column="refs",
+        )
+    return latest_events(typed)
+
+
+def latest_events(table: pa.Table) -> pa.Table:
+    """One row per ``event_id``, the last one given; the columns of ``EVENT_SCHEMA``."""
+    ordered = table.append_column("_order", pa.array(np.arange(table.num_rows)))
     return _aggregate(sql.LAST_EVENT_PER_ID, ordered)
 
 
@@ -706,14 +716,6 @@ def _scalar(value: Any) -> bool:
 
 def _is_listed(refs: Any) -> bool:
     return isinstance(refs, list | tuple | np.ndarray)
-
-
-def _flat_refs(refs: pa.ChunkedArray) -> Iterator[tuple[int, str]]:
-    """Each ref with the row it is on."""
-    combined = refs.combine_chunks()
-    rows = pc.list_parent_indices(combined).to_numpy()
-    values = pc.list_flatten(combined).to_pylist()
-    return zip(rows.tolist(), values, strict=True)
 
 
 def _utc_timestamp(value: Any) -> pd.Timestamp:

@@ -83,4 +83,4 @@ def test_bad_mapping_is_a_clean_error(workdir: Path) -> None:
     (workdir / "empty").mkdir(exist_ok=True)
     result = graphfraud("load", "empty", "--mapping", "bad.yaml", cwd=workdir)
     assert result.returncode == 2
-    assert "sources.0.account: Field required" in result.stderr
+    assert "sources.0: give either account (an account table) or entity" in result.stderr

@@ -1,0 +1,225 @@
+"""Every identifier of a load normalised once and numbered: raw text → key → integer code.
+
+A load meets the same value many times: an account id in every table, a card in the payment
+methods and again in each order. :class:`Encoder` normalises each distinct raw value (with
+its region, for the kinds that read one) once across all tables of a load, and
+:class:`KeyBook` numbers each distinct key once, whichever spelling it came from. The rows of
+a load stay integers until they are aggregated, and only the aggregated links are spelled out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graphfraud.model import EntityKind
+from loaders.normalise import NormaliseOptions, normalise
+
+#: Kinds whose normalisation depends on the region of the value (``NormaliseOptions.region``).
+REGIONAL_KINDS: frozenset[str] = frozenset({EntityKind.PHONE, EntityKind.ADDRESS, EntityKind.NAME})
+#: Joins a region to a value in a lookup: a NUL byte, which no cell holds (readers set aside
+#: cells holding one).
+_JOIN = "\x00"
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One column's values as key codes, and the rows whose value is invalid."""
+
+    #: Per row, the code of its key; -1 where the value is missing or invalid.
+    codes: np.ndarray
+    #: Positions of the rows holding an invalid value.
+    errors: np.ndarray
+    #: Why each of those is invalid.
+    reasons: np.ndarray
+
+
+class KeyBook:
+    """Distinct keys of one load, numbered from 0 across kinds in the order first met."""
+
+    def __init__(self) -> None:
+        self.kinds: list[str] = []
+        self._keys: dict[str, list[pa.Array]] = {}
+        self._codes: dict[str, list[np.ndarray]] = {}
+        self._kind_of: list[np.ndarray] = []
+        self._text: list[pa.Array] = []
+        self._display: list[pa.Array] = []
+        self.size = 0
+
+    def kind_code(self, kind: str) -> int:
+        """The number of ``kind`` (an index into :attr:`kinds`)."""
+        if kind not in self.kinds:
+            self.kinds.append(kind)
+            self._keys[kind] = []
+            self._codes[kind] = []
+        return self.kinds.index(kind)
+
+    def number(self, kind: str, keys: pa.Array, display: pa.Array | None = None) -> np.ndarray:
+        """The code of each key of ``kind`` (-1 where null), numbering the ones not yet met.
+
+        ``display`` holds the keys' display forms, aligned with ``keys``; a key keeps the first
+        one it was given.
+        """
+        code = self.kind_code(kind)
+        keys = keys.cast(pa.large_string())
+        known, codes = self.keys_of(kind)
+        found = _positions(keys, known)
+        fresh = np.flatnonzero((found < 0) & keys.is_valid().to_numpy(zero_copy_only=False))
+        numbered = np.full(len(keys), -1, dtype=np.int32)
+        numbered[found >= 0] = codes[found[found >= 0]]
+        if len(fresh):
+            encoded = pc.dictionary_encode(keys.take(pa.array(fresh)))
+            new = encoded.dictionary
+            labels = encoded.indices.to_numpy(zero_copy_only=False)
+            if display is None:
+                shown = pa.nulls(len(new), pa.large_string())
+            else:
+                first = fresh[np.unique(labels, return_index=True)[1]]
+                shown = display.cast(pa.large_string()).take(pa.array(first))
+            numbers = np.arange(self.size, self.size + len(new), dtype=np.int32)
+            self._keys[kind].append(new)
+            self._codes[kind].append(numbers)
+            self._kind_of.append(np.full(len(new), code, dtype=np.int8))
+            self._text.append(new)
+            self._display.append(shown)
+            self.size += len(new)
+            numbered[fresh] = numbers[labels]
+        return numbered
+
+    def keys_of(self, kind: str) -> tuple[pa.ChunkedArray, np.ndarray]:
+        """The keys of ``kind`` and their codes."""
+        self.kind_code(kind)
+        codes = self._codes[kind]
+        return (
+            pa.chunked_array(self._keys[kind], pa.large_string()),
+            np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32),
+        )
+
+    def spelled(self) -> tuple[np.ndarray, pa.Array, pa.Array]:
+        """Per code: its kind's number, its key and its display form."""
+        if not self.size:
+            empty = pa.array([], pa.large_string())
+            return np.zeros(0, dtype=np.int8), empty, empty
+        return (
+            np.concatenate(self._kind_of),
+            pa.concat_arrays(self._text),
+            pa.concat_arrays(self._display),
+        )
+
+
+@dataclass
+class _Seen:
+    """Raw values of one kind and format normalised so far, with their code or error."""
+
+    raws: list[pa.Array] = field(default_factory=list)
+    codes: list[np.ndarray] = field(default_factory=list)
+    errors: list[np.ndarray] = field(default_factory=list)
+    size: int = 0
+
+
+class Encoder:
+    """Normalises the values of a load through :func:`loaders.normalise.normalise`, each
+    distinct (raw value, region) once, and numbers the keys in a :class:`KeyBook`."""
+
+    def __init__(self, book: KeyBook, options: NormaliseOptions) -> None:
+        self.book = book
+        self.options = options
+        self._seen: dict[tuple[str, str], _Seen] = {}
+
+    def encode(
+        self,
+        kind: str,
+        values: pa.ChunkedArray,
+        *,
+        region: str | pa.ChunkedArray,
+        payment_format: str = "card",
+    ) -> Encoded:
+        """Codes for the raw ``values`` (text, ``""`` when missing) of ``kind``.
+
+        ``region`` is one region for all values or one per value; only the kinds in
+        :data:`REGIONAL_KINDS` read it.
+        """
+        lookups, rows = _lookups(values, region if kind in REGIONAL_KINDS else None)
+        seen = self._seen.setdefault((kind, payment_format), _Seen())
+        where = _positions(lookups, pa.chunked_array(seen.raws, pa.large_string()))
+        new = np.flatnonzero(where < 0)
+        if len(new):
+            fresh = lookups.take(pa.array(new))
+            codes, errors = self._normalise(kind, fresh, payment_format=payment_format)
+            where[new] = seen.size + np.arange(len(new))
+            seen.raws.append(fresh)
+            seen.codes.append(codes)
+            seen.errors.append(errors)
+            seen.size += len(new)
+        all_codes = np.concatenate(seen.codes)[where]
+        all_errors = np.concatenate(seen.errors)[where]
+        failed = np.flatnonzero(pd.notna(all_errors)[rows])
+        return Encoded(all_codes[rows], failed, all_errors[rows[failed]])
+
+    def _normalise(
+        self, kind: str, lookups: pa.Array, *, payment_format: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Codes and error reasons (None where fine) of distinct lookups met for the first
+        time."""
+        region: str | pd.Series = self.options.region
+        values = lookups
+        if kind in REGIONAL_KINDS:
+            parts = pc.split_pattern(lookups, _JOIN, max_splits=1)
+            region = pd.Series(pc.list_element(parts, 0).to_pandas(), dtype="object")
+            values = pc.list_element(parts, 1)
+        options = NormaliseOptions(
+            fingerprint_key=self.options.fingerprint_key,
+            region=region,
+            payment_format=payment_format,
+            vocabulary=self.options.vocabulary,
+        )
+        done = normalise(kind, pd.Series(values.to_pandas(), dtype="object"), options)
+        keys = pa.array(done.values.astype(object), type=pa.large_string(), from_pandas=True)
+        display = (
+            None
+            if done.display is None
+            else pa.array(done.display.astype(object), type=pa.large_string(), from_pandas=True)
+        )
+        codes = self.book.number(kind, keys, display)
+        errors = done.errors.astype(object).where(done.errors.notna(), None).to_numpy()
+        return codes, errors
+
+
+def _lookups(
+    values: pa.ChunkedArray, region: str | pa.ChunkedArray | None
+) -> tuple[pa.Array, np.ndarray]:
+    """The distinct things to normalise in a column, and which one each row holds.
+
+    Without a region, the distinct values; with one, the distinct (region, value) pairs, each
+    written ``region NUL value``. Strings are built for distinct ones only.
+    """
+    encoded = pc.dictionary_encode(values).combine_chunks()
+    words = encoded.dictionary.cast(pa.large_string())
+    rows = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    if region is None:
+        return words, rows
+    if isinstance(region, str):
+        prefix = pa.scalar(region + _JOIN, pa.large_string())
+        return pc.binary_join_element_wise(prefix, words, pa.scalar("", pa.large_string())), rows
+    regions = pc.dictionary_encode(region).combine_chunks()
+    places = regions.dictionary.cast(pa.large_string())
+    pairs = rows * len(places) + regions.indices.to_numpy(zero_copy_only=False)
+    rows, distinct = pd.factorize(pairs)
+    joined = pc.binary_join_element_wise(
+        places.take(pa.array(distinct % len(places))),
+        words.take(pa.array(distinct // len(places))),
+        pa.scalar(_JOIN, pa.large_string()),
+    )
+    return joined, rows.astype(np.int64)
+
+
+def _positions(values: pa.Array, known: pa.ChunkedArray) -> np.ndarray:
+    """Where each value is in ``known`` (-1 where it is not)."""
+    if not len(known):
+        return np.full(len(values), -1, dtype=np.int64)
+    found = pc.index_in(values, value_set=known)
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
