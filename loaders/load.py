@@ -6,9 +6,9 @@ stops the load with nothing changed. Then each table is read and parsed in turn:
 - **one bad field rejects that field, not the row**: an invalid phone, an unparseable time or
   amount, a malformed attribute, a self-link leave the rest of the row loading; a row whose
   account (or entity key) is missing or invalid, or a line that cannot be parsed, is rejected
-  whole. Every rejected field and row goes to a rejects file (file, row, column, whether the
-  row or the field was dropped, reason, and the row itself with card numbers masked), and
-  the report counts them per reason;
+  whole. Every rejected field and row goes to a rejects file (table, file, row, column,
+  whether the row or the field was dropped, reason, and the row itself with card numbers
+  masked), and the report counts them per reason;
 - **identifiers are normalised once**: each distinct raw value (with its region, for phones,
   addresses and names) across all tables, through :mod:`loaders.encoding`; rows are integer
   codes from then on;
@@ -60,7 +60,7 @@ from loaders.readers import Table, check_columns, frame_table, locate, read_tabl
 
 Progress = Callable[[str, int, int], None]
 
-REJECT_COLUMNS = ["file", "row", "column", "dropped", "reason", "record"]
+REJECT_COLUMNS = ["table", "file", "row", "column", "dropped", "reason", "record"]
 SELF_LINK = "the row's own account: a link from an account to itself says nothing"
 #: A card number as a rejects file would otherwise show it: 12 to 19 digits, spaces and dashes
 #: allowed between them. Masked to its last four digits.
@@ -275,6 +275,8 @@ class _Parsed:
     """One source as codes: the rows it adds to the load, and what it rejected."""
 
     links: list[pa.Table]
+    #: Codes of the accounts (or entities) of the rows loaded: each exists, links or not.
+    keys: np.ndarray
     entities: pa.Table | None
     events: pa.Table | None
     rejects: pd.DataFrame
@@ -383,6 +385,7 @@ def _parse(
     touched = len(np.unique(problems.frame()["position"]))
     return _Parsed(
         links=links,
+        keys=np.unique(key.codes[alive]),
         entities=entities,
         events=events,
         rejects=rejects,
@@ -421,10 +424,11 @@ def _attributes(data: pa.Table, source: Source, problems: _Problems) -> pa.Array
         values, found = fields.attribute(data[attribute.column], attribute.type)
         for positions, reason in found:
             problems.add(positions, attribute.column, reason, whole_row=False)
-        name = json.dumps(attribute.key, ensure_ascii=False) + ":"
-        pieces.append(pc.binary_join_element_wise(name, values, ""))
-    joined = pc.binary_join_element_wise(*pieces, ",", null_handling="skip")
-    wrapped = pc.binary_join_element_wise("{", joined, "}", "")
+        # Each present attribute as ',"name":value'; the first comma is cut when joined.
+        name = "," + json.dumps(attribute.key, ensure_ascii=False) + ":"
+        pieces.append(pc.fill_null(pc.binary_join_element_wise(name, values, ""), ""))
+    joined = pc.binary_join_element_wise(*pieces, "")
+    wrapped = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(joined, 1), "}", "")
     return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), wrapped)
 
 
@@ -503,7 +507,7 @@ def _rejects(source: Source, table: Table, problems: _Problems) -> pd.DataFrame:
         )
     if not parts:
         return pd.DataFrame(columns=REJECT_COLUMNS)
-    out = pd.concat(parts, ignore_index=True).assign(file=table.origin)
+    out = pd.concat(parts, ignore_index=True).assign(table=source.table, file=table.origin)
     return out[REJECT_COLUMNS].sort_values(["row", "column"], kind="stable", ignore_index=True)
 
 
@@ -636,10 +640,11 @@ class _Load:
         # NaT is the smallest int64: rows without a time count as the oldest.
         order = np.argsort(rows["time"].to_numpy().astype("int64"), kind="stable")
         facts = aggregate_entities(rows.take(pa.array(order)).drop_columns(["time"]))
-        # Link endpoints the tables say nothing more about exist, and that is all.
-        ends = np.unique(
-            np.concatenate([coded["src_key"].to_numpy(), coded["dst_key"].to_numpy()])
-        ).astype(np.int32)
+        # Link endpoints and the rows' own accounts the tables say nothing more about exist,
+        # and that is all.
+        given = [coded["src_key"].to_numpy(), coded["dst_key"].to_numpy()]
+        ends = np.unique(np.concatenate(given + [found.keys for found in parsed]))
+        ends = ends.astype(np.int32)
         bare = np.setdiff1d(ends, facts["key"].to_numpy(), assume_unique=True)
         none = pa.nulls(len(bare), pa.string())
         endpoints = pa.table(

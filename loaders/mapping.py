@@ -10,10 +10,12 @@ row as an ``event``. An **entity table** has no account column: each row describ
 (a device, a card, a creator) named by ``entity``, and carries attributes only.
 
 Any identifier or entity may be built from a ``template`` instead of a ``column``: text with
-``{column}`` placeholders (``"dev-{device_id}"``, ``"{country}:{store_id}"``). Phones and
-addresses are read in the region of their row: ``region_column`` names a column of ISO 3166
-alpha-2 codes, ``region`` the region of the whole source (or, at the top, of every source).
-Written in YAML or TOML, or built in Python::
+``{column}`` placeholders (``"dev-{device_id}"``, ``"{country}:{store_id}"``). Phones,
+addresses and names are read in the region of their row: ``region_column`` names a column of
+ISO 3166 codes or country names, ``region`` the region of the whole source (or, at the top, of
+every source); an empty cell falls back to it. ``vocabularies`` lists files that extend the
+built-in address and name vocabularies (see :mod:`loaders.normalise.vocabulary`), found
+relative to the mapping file. Written in YAML or TOML, or built in Python::
 
     name: marketplace
     region: ID                         # phones and addresses without a country: Indonesia
@@ -54,11 +56,10 @@ import tomllib
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import phonenumbers
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from graphfraud.errors import ConfigError
 from graphfraud.model import ACCOUNT_LINKS, DEFAULT_LINK, EntityKind
@@ -75,19 +76,6 @@ def validation_problems(exc: ValidationError, root: str) -> str:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _region_code(value: str | None) -> str | None:
-    """An ISO 3166 alpha-2 code phone numbering knows, upper-cased."""
-    if value is None:
-        return None
-    code = value.strip().upper()
-    if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 region code (such as ID or US)")
-    return code
-
-
-Region = Annotated[str | None, AfterValidator(_region_code)]
 
 
 class Value(_Strict):
@@ -249,7 +237,7 @@ class Source(_Strict):
     created_at: str | None = None
     label: str | None = None
     amount: str | None = None
-    region: Region = None
+    region: str | None = None
     region_column: str | None = None
     attributes: tuple[Attribute, ...] = ()
     identifiers: tuple[IdentifierColumn, ...] = ()
@@ -303,12 +291,9 @@ class MappingSpec(_Strict):
 
     name: str = "mapping"
     #: Region of phones and addresses where a source says nothing (else the setting).
-    region: Region = None
+    region: str | None = None
     #: Vocabulary files extending the built-in address and name vocabularies.
     vocabularies: tuple[Path, ...] = ()
-    #: Entity kinds whose near-duplicate keys (the same address typed differently) are
-    #: resolved into one entity.
-    near_duplicates: tuple[str, ...] = ()
     sources: tuple[Source, ...]
 
     @model_validator(mode="after")
