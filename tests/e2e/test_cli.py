@@ -53,7 +53,7 @@ def test_demo_generates_loads_and_summarises(demo: subprocess.CompletedProcess[s
 
 
 def test_demo_reports_rejected_rows(demo: subprocess.CompletedProcess[str], workdir: Path) -> None:
-    assert "rejected rows, with reasons, in" in demo.stdout
+    assert "rows with rejected fields, with reasons, in" in demo.stdout
     assert (workdir / "demo" / "rejects.csv").is_file()
 
 

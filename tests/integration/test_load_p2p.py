@@ -19,9 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from graphfraud.model import EntityRef
 from graphfraud.store import GraphStore, open_store
+from loaders.mapping import MappingSpec
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "p2p"
 TABLES = {
@@ -75,7 +77,7 @@ def test_the_export_loads_without_a_workaround(
     done, _ = loaded
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    assert "wrote 70 links and the attributes of 53 entities, and kept 17 events" in done.stdout
+    assert "wrote 71 links and the attributes of 53 entities, and kept 17 events" in done.stdout
 
 
 def test_every_row_is_loaded_or_rejected_with_its_reason(
@@ -123,6 +125,23 @@ def test_phones_are_read_in_each_users_country(store: GraphStore) -> None:
     assert phones["U08"] == "+14155550123"
     assert phones["U10"] == "+6281311112222"  # no country: the mapping's region, ID
     assert "U09" not in phones
+
+
+def test_the_mappings_vocabulary_folds_what_the_built_in_one_does_not(
+    store: GraphStore,
+) -> None:
+    shipped = store.links(kinds=["SHIPS_TO"]).set_index("src_key")["dst_key"]
+    assert shipped["U09"] == shipped["U11"]  # "Jl. Jend. Sudirman", "Jalan Jenderal Sudirman"
+    assert shipped["U01"] == shipped["U02"] == shipped["U10"]
+
+
+def test_the_readme_shows_this_mapping() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Mapping your own tables") :]
+    shown = section[section.index("```yaml") + len("```yaml") : section.index("```\n\nEvery key")]
+    assert MappingSpec.from_dict(yaml.safe_load(shown)) == MappingSpec.from_file(
+        FIXTURE / "mapping.yaml"
+    ).model_copy(update={"vocabularies": (Path("streets.yaml"),)})
 
 
 def test_typed_account_attributes_are_kept(store: GraphStore) -> None:
