@@ -9,6 +9,9 @@ a load stay integers until they are aggregated, and only the aggregated links ar
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,6 +114,21 @@ class KeyBook:
         )
 
 
+@dataclass(frozen=True)
+class Request:
+    """A column to encode: its raw ``values`` (text, ``""`` when missing) of ``kind``, and one
+    region for all of them or one per value (only :data:`REGIONAL_KINDS` read it)."""
+
+    kind: str
+    values: pa.ChunkedArray
+    region: str | pa.ChunkedArray
+    payment_format: str = "card"
+
+    @property
+    def group(self) -> tuple[str, str]:
+        return self.kind, self.payment_format
+
+
 @dataclass
 class _Seen:
     """Raw values of one kind and format normalised so far, with their code or error."""
@@ -121,50 +139,72 @@ class _Seen:
     size: int = 0
 
 
+@dataclass(frozen=True)
+class _Keys:
+    """What the normalisers made of some raw values: keys, display forms, error reasons."""
+
+    keys: pa.Array
+    display: pa.Array | None
+    errors: np.ndarray
+
+
 class Encoder:
     """Normalises the values of a load through :func:`loaders.normalise.normalise`, each
-    distinct (raw value, region) once, and numbers the keys in a :class:`KeyBook`."""
+    distinct (raw value, region) once, and numbers the keys in a :class:`KeyBook`.
+
+    The normalisers of several columns, and pieces of one long column, run on as many threads
+    as the machine has cores: their work is Arrow kernels and DuckDB queries, which run
+    outside Python's global lock, and every value is normalised on its own.
+    """
+
+    #: Distinct values per normaliser call when a column is split between threads.
+    CHUNK = 50_000
 
     def __init__(self, book: KeyBook, options: NormaliseOptions) -> None:
         self.book = book
         self.options = options
         self._seen: dict[tuple[str, str], _Seen] = {}
 
-    def encode(
-        self,
-        kind: str,
-        values: pa.ChunkedArray,
-        *,
-        region: str | pa.ChunkedArray,
-        payment_format: str = "card",
-    ) -> Encoded:
-        """Codes for the raw ``values`` (text, ``""`` when missing) of ``kind``.
+    def encode(self, requests: Sequence[Request]) -> list[Encoded]:
+        """Codes for the values of each request, in order."""
+        prepared = [
+            _lookups(request.values, request.region if request.kind in REGIONAL_KINDS else None)
+            for request in requests
+        ]
+        groups: dict[tuple[str, str], list[pa.Array]] = {}
+        for request, (lookups, _) in zip(requests, prepared, strict=True):
+            groups.setdefault(request.group, []).append(lookups)
+        jobs = []
+        for group, given in groups.items():
+            seen = self._seen.setdefault(group, _Seen())
+            distinct = pc.unique(pa.chunked_array(given, pa.large_string()))
+            fresh = distinct.filter(pa.array(_positions(distinct, _chained(seen.raws)) < 0))
+            jobs += [
+                (group, fresh.slice(at, self.CHUNK)) for at in range(0, len(fresh), self.CHUNK)
+            ]
+        with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+            made = list(pool.map(lambda job: self._normalise(*job), jobs))
+        # Numbered in the order of the jobs, whichever thread finished first.
+        for (group, raws), keys in zip(jobs, made, strict=True):
+            seen = self._seen[group]
+            seen.raws.append(raws)
+            seen.codes.append(self.book.number(group[0], keys.keys, keys.display))
+            seen.errors.append(keys.errors)
+            seen.size += len(raws)
+        return [
+            self._encoded(self._seen[request.group], lookups, rows)
+            for request, (lookups, rows) in zip(requests, prepared, strict=True)
+        ]
 
-        ``region`` is one region for all values or one per value; only the kinds in
-        :data:`REGIONAL_KINDS` read it.
-        """
-        lookups, rows = _lookups(values, region if kind in REGIONAL_KINDS else None)
-        seen = self._seen.setdefault((kind, payment_format), _Seen())
-        where = _positions(lookups, pa.chunked_array(seen.raws, pa.large_string()))
-        new = np.flatnonzero(where < 0)
-        if len(new):
-            fresh = lookups.take(pa.array(new))
-            codes, errors = self._normalise(kind, fresh, payment_format=payment_format)
-            where[new] = seen.size + np.arange(len(new))
-            seen.raws.append(fresh)
-            seen.codes.append(codes)
-            seen.errors.append(errors)
-            seen.size += len(new)
-        all_codes = np.concatenate(seen.codes)[where]
-        all_errors = np.concatenate(seen.errors)[where]
-        failed = np.flatnonzero(pd.notna(all_errors)[rows])
-        return Encoded(all_codes[rows], failed, all_errors[rows[failed]])
+    def _encoded(self, seen: _Seen, lookups: pa.Array, rows: np.ndarray) -> Encoded:
+        where = _positions(lookups, _chained(seen.raws))
+        codes = np.concatenate(seen.codes)[where]
+        errors = np.concatenate(seen.errors)[where]
+        failed = np.flatnonzero(pd.notna(errors)[rows])
+        return Encoded(codes[rows], failed, errors[rows[failed]])
 
-    def _normalise(
-        self, kind: str, lookups: pa.Array, *, payment_format: str
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Codes and error reasons (None where fine) of distinct lookups met for the first
-        time."""
+    def _normalise(self, group: tuple[str, str], lookups: pa.Array) -> _Keys:
+        kind, payment_format = group
         region: str | pd.Series = self.options.region
         values = lookups
         if kind in REGIONAL_KINDS:
@@ -178,15 +218,17 @@ class Encoder:
             vocabulary=self.options.vocabulary,
         )
         done = normalise(kind, pd.Series(values.to_pandas(), dtype="object"), options)
-        keys = pa.array(done.values.astype(object), type=pa.large_string(), from_pandas=True)
-        display = (
+        return _Keys(
+            pa.array(done.values.astype(object), type=pa.large_string(), from_pandas=True),
             None
             if done.display is None
-            else pa.array(done.display.astype(object), type=pa.large_string(), from_pandas=True)
+            else pa.array(done.display.astype(object), type=pa.large_string(), from_pandas=True),
+            done.errors.astype(object).where(done.errors.notna(), None).to_numpy(),
         )
-        codes = self.book.number(kind, keys, display)
-        errors = done.errors.astype(object).where(done.errors.notna(), None).to_numpy()
-        return codes, errors
+
+
+def _chained(arrays: list[pa.Array]) -> pa.ChunkedArray:
+    return pa.chunked_array(arrays, pa.large_string())
 
 
 def _lookups(

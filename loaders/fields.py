@@ -28,25 +28,34 @@ FALSE_WORDS = frozenset({"0", "false", "no", "n", "f"})
 INTEGER_DIGITS = 18
 _NULL = pa.scalar(None, pa.string())
 _INTEGER = re.compile("[+-]?[0-9]+")
+#: A time as most exports write it, with its offset: Arrow reads these in one pass.
+_ZONED = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
+)
 
 
 def times(text: pa.ChunkedArray) -> tuple[np.ndarray, Problems]:
     """Timestamps as tz-naive UTC ``datetime64[us]`` (NaT where missing or unreadable).
 
     ISO 8601, with or without a UTC offset (without one the time is UTC), a date alone meaning
-    its midnight. Written with a ``Z`` or an offset, as exports mostly are, a column is read by
-    Arrow in one pass; anything else by pandas.
+    its midnight. Times written with a ``Z`` or an offset, as exports mostly write them, are read
+    by Arrow in one pass; anything else by pandas.
     """
     trimmed = pc.utf8_trim_whitespace(text)
     present = _present(trimmed)
+    quick = pc.match_substring_regex(trimmed, _ZONED).to_numpy(zero_copy_only=False)
+    parsed = np.full(len(trimmed), np.datetime64("NaT"), dtype="datetime64[us]")
     try:
-        given = pc.if_else(pa.array(present), trimmed, _NULL)
-        stamps = pc.cast(given, pa.timestamp("us", tz="UTC"))
-        parsed = stamps.to_numpy().astype("datetime64[us]")
-    except pa.ArrowInvalid:
-        series = pd.Series(trimmed.to_numpy(zero_copy_only=False), dtype="object")
-        read = pd.to_datetime(series.where(present), utc=True, errors="coerce", format="ISO8601")
-        parsed = read.dt.tz_convert(None).to_numpy().astype("datetime64[us]")
+        stamps = pc.cast(pc.if_else(pa.array(quick), trimmed, _NULL), pa.timestamp("us", "UTC"))
+        parsed[quick] = stamps.to_numpy()[quick]
+        rest = present & ~quick
+    except pa.ArrowInvalid:  # shaped like a time but none (a 13th month): pandas says why
+        rest = present
+    if rest.any():
+        series = pd.Series(trimmed.filter(pa.array(rest)).to_numpy(zero_copy_only=False))
+        read = pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
+        parsed[rest] = read.dt.tz_convert(None).to_numpy().astype("datetime64[us]")
     bad = present & np.isnat(parsed)
     return parsed, [(np.flatnonzero(bad), TIME_PROBLEM)]
 

@@ -53,7 +53,7 @@ from graphfraud.store.base import (
     latest_events,
 )
 from loaders import fields
-from loaders.encoding import Encoded, Encoder, KeyBook
+from loaders.encoding import Encoded, Encoder, KeyBook, Request
 from loaders.mapping import MappingSpec, PaymentFormat, Source, Value
 from loaders.normalise import NormaliseOptions, Vocabulary, load_vocabulary, region_code
 from loaders.readers import Table, check_columns, frame_table, locate, read_table
@@ -275,7 +275,8 @@ class _Parsed:
     """One source as codes: the rows it adds to the load, and what it rejected."""
 
     links: list[pa.Table]
-    #: Codes of the accounts (or entities) of the rows loaded: each exists, links or not.
+    #: Codes of the accounts (or entities) of the rows loaded (repeated as the rows repeat
+    #: them): each exists, links or not.
     keys: np.ndarray
     entities: pa.Table | None
     events: pa.Table | None
@@ -330,10 +331,18 @@ def _parse(
         )
     regions = _row_regions(data, source, region, vocabulary)
     key_format = source.entity.payment_format if source.entity is not None else "card"
-    key = encoder.encode(
-        source.key_kind, fields.template(data, source.key), region=regions,
-        payment_format=key_format,
-    )  # fmt: skip
+    # Every column of the table at once: their normalisers run side by side.
+    key, *identified = encoder.encode(
+        [Request(source.key_kind, fields.template(data, source.key), regions, key_format)]
+        + [
+            Request(given.kind, fields.template(data, given), regions, given.payment_format)
+            for given in source.identifiers
+        ]
+        + [
+            Request(EntityKind.ACCOUNT, fields.template(data, other), regions)
+            for other in source.accounts
+        ]
+    )
     problems.add(key.errors, source.key.field, key.reasons, whole_row=True)
     absent = np.flatnonzero((key.codes < 0) & ~problems.dead)
     what = "account id" if source.entity is None else f"{source.key_kind} key"
@@ -345,21 +354,17 @@ def _parse(
     amount = _column(data, source.amount, fields.amounts, problems, _NO_AMOUNT)
     attributes = _attributes(data, source, problems)
 
-    targets: list[tuple[Value, str, str, Encoded]] = []
-    for identifier in source.identifiers:
-        found = encoder.encode(
-            identifier.kind, fields.template(data, identifier), region=regions,
-            payment_format=identifier.payment_format,
-        )  # fmt: skip
+    targets: list[tuple[str, str, Encoded]] = []
+    count = len(source.identifiers)
+    for identifier, found in zip(source.identifiers, identified[:count], strict=True):
         problems.add(found.errors, identifier.field, found.reasons, whole_row=False)
-        targets.append((identifier, identifier.link_kind, identifier.kind, found))
-    for other in source.accounts:
-        found = encoder.encode(EntityKind.ACCOUNT, fields.template(data, other), region=regions)
+        targets.append((identifier.link_kind, identifier.kind, found))
+    for other, found in zip(source.accounts, identified[count:], strict=True):
         problems.add(found.errors, other.field, found.reasons, whole_row=False)
         itself = np.flatnonzero((found.codes == key.codes) & (found.codes >= 0))
         problems.add(itself, other.field, SELF_LINK, whole_row=False)
         found.codes[itself] = -1
-        targets.append((other, other.link, EntityKind.ACCOUNT, found))
+        targets.append((other.link, EntityKind.ACCOUNT, found))
 
     key_kind = load.book.kind_code(source.key_kind)
     links = [
@@ -367,7 +372,7 @@ def _parse(
             key_kind, key.codes, link, load.book.kind_code(kind), found.codes, stamp, amount,
             alive & (found.codes >= 0),
         )
-        for _, link, kind, found in targets
+        for link, kind, found in targets
     ]  # fmt: skip
     entities = None
     if source.created_at or source.label or source.attributes:
@@ -375,7 +380,7 @@ def _parse(
         entities = load.entities(key_kind, key.codes, created, label, attributes, stamp, alive)
     events = None
     if source.event is not None:
-        codes = [found.codes for *_, found in targets]
+        codes = [found.codes for _, _, found in targets]
         refs = np.stack(codes, axis=1) if codes else np.zeros((data.num_rows, 0), np.int32)
         ids = _event_ids(source, table)
         events = load.events(source, ids, key.codes, stamp, amount, refs, alive)
@@ -385,7 +390,7 @@ def _parse(
     touched = len(np.unique(problems.frame()["position"]))
     return _Parsed(
         links=links,
-        keys=np.unique(key.codes[alive]),
+        keys=key.codes[alive],
         entities=entities,
         events=events,
         rejects=rejects,
@@ -642,10 +647,13 @@ class _Load:
         facts = aggregate_entities(rows.take(pa.array(order)).drop_columns(["time"]))
         # Link endpoints and the rows' own accounts the tables say nothing more about exist,
         # and that is all.
-        given = [coded["src_key"].to_numpy(), coded["dst_key"].to_numpy()]
-        ends = np.unique(np.concatenate(given + [found.keys for found in parsed]))
-        ends = ends.astype(np.int32)
-        bare = np.setdiff1d(ends, facts["key"].to_numpy(), assume_unique=True)
+        # Codes are below the book's size: marks in an array of that size are a linear-time
+        # set (np.unique sorts).
+        bare_mask = np.zeros(self.book.size, dtype=bool)
+        for codes in [coded["src_key"], coded["dst_key"], *(found.keys for found in parsed)]:
+            bare_mask[np.asarray(codes)] = True
+        bare_mask[facts["key"].to_numpy()] = False
+        bare = np.flatnonzero(bare_mask).astype(np.int32)
         none = pa.nulls(len(bare), pa.string())
         endpoints = pa.table(
             [

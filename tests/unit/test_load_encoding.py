@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import loaders.encoding
-from loaders.encoding import Encoder, KeyBook
+from loaders.encoding import Encoded, Encoder, KeyBook, Request
 from loaders.normalise import Normalised, NormaliseOptions, normalise
 
 
@@ -35,15 +35,46 @@ def encoder() -> Encoder:
     return Encoder(KeyBook(), NormaliseOptions(fingerprint_key="k" * 32))
 
 
+def encode(
+    encoding: Encoder, kind: str, *cells: str, region: str | pa.ChunkedArray = "US"
+) -> Encoded:
+    (found,) = encoding.encode([Request(kind, column(*cells), region)])
+    return found
+
+
 def test_each_distinct_value_is_normalised_once_across_columns(
     calls: list[tuple[str, list[str]]],
 ) -> None:
     encoding = encoder()
-    first = encoding.encode("Email", column("a@x.org", "A@x.org", "a@x.org"), region="US")
-    second = encoding.encode("Email", column("a@x.org", "b@x.org"), region="US")
+    first = encode(encoding, "Email", "a@x.org", "A@x.org", "a@x.org")
+    second = encode(encoding, "Email", "a@x.org", "b@x.org")
     assert [values for _, values in calls] == [["a@x.org", "A@x.org"], ["b@x.org"]]
     assert first.codes.tolist() == [0, 0, 0]
     assert second.codes.tolist() == [0, 1]
+
+
+def test_columns_encoded_together_share_one_call_per_kind(
+    calls: list[tuple[str, list[str]]],
+) -> None:
+    first, second, device = encoder().encode(
+        [
+            Request("Email", column("a@x.org", "b@x.org"), "US"),
+            Request("Email", column("b@x.org", "c@x.org"), "US"),
+            Request("Device", column("d1"), "US"),
+        ]
+    )
+    assert sorted(calls) == [("Device", ["d1"]), ("Email", ["a@x.org", "b@x.org", "c@x.org"])]
+    assert (first.codes.tolist(), second.codes.tolist()) == ([0, 1], [1, 2])
+    assert device.codes.tolist() == [3]
+
+
+def test_a_long_column_is_normalised_in_pieces_numbered_in_order(
+    calls: list[tuple[str, list[str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Encoder, "CHUNK", 2)
+    found = encode(encoder(), "Device", "d1", "d2", "d3", "d1", "d4", "d5")
+    assert sorted(len(values) for _, values in calls) == [1, 2, 2]
+    assert found.codes.tolist() == [0, 1, 2, 0, 3, 4]
 
 
 def test_a_regional_value_is_normalised_once_per_region(
@@ -51,15 +82,17 @@ def test_a_regional_value_is_normalised_once_per_region(
 ) -> None:
     encoding = encoder()
     regions = column("ID", "MY", "ID", "ID")
-    found = encoding.encode("Phone", column("0812-3456-7890", "012-345 6789", "0812-3456-7890",
-                                            "+62 812 3456 7890"), region=regions)  # fmt: skip
+    found = encode(
+        encoding, "Phone", "0812-3456-7890", "012-345 6789", "0812-3456-7890",
+        "+62 812 3456 7890", region=regions,
+    )  # fmt: skip
     assert len(calls) == 1
     assert sorted(calls[0][1]) == ["+62 812 3456 7890", "012-345 6789", "0812-3456-7890"]
     assert found.codes.tolist() == [0, 1, 0, 0]
 
 
 def test_invalid_values_have_no_code_and_a_reason() -> None:
-    found = encoder().encode("Email", column("ok@x.org", "nope", "", "nope"), region="US")
+    found = encode(encoder(), "Email", "ok@x.org", "nope", "", "nope")
     assert found.codes.tolist() == [0, -1, -1, -1]
     assert found.errors.tolist() == [1, 3]
     assert found.reasons.tolist() == ["not an email address: no '@'"] * 2
