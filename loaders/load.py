@@ -167,12 +167,13 @@ def load_tables(
     vocabulary = load_vocabulary(spec.vocabularies)
     book = KeyBook()
     encoder = Encoder(book, NormaliseOptions(store.fingerprint_key(), vocabulary=vocabulary))
+    regions = [_region(spec, index, settings, vocabulary) for index in range(len(spec.sources))]
     load = _Load(book)
     parsed = []
-    for step, (source, index, read) in enumerate(readers):
+    for step, (source, read) in enumerate(readers):
         tell(f"reading {source.table}", step, len(readers))
-        region = _region(spec, index, settings, vocabulary)
-        parsed.append(_parse(source, read(), encoder, load, region=region, vocabulary=vocabulary))
+        found = _parse(source, read(), encoder, load, region=regions[step], vocabulary=vocabulary)
+        parsed.append(found)
     tell("reading", len(readers), len(readers))
 
     report = LoadReport()
@@ -209,20 +210,19 @@ def load_tables(
 
 def _check_all(
     spec: MappingSpec, data: Path | str | Mapping[str, pd.DataFrame]
-) -> list[tuple[Source, int, Callable[[], Table]]]:
+) -> list[tuple[Source, Callable[[], Table]]]:
     """Find every table and check its columns before any is read in full."""
-    readers: list[tuple[Source, int, Callable[[], Table]]] = []
-    for index, source in enumerate(spec.sources):
+    readers: list[tuple[Source, Callable[[], Table]]] = []
+    for source in spec.sources:
         if isinstance(data, Mapping):
             if source.table not in data:
                 raise InputError(f"no DataFrame given for table {source.table!r}")
             table = frame_table(data[source.table], source.columns, table=source.table)
-            readers.append((source, index, partial(_given, table)))
+            readers.append((source, partial(_given, table)))
         else:
             path = locate(Path(data), source.table, source.file)
             check_columns(path, source.columns)
-            reader = partial(read_table, path, source.columns, table=source.table)
-            readers.append((source, index, reader))
+            readers.append((source, partial(read_table, path, source.columns, table=source.table)))
     return readers
 
 
@@ -232,21 +232,18 @@ def _given(table: Table) -> Table:
 
 def _region(spec: MappingSpec, index: int, settings: Settings, vocabulary: Vocabulary) -> str:
     """The region of a source's phones and addresses where a row says none, as a code."""
-    source = spec.sources[index]
-    for text, where in (
-        (source.region, f"sources.{index}.region"),
-        (spec.region, "region"),
+    given = [(spec.sources[index].region, f"sources.{index}.region"), (spec.region, "region")]
+    text, where = next(
+        ((text, where) for text, where in given if text is not None),
         (settings.default_phone_region, "the default_phone_region setting"),
-    ):
-        if text is not None:
-            code = region_code(text, vocabulary)
-            if code is None:
-                raise ConfigError(
-                    f"{where}: unknown region {text!r}; give an ISO 3166 code such as ID or US, "
-                    "or a country name"
-                )
-            return code
-    raise AssertionError("the default_phone_region setting is always set")
+    )
+    code = region_code(text, vocabulary)
+    if code is None:
+        raise ConfigError(
+            f"{where}: unknown region {text!r}; give an ISO 3166 code such as ID or US, or a "
+            "country name"
+        )
+    return code
 
 
 def _check_rejects(report: LoadReport, share: float) -> None:
@@ -350,7 +347,11 @@ def _parse(
     alive = ~problems.dead
 
     stamp = _column(data, source.timestamp, fields.times, problems, _NO_TIME)
-    created = _column(data, source.created_at, fields.times, problems, _NO_TIME)
+    created = (
+        stamp
+        if source.created_at == source.timestamp
+        else _column(data, source.created_at, fields.times, problems, _NO_TIME)
+    )
     amount = _column(data, source.amount, fields.amounts, problems, _NO_AMOUNT)
     attributes = _attributes(data, source, problems)
 

@@ -23,7 +23,9 @@ import yaml
 
 from graphfraud.model import EntityRef
 from graphfraud.store import GraphStore, open_store
+from loaders.load import load_tables
 from loaders.mapping import MappingSpec
+from tests.neo4j_server import Neo4jForTests, empty_store
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "p2p"
 TABLES = {
@@ -185,3 +187,28 @@ def test_self_referrals_make_no_link_but_stay_as_events(store: GraphStore) -> No
     referrals = store.events().query("kind == 'referral'")
     assert len(referrals) == len(rows_of("referrals.csv"))
     assert referrals.set_index("account").loc["U05", "refs"] == []
+
+
+@pytest.mark.neo4j
+def test_the_export_loads_alike_into_neo4j(
+    store: GraphStore, neo4j_server: Neo4jForTests, tmp_path: Path
+) -> None:
+    spec = MappingSpec.from_file(FIXTURE / "mapping.yaml")
+    with empty_store(neo4j_server) as graph:
+        # One key for both stores: their fingerprints are then the same keys.
+        graph.set_fingerprint_key(store.fingerprint_key())
+        load_tables(graph, spec, FIXTURE, rejects_path=tmp_path / "rejects.csv")
+        assert graph.stats() == store.stats()
+        for kind in ("Account", "Device", "PaymentInstrument"):
+            mine = graph.entities(kind=kind).set_index("key")["attributes"].map(_parsed)
+            theirs = store.entities(kind=kind).set_index("key")["attributes"].map(_parsed)
+            assert mine.sort_index().to_dict() == theirs.sort_index().to_dict()
+        columns = ["event_id", "account", "amount", "refs"]
+        pd.testing.assert_frame_equal(
+            graph.events()[columns].sort_values("event_id", ignore_index=True),
+            store.events()[columns].sort_values("event_id", ignore_index=True),
+        )
+
+
+def _parsed(text: str | None) -> dict[str, object] | None:
+    return None if pd.isna(text) else dict(json.loads(str(text)))
