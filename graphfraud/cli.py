@@ -107,12 +107,37 @@ def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the tables into.")] = Path("data"),
     accounts: Annotated[int, typer.Option(min=100, help="Number of accounts.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 0,
+    locale: Annotated[
+        str,
+        typer.Option(
+            help="Markets of accounts and addresses: us; sea (a mix of Indonesia, Malaysia, "
+            "Thailand, Vietnam, the Philippines, Singapore); or one of id, my, th, vn, ph, sg."
+        ),
+    ] = "us",
+    payment_format: Annotated[
+        str, typer.Option(help="How payment instruments are written: card numbers or token.")
+    ] = "card",
+    identifier_truth: Annotated[
+        bool,
+        typer.Option(
+            help="Also write ground_truth/identifiers.csv: what each address and phone "
+            "spelling really is, to measure folding."
+        ),
+    ] = False,
 ) -> None:
     """Generate a synthetic marketplace with planted fraud rings and their ground truth."""
     from loaders.generator import generate_marketplace
 
     with progress_bar() as progress:
-        result = generate_marketplace(out, accounts=accounts, seed=seed, progress=progress)
+        result = generate_marketplace(
+            out,
+            accounts=accounts,
+            seed=seed,
+            locale=locale,
+            payment_format=payment_format,
+            identifier_truth=identifier_truth,
+            progress=progress,
+        )
     table = Table(title=f"Generated marketplace in {out}")
     table.add_column("table")
     table.add_column("rows", justify="right")

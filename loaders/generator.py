@@ -29,13 +29,15 @@ from graphfraud.errors import InputError
 from loaders.synthetic.background import Chunk, background_chunk
 from loaders.synthetic.keys import CAFE_BASE, LOCKER_BASE, NAT_BASE, WAREHOUSE_BASE, Ints
 from loaders.synthetic.rings import plan_ring_rows
-from loaders.synthetic.tables import OWNER, TABLES, Frame, sorted_frame
-from loaders.synthetic.text import join, money, numbers, text, timestamps
-from loaders.synthetic.vocabulary import BAD_VALUES
+from loaders.synthetic.tables import DERIVED, OWNER, TABLES, Frame, sorted_frame
+from loaders.synthetic.text import Renderer, join, money, numbers, text, timestamps
+from loaders.synthetic.vocabulary import BAD_VALUES, LOCALES
 from loaders.synthetic.world import INNOCENT, TYPOLOGIES, World, plan_world
 
 __all__ = [
     "BENIGN_KINDS",
+    "LOCALES",
+    "PAYMENT_FORMATS",
     "POPULAR_CREATOR_BUYERS",
     "TABLES",
     "TYPOLOGIES",
@@ -53,6 +55,8 @@ BENIGN_KINDS: tuple[str, ...] = (
     "popular_creator",
     "warehouse_address",
 )
+#: How payment instruments are written: card numbers, or PSP tokens (``tok_...``).
+PAYMENT_FORMATS = ("card", "token")
 #: A creator is listed as a benign ``popular_creator`` from this many distinct buyers.
 POPULAR_CREATOR_BUYERS = 50
 MIN_ACCOUNTS = 100
@@ -85,6 +89,8 @@ class GeneratedMarketplace:
     tables: dict[str, int]
     rings: dict[str, int]
     fraud_accounts: int = 0
+    locale: str = "us"
+    payment_format: str = "card"
 
 
 def generate_marketplace(
@@ -92,6 +98,9 @@ def generate_marketplace(
     *,
     accounts: int,
     seed: int = 0,
+    locale: str = "us",
+    payment_format: str = "card",
+    identifier_truth: bool = False,
     progress: Progress | None = None,
 ) -> GeneratedMarketplace:
     """Write a synthetic marketplace with planted fraud rings and its ground truth.
@@ -106,6 +115,19 @@ def generate_marketplace(
         of all accounts.
     seed
         The same seed and number of accounts give byte-identical files.
+    locale
+        Where accounts and addresses are: ``us``; ``sea``, a mix of Indonesia (half),
+        Malaysia, Thailand, Vietnam, the Philippines and Singapore; or one of those (``id``,
+        ``my``, ``th``, ``vn``, ``ph``, ``sg``). Each account's phone and each address is
+        written the way its market writes them, in six spellings people use, with a
+        ``country`` column saying the market.
+    payment_format
+        ``card`` writes card numbers; ``token`` PSP tokens (``tok_`` and 14 characters), one
+        per card.
+    identifier_truth
+        Also write ``ground_truth/identifiers.csv``: every address and phone spelling in the
+        tables with what it really is (``place-<n>``, or the number in E.164 built from its
+        parts), to measure how normalisation folds spellings.
     progress
         Called as ``progress(stage, done, total)`` while work advances.
 
@@ -143,9 +165,14 @@ def generate_marketplace(
         )
     if seed < 0:
         raise InputError(f"the seed must not be negative (got {seed})")
+    if locale not in LOCALES:
+        raise InputError(f"unknown locale {locale!r}: use one of {', '.join(LOCALES)}")
+    if payment_format not in PAYMENT_FORMATS:
+        raise InputError(f"unknown payment format {payment_format!r}: use card or token")
     tell = progress or (lambda stage, done, total: None)
     out_dir = Path(out_dir)
-    world = plan_world(accounts, seed, tell)
+    render = Renderer(accounts, seed, locale=locale, payment_format=payment_format)
+    world = plan_world(accounts, seed, tell, render=render)
     plan_ring_rows(world, tell)
     chunked = [table for table in TABLES if table != "creators"]
     ring_rows = {table: sorted_frame(world.ring_rows.frame(table), table) for table in chunked}
@@ -153,6 +180,7 @@ def generate_marketplace(
     tally = _Tally.empty(world)
     dirt = _Dirt(world, np.random.default_rng([seed, 4]))
     households: list[dict[str, pa.Array]] = []
+    truth = _IdentifierTruth(world) if identifier_truth else None
     try:
         _write(world, writers["creators"], "creators", _creators(world), dirt, last=True)
         for number, lo in enumerate(range(0, accounts, CHUNK)):
@@ -161,19 +189,23 @@ def generate_marketplace(
             frames = {table: _merged(chunk, ring_rows[table], table) for table in chunked}
             tally.add(frames)
             for table, frame in frames.items():
-                _write(world, writers[table], table, frame, dirt, last=hi == accounts)
+                _write(world, writers[table], table, frame, dirt, last=hi == accounts, truth=truth)
             households.append(_household_rows(world, chunk.households))
             tell("writing tables", hi, accounts)
     finally:
         for writer in writers.values():
             writer.close()
     _write_ground_truth(world, out_dir, tally, households)
+    if truth is not None:
+        truth.write(out_dir / "ground_truth" / "identifiers.csv")
     tell("writing ground truth", 1, 1)
     return GeneratedMarketplace(
         out_dir=out_dir,
         tables={table: writer.rows for table, writer in writers.items()},
         rings={kind: sum(ring.typology == kind for ring in world.rings) for kind in TYPOLOGIES},
         fraud_accounts=int(sum(len(ring.members) for ring in world.rings)),
+        locale=locale,
+        payment_format=payment_format,
     )
 
 
@@ -195,7 +227,14 @@ def _creators(world: World) -> Frame:
 
 
 def _write(
-    world: World, writer: _CsvWriter, table: str, frame: Frame, dirt: _Dirt, *, last: bool
+    world: World,
+    writer: _CsvWriter,
+    table: str,
+    frame: Frame,
+    dirt: _Dirt,
+    *,
+    last: bool,
+    truth: _IdentifierTruth | None = None,
 ) -> None:
     render = world.render
     renderers: dict[str, Callable[[np.ndarray], pa.Array]] = {
@@ -209,14 +248,19 @@ def _write(
         "card": render.cards,
         "brand": render.brands,
         "address": render.addresses,
+        "account_country": render.countries,
+        "address_country": render.address_countries,
     }
     rows = len(frame[OWNER[table][0]])
+    source = DERIVED.get(table, {})
     columns = {
         name: render.order_ids(writer.rows + 1, rows)
         if kind == "order"
-        else renderers[kind](frame[name])
+        else renderers[kind](frame[source.get(name, name)])
         for name, kind in TABLES[table].items()
     }
+    if truth is not None:
+        truth.add(table, frame, columns)
     dirt.spoil(table, frame, columns, last=last)
     writer.append([columns[name] for name in TABLES[table]])
 
@@ -272,7 +316,9 @@ class _Dirt:
             column, damage = DIRTY[table][int(self.rng.integers(len(DIRTY[table])))]
             values = columns[column]
             bad: str | None = None  # an empty account id
-            if damage == "luhn":  # a mistyped check digit
+            if damage == "luhn" and self.world.render.payment_format == "token":
+                bad = str(self.rng.choice(BAD_VALUES["token"]))
+            elif damage == "luhn":  # a mistyped check digit
                 card = str(values[row].as_py())
                 bad = card[:-1] + str((int(card[-1]) + 1) % 10)
             elif damage != "empty":
@@ -280,6 +326,45 @@ class _Dirt:
             mask = pa.array(np.arange(len(values)) == row)
             columns[column] = pc.replace_with_mask(values, mask, pa.array([bad], pa.string()))
         self.spoiled[table] += count
+
+
+class _IdentifierTruth:
+    """What each address and phone spelling in the tables really is, collected as written."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.parts: list[pa.Table] = []
+
+    def add(self, table: str, frame: Frame, columns: dict[str, pa.Array]) -> None:
+        """Record a chunk's spellings (before any is damaged) with what they are."""
+        for name, kind in TABLES[table].items():
+            if kind == "address":
+                places = join("place-", numbers(frame[name] >> 3))
+                self._add("Address", columns[name], places)
+        if table == "accounts":
+            accounts = frame["account_id"]
+            own = self.world.render.phone_e164(accounts).to_numpy(zero_copy_only=False)
+            spelled = columns["phone"]
+            ring = np.flatnonzero(np.isin(accounts, list(self.world.phone_overrides)))
+            lookup = self.world.render.ring_phone_truth
+            own[ring] = [lookup.get(str(spelled[row].as_py())) for row in ring.tolist()]
+            self._add("Phone", spelled, pa.array(own, pa.string()))
+
+    def _add(self, kind: str, spelled: pa.Array, truth: pa.Array) -> None:
+        part = pa.table(
+            {"kind": pa.array(np.full(len(spelled), kind, object)), "identifier": spelled,
+             "truth": truth}
+        ).filter(pc.and_(pc.is_valid(spelled), pc.is_valid(truth)))  # fmt: skip
+        self.parts.append(part.group_by(["kind", "identifier", "truth"]).aggregate([]))
+
+    def write(self, path: Path) -> None:
+        """Every distinct (kind, identifier, truth) once, sorted, as CSV."""
+        table = pa.concat_tables(self.parts).group_by(["kind", "identifier", "truth"]).aggregate([])
+        table = table.sort_by([("kind", "ascending"), ("truth", "ascending"),
+                               ("identifier", "ascending")])  # fmt: skip
+        writer = _CsvWriter(path, ["kind", "identifier", "truth"])
+        writer.append([table.column(name).combine_chunks() for name in table.column_names])
+        writer.close()
 
 
 @dataclass

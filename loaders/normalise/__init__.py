@@ -53,6 +53,7 @@ from loaders.normalise.device import normalise_device
 from loaders.normalise.email import normalise_email
 from loaders.normalise.ip import normalise_ip
 from loaders.normalise.name import normalise_name
+from loaders.normalise.near_duplicates import NEAR_DUPLICATE_COLUMNS, resolve_near_duplicates
 from loaders.normalise.payment import (
     PAYMENT_FORMATS,
     fingerprint_card,
@@ -66,6 +67,7 @@ from loaders.normalise.vocabulary import DEFAULT_VOCABULARY, Vocabulary, load_vo
 
 __all__ = [
     "DEFAULT_VOCABULARY",
+    "NEAR_DUPLICATE_COLUMNS",
     "PAYMENT_FORMATS",
     "NormaliseOptions",
     "Normalised",
@@ -84,6 +86,7 @@ __all__ = [
     "normalise_phone",
     "normalise_text",
     "region_code",
+    "resolve_near_duplicates",
 ]
 
 

@@ -9,7 +9,8 @@ as well. In order:
    apostrophes dropped (``St. John's`` → ``st johns``).
 2. **Shapes.** US ZIP+4 becomes the 5-digit ZIP (``62704-1234`` → ``62704``); Indonesian RT/RW
    becomes ``rt N rw N`` without leading zeros (``RT 003/RW 005``, ``RT.03 RW.05``,
-   ``rt3 rw5`` and ``RT/RW 003/005`` → ``rt 3 rw 5``); a letter and a digit joined by a hyphen
+   ``rt3 rw5`` and ``RT/RW 003/005`` → ``rt3 rw5``, also where a dropped word stood between,
+   step 3); a letter and a digit joined by a hyphen
    are joined (``4-B`` → ``4b``); ``#`` is a word of its own (``#05-123`` → ``# 05 123``);
    other punctuation, a slash standing alone and all whitespace runs become one space (a slash
    inside a word stays: ``99/1``).
@@ -22,23 +23,27 @@ as well. In order:
    or name with or without them (``id.yaml``); ``Lorong``/``Lrg`` → ``lrg``, ``Taman``/``Tmn``
    → ``tmn`` (``my.yaml``); ``Thanon``/``Th.`` → ``thanon``, ``Moo``/``Mu`` → ``moo``,
    ``Khet``/``Khwaeng``/``Amphoe``/``Tambon`` dropped (``th.yaml``); ``Phường``/``P.`` →
-   ``phuong``, ``Quận``/``Q.``/``Q1`` → ``quan``/``quan 1``, ``Số`` dropped (``vn.yaml``);
+   ``phuong``, ``Quận``/``Q.``/``Q1`` → ``quan``/``quan 1``, ``Số``, ``Đường`` dropped
+   (``vn.yaml``);
    ``Barangay``/``Brgy.`` → ``brgy`` (``ph.yaml``); ``Blk``/``Block`` dropped in Singapore,
    where the postcode names the building (``sg.yaml``).
 4. **Units and blocks.** Repeated unit words are one (``Apt #4B`` → ``unit 4b``); a unit
    number and its letter join (``Apartment 4 B`` → ``unit 4b``) and lose leading zeros
    (``#05-123`` → ``unit 5 123``); a block letter and number join (``Blok C.2`` → ``blk c2``).
-5. **Countries.** A trailing country name of a known market becomes its ISO code
+5. **Countries.** A trailing country name of a known market (after the value's own country
+   is dropped, step 6) becomes its ISO code
    (``U.S.A.``, ``United States`` → ``us``; ``UK``, ``Great Britain`` → ``gb``;
    ``Indonesia`` → ``id``; ``Viet Nam`` → ``vn``); a UK-style postcode is upper-cased with one
    space (``sw1a1aa`` → ``SW1A 1AA``).
 6. **The value's region**, where it is known:
 
    * its postcode may carry a prefix (``S560123`` → ``560123`` in Singapore);
-   * its own country next to the postcode is dropped: the region says it already;
+   * its own country is dropped at the end (unless it is all the address says) and next to
+     the postcode: the region says it already;
    * where the order is free (``order_free`` in the region's file: Indonesia, Malaysia,
-     Thailand, Vietnam, the Philippines, Singapore), the last postcode and then RT/RW are
-     moved to the end, since people write them before or after the city and the kelurahan;
+     Thailand, Vietnam, the Philippines, Singapore), RT/RW (in alphabetical order) and before
+     it the last postcode are moved to the end, since people write them before or after the
+     city and the kelurahan;
      everything else keeps its order, which is the convention (street, number, area, city);
    * areas the postcode implies (US states, Indonesian provinces, Malaysian states...) just
      before the postcode are dropped: ``Springfield, IL 62704`` and ``Springfield 62704``
@@ -49,7 +54,7 @@ keys (US and UK addresses have one conventional order, so a different order may 
 place). A value with no letter or digit is an error. ``"12 Main Street, Apt. #4B, Springfield,
 IL 62704-1234, U.S.A."`` → ``"12 main st unit 4b springfield 62704"``; with region ``ID``,
 ``"Jl. Sudirman No. 12, RT 003/RW 005, Kel. Karet, Jakarta Selatan, DKI Jakarta 12190"`` →
-``"jl sudirman 12 karet jakarta selatan 12190 rt 3 rw 5"``.
+``"jl sudirman 12 karet jakarta selatan 12190 rt3 rw5"``.
 """
 
 from __future__ import annotations
@@ -86,12 +91,16 @@ from loaders.normalise.vocabulary import DEFAULT_VOCABULARY, Vocabulary, spaced
 _PUNCTUATION = '[!"$%&()*+,\\-.:;<=>?@\\[\\\\\\]^_{|}~]'
 _UK_POSTCODE = "[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}"
 
-#: Rewrites on the folded text before it is split into words (RE2; \b is an ASCII word edge).
+#: RT/RW in its one form, ``rt3 rw5`` (RE2; \b is an ASCII word edge).
+_RT_RW_SHAPES: tuple[tuple[str, str], ...] = (
+    (r"\brt ?/ ?rw[ .:]*0*([0-9]{1,3}) ?/ ?0*([0-9]{1,3})\b", r" rt\1 rw\2 "),
+    (r"\b(rt|rw)[ .:]*0*([0-9]{1,3})\b", r" \1\2 "),
+)
+#: Rewrites on the folded text before it is split into words.
 _SHAPES: tuple[tuple[str, str], ...] = (
     ("['`]", ""),
     ("([^0-9][0-9]{5})-[0-9]{4}([^0-9])", r"\1\2"),
-    (r"\brt ?/ ?rw[ .:]*0*([0-9]{1,3}) ?/ ?0*([0-9]{1,3})\b", r" rt \1 rw \2 "),
-    (r"\b(rt|rw)[ .:]*0*([0-9]{1,3})\b", r" \1 \2 "),
+    *_RT_RW_SHAPES,
     ("([0-9])-([a-z])|([a-z])-([0-9])", r"\1\2\3\4"),
     ("#", " # "),
     (_PUNCTUATION, " "),
@@ -105,7 +114,7 @@ _UNITS: tuple[tuple[str, str], ...] = (
     (" unit 0+([0-9])", r" unit \1"),
     (" blk ([a-z]) ([0-9]+) ", r" blk \1\2 "),
 )
-_RT_RW = "rt [0-9]+ rw [0-9]+|rt [0-9]+|rw [0-9]+"
+_RT_RW_WORD = "(?:rt|rw)[0-9]+"
 
 
 def normalise_address(
@@ -159,8 +168,8 @@ def normalise_address(
     ['jl sudirman 12 jakarta selatan 12190',
      'jl sudirman 12 jakarta selatan 12190',
      'jl sudirman 12 jakarta selatan 12190',
-     'jl sudirman 12 jakarta selatan 12190 rt 3 rw 5',
-     'jl sudirman 12 jakarta selatan 12190 rt 3 rw 5']
+     'jl sudirman 12 jakarta selatan 12190 rt3 rw5',
+     'jl sudirman 12 jakarta selatan 12190 rt3 rw5']
     """
     codes, _ = region_codes(region, len(values), vocabulary)
     rules = _rules(vocabulary)
@@ -171,16 +180,18 @@ def normalise_address(
     for pattern, replacement in _SHAPES:
         folded = pc.replace_substring_regex(folded, pattern, replacement)
     words = rules.everywhere.apply(from_arrow(pc.utf8_trim_whitespace(folded), text.index))
-    padded = rules.with_country_codes(" " + words + " ")
+    padded = " " + words + " "
+    # A dropped or replaced word may have stood inside an RT/RW ("RT Kel. 3"): read it again.
+    padded = _rt_rw(padded)
     keys = np.full(len(text), None, dtype=object)
     regional = np.zeros(len(text), dtype=bool)
     for code, rows in groups(codes):
         local = rules.regional.get(str(code))
         if local is not None:
-            keys[rows] = local.apply(padded.iloc[rows]).to_numpy(dtype=object)
+            keys[rows] = local.apply(padded.iloc[rows], rules).to_numpy(dtype=object)
             regional[rows] = True
     rest = np.flatnonzero(~regional)
-    keys[rest] = _finish(padded.iloc[rest]).to_numpy(dtype=object)
+    keys[rest] = _finish(rules.with_country_codes(padded.iloc[rest])).to_numpy(dtype=object)
     result = pd.Series(keys, dtype=text.dtype)
     meaningful = has_letter_or_digit(result)
     errors = first_failure(
@@ -197,13 +208,16 @@ class _Words:
     words: Mapping[str, str]
 
     def apply(self, text: pd.Series) -> pd.Series:
-        """Replace phrases and words of single-spaced text (no padding)."""
-        if self.phrases:
-            doubled = "  " + text.str.replace(" ", "  ", regex=False) + "  "
-            for phrase, new in self.phrases.items():
-                doubled = doubled.str.replace(spaced(phrase), spaced(new), regex=False)
-            text = doubled
-        return replace_words(text, self.words)
+        """Replace phrases, words, then phrases a dropped word joined, in single-spaced text."""
+        return self._phrases(replace_words(self._phrases(text), self.words))
+
+    def _phrases(self, text: pd.Series) -> pd.Series:
+        if not self.phrases:
+            return text
+        doubled = "  " + text.str.replace(SPACES, "  ", regex=True) + "  "
+        for phrase, new in self.phrases.items():
+            doubled = doubled.str.replace(spaced(phrase), spaced(new), regex=False)
+        return doubled.str.replace(SPACES, " ", regex=True).str.strip()
 
 
 @dataclass(frozen=True)
@@ -211,47 +225,76 @@ class _Regional:
     """What the addresses of one region get after the rules every region shares."""
 
     words: _Words
-    own_code: str
+    #: The region's own country: its code and names, folded.
+    own_names: Sequence[str]
     postcode: str | None
     prefixes: Sequence[str]
     areas: Sequence[str]
     order_free: bool
 
-    def apply(self, padded: pd.Series) -> pd.Series:
+    def apply(self, padded: pd.Series, rules: _Rules) -> pd.Series:
         """Keys of one region's addresses, from padded text after the shared rules."""
         text = " " + self.words.apply(padded.str.strip()) + " "
-        rt_rw = None
+        # The region says the country: drop it at the end (unless it is all there is), then
+        # name other countries by their codes. In this order a dropped name never uncovers
+        # another country's name that a second pass would rewrite.
+        own = "|".join(map(re.escape, self.own_names))
+        text = rewrite(text, f"^( .*?[^ ])(?: (?:{own}))+ $", r"\1 ")
+        text = rules.with_country_codes(text, besides=self.own_names[0].upper())
         if self.order_free:
-            text, rt_rw = _take_rt_rw(text)
+            text = _to_the_end(_rt_rw(text), f"^{_RT_RW_WORD}$")
         if self.postcode is not None:
             code = f"(?:{self.postcode})"
             if self.prefixes:
                 prefix = "|".join(map(re.escape, self.prefixes))
-                text = rewrite(text, f" (?:{prefix}) ?({code}) ", r" \1 ")
-            # Next to a postcode the country says nothing; elsewhere it may be all there is.
-            own = self.own_code
-            text = rewrite(text, f" (?:{own} ({code})|({code}) {own}) ", r" \1\2 ")
-            area = "|".join(map(re.escape, self.areas))
+                text = _rewrite_all(text, f" (?:(?:{prefix}) ?)+({code}) ", r" \1 ")
+            # Next to a postcode the country and the areas it implies say nothing.
+            implied = "|".join(map(re.escape, (*self.own_names, *self.areas)))
+            text = _rewrite_all(text, f" ({code})(?: (?:{own}))+ ", r" \1 ")
             if self.order_free:
-                text = rewrite(text, f"^(.*) ({code})((?: [^ ]+)*) $", r"\1\3 \2 ")
-                if area:
-                    text = rewrite(text, f"(?: (?:{area}))+ ({code}) $", r" \1 ")
-            elif area:
-                text = rewrite(text, f"(?: (?:{area}))+ ({code}) ", r" \1 ")
-        if rt_rw is not None:
-            text = text + rt_rw.fillna("") + " "
+                # The last postcode goes to the end, before the RT/RW already there.
+                rt_rw = f"(?: {_RT_RW_WORD})*"
+                text = rewrite(text, f"^(.*) ({code})((?: [^ ]+)*?)({rt_rw}) $", r"\1\3 \2\4 ")
+                text = rewrite(text, f"(?: (?:{implied}))+ ({code})({rt_rw}) $", r" \1\2 ")
+            else:
+                text = _rewrite_all(text, f"(?: (?:{implied}))+ ({code}) ", r" \1 ")
         return _finish(text)
 
 
-def _take_rt_rw(padded: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """The padded text without its first RT/RW, and that RT/RW (``<NA>`` where none)."""
-    parts = pc.extract_regex(
-        arrow(padded), f"^(?P<head>.*?) (?P<rt_rw>{_RT_RW})(?P<tail>(?: [^ ]+)*) $"
-    )
-    found = flag(pd.Series(pc.is_valid(parts).to_numpy(zero_copy_only=False)))
-    head, rt_rw, tail = (from_arrow(parts.field(name), padded.index) for name in parts.type.names)
-    rest = padded.where(~found, head + tail + " ")
-    return rest, rt_rw
+def _rt_rw(padded: pd.Series) -> pd.Series:
+    """RT/RW read again once words moved or dropped, single-spaced and padded."""
+    for pattern, replacement in _RT_RW_SHAPES:
+        padded = rewrite(padded, pattern, replacement)
+    return " " + padded.str.replace(SPACES, " ", regex=True).str.strip() + " "
+
+
+def _rewrite_all(padded: pd.Series, pattern: str, replacement: str) -> pd.Series:
+    """A rewrite whose matches end in the space the next match would start with.
+
+    One pass rewrites every other one of neighbouring matches; a second pass the rest.
+    """
+    return rewrite(rewrite(padded, pattern, replacement), pattern, replacement)
+
+
+def _to_the_end(padded: pd.Series, pattern: str) -> pd.Series:
+    """Words matching ``pattern`` moved to the end, sorted; the others keep their order."""
+    lists = pc.utf8_split_whitespace(pc.utf8_trim_whitespace(arrow(padded)))
+    offsets = lists.offsets.to_numpy()
+    tokens = lists.values.slice(offsets[0], offsets[-1] - offsets[0])
+    owner = np.repeat(np.arange(len(lists)), np.diff(offsets))
+    moved = pc.match_substring_regex(tokens, pattern).to_numpy(zero_copy_only=False)
+    if not moved.any():
+        return padded
+    # Moved words sort by their text, the others by where they stand.
+    rank = np.empty(len(tokens), dtype=np.int64)
+    rank[pc.sort_indices(tokens).to_numpy()] = np.arange(len(tokens))
+    order = np.lexsort((np.where(moved, rank, np.arange(len(tokens))), moved, owner))
+    rebuilt = pa.ListArray.from_arrays(
+        pa.array(offsets - offsets[0], pa.int32()), tokens.take(pa.array(order)),
+        mask=lists.is_null(),
+    )  # fmt: skip
+    joined = pc.binary_join(rebuilt, pa.scalar(" ", tokens.type))
+    return " " + from_arrow(joined, padded.index) + " "
 
 
 @dataclass(frozen=True)
@@ -262,9 +305,15 @@ class _Rules:
     country_names: Mapping[str, Sequence[str]]
     regional: Mapping[str, _Regional]
 
-    def with_country_codes(self, padded: pd.Series) -> pd.Series:
-        """A trailing country name becomes its ISO code, lower-cased."""
+    def with_country_codes(self, padded: pd.Series, *, besides: str = "") -> pd.Series:
+        """A trailing country name becomes its ISO code, lower-cased (but ``besides``'s).
+
+        An address of a region that names only its own country keeps the name: the code may
+        be one of the region's own abbreviations (``th`` is Thanon in Thailand).
+        """
         for region, names in self.country_names.items():
+            if region == besides:
+                continue
             pattern = f" (?:{'|'.join(map(re.escape, names))}) $"
             padded = rewrite(padded, pattern, f" {region.lower()} ")
         return padded
@@ -290,7 +339,7 @@ def _rules(vocabulary: Vocabulary) -> _Rules:
                     vocabulary.regional_phrases.get(region, {}),
                     vocabulary.regional_words.get(region, {}),
                 ),
-                own_code=region.lower(),
+                own_names=(region.lower(), *vocabulary.country_names.get(region, ())),
                 postcode=vocabulary.postcodes.get(region),
                 prefixes=vocabulary.postcode_prefixes.get(region, ()),
                 areas=vocabulary.areas.get(region, ()),

@@ -70,8 +70,9 @@ def normalise_name(
     """
     codes, _ = region_codes(region, len(values), vocabulary)
     text = fold_unicode(as_text(values).str.lower()).str.lower()
-    # Letters and digits of any script stay; everything else separates words.
-    words = rewrite(text.str.replace("['`]", "", regex=True), r"[^\p{L}\p{N}]+", " ").str.strip()
+    # Letters, their marks (Thai vowels) and digits of any script stay; the rest separates words.
+    words = rewrite(text.str.replace("['`]", "", regex=True), r"[^\p{L}\p{M}\p{N}]+", " ")
+    words = words.str.strip()
     keys = np.full(len(text), None, dtype=object)
     everywhere = np.ones(len(text), dtype=bool)
     for code, rows in groups(codes):

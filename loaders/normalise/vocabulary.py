@@ -319,7 +319,8 @@ def replace_folded(
 ) -> str:
     """Folded text through the tables in the order the address rules apply them.
 
-    Every region's phrases, then its words, then the value's region's phrases, then its words.
+    Every region's phrases, its words and its phrases again (a dropped word may join one), then
+    the value's region's likewise.
     The address normaliser does the same vectorised; this is its reference, used to check that
     a vocabulary keeps keys stable.
 
@@ -332,6 +333,7 @@ def replace_folded(
         text = " ".join(
             word_table.get(token, token) for token in replace_phrases(text, phrase_table).split()
         )
+        text = replace_phrases(text, phrase_table)
     return " ".join(text.split())
 
 

@@ -25,7 +25,6 @@ import numpy as np
 from loaders.synthetic import vocabulary as words
 from loaders.synthetic.keys import ADDRESS_VARIANTS, CARD_FORMAT_SHARES, NAT_BASE, Ints
 from loaders.synthetic.sampling import DAY, END, HOUR, draw, later, shares
-from loaders.synthetic.text import phones
 from loaders.synthetic.world import Ring, World
 
 Progress = Callable[[str, int, int], None]
@@ -202,7 +201,7 @@ def _virtual_phones(
     line = np.where(rng.random(k) < shared, start, start + np.arange(k))
     area = np.full(k, words.AREA_CODES[rng.integers(len(words.AREA_CODES))])
     exchange = np.full(k, words.RING_EXCHANGES[rng.integers(len(words.RING_EXCHANGES))])
-    numbers = phones(area, exchange, line, rng.integers(0, 6, k)).to_pylist()
+    numbers = world.render.ring_phones(members, area, exchange, line, rng.integers(0, 6, k))
     for member, phone, gone in zip(members.tolist(), numbers, rng.random(k) < missing, strict=True):
         world.phone_overrides[member] = None if gone else phone
 

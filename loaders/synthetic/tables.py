@@ -3,6 +3,8 @@
 A column's kind says how its values become text: ``account`` and ``creator`` hold indices,
 ``time`` epoch seconds, ``money`` cents, ``ip``/``device``/``card``/``brand``/``address`` keys
 (see :mod:`loaders.synthetic.keys`), ``text`` is text already, ``order`` is numbered on write.
+Columns in :data:`DERIVED` hold nothing of their own: they are rendered from another column's
+keys (``account_country`` from an account, ``address_country`` from an address).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ TABLES: dict[str, dict[str, str]] = {
         "account_type": "text",
         "email": "text",
         "phone": "text",
+        "country": "account_country",
         "signup_ip": "ip",
         "known_bad": "text",
     },
@@ -36,7 +39,12 @@ TABLES: dict[str, dict[str, str]] = {
         "card_number": "card",
         "card_brand": "brand",
     },
-    "addresses": {"account_id": "account", "added_at": "time", "address": "address"},
+    "addresses": {
+        "account_id": "account",
+        "added_at": "time",
+        "address": "address",
+        "country": "address_country",
+    },
     "orders": {
         "order_id": "order",
         "buyer_id": "account",
@@ -45,6 +53,7 @@ TABLES: dict[str, dict[str, str]] = {
         "ts": "time",
         "amount": "money",
         "ship_address": "address",
+        "ship_country": "address_country",
         "card_number": "card",
     },
     "referrals": {
@@ -59,6 +68,13 @@ TABLES: dict[str, dict[str, str]] = {
         "ts": "time",
         "amount": "money",
     },
+}
+
+#: Columns rendered from another column of the same row: table → column → its source.
+DERIVED: dict[str, dict[str, str]] = {
+    "accounts": {"country": "account_id"},
+    "addresses": {"country": "address"},
+    "orders": {"ship_country": "ship_address"},
 }
 
 #: The account a row belongs to (it decides the row's chunk) and the row's time; rows are
@@ -86,7 +102,12 @@ class Rows:
 
     def frame(self, table: str) -> Frame:
         """All rows added to ``table``, in the order they were added."""
-        kinds = {name: kind for name, kind in TABLES[table].items() if kind != "order"}
+        derived = DERIVED.get(table, {})
+        kinds = {
+            name: kind
+            for name, kind in TABLES[table].items()
+            if kind != "order" and name not in derived
+        }
         parts = self.pieces.get(table, [])
         if not parts:
             return {

@@ -38,6 +38,7 @@ Bools = npt.NDArray[np.bool_]
 # Salt purposes: each kind of value gets its own, so keys never leak from one to another.
 _DEVICE, _HOME_IP, _NAT_IP, _CAFE_IP, _PROXY_IP, _CARD_BIN, _CARD_BODY, _CARD_EXTRA = range(1, 9)
 _ADDRESS, _ADDRESS_NOISE, _PHONE, _EMAIL, _INVITE, _CARD_FORMAT = range(9, 15)
+_MARKET, _SEA_ADDRESS, _SEA_PHONE, _TOKEN = range(15, 19)
 _HOSTS = 254 * 256  # hosts of a /16 without .0 and .255
 
 
@@ -170,12 +171,22 @@ def email_stems() -> np.ndarray:
 
 @dataclass
 class Renderer:
-    """Turns the keys of one generated marketplace into text."""
+    """Turns the keys of one generated marketplace into text.
+
+    ``locale`` says which markets accounts and addresses belong to (``us``, ``sea`` for a mix
+    of Southeast-Asian markets, or one of them: ``id``, ``my``, ``th``, ``vn``, ``ph``,
+    ``sg``); each key's market is drawn from it by a hash, so it is the same in every table.
+    ``payment_format`` ``token`` writes PSP tokens where ``card`` writes card numbers.
+    """
 
     accounts: int
     seed: int
     creators: int = 0
     lockers: list[str] = field(default_factory=list)
+    locale: str = "us"
+    payment_format: str = "card"
+    #: E.164 of the rings' virtual numbers by their spelling, for the ground truth.
+    ring_phone_truth: dict[str, str] = field(default_factory=dict)
 
     def salt(self, purpose: int) -> int:
         return salt_for(self.seed, purpose)
@@ -229,8 +240,10 @@ class Renderer:
         return np.where(u < 7, 0, np.where(u < 9, 1, 2))
 
     def cards(self, codes: np.ndarray) -> pa.Array:
-        """Luhn-valid test card numbers for ``key * 4 + format`` codes."""
+        """Luhn-valid test card numbers (or tokens) for ``key * 4 + format`` codes."""
         keys, formats = codes >> 2, codes & 3
+        if self.payment_format == "token":
+            return tokens(keys, self.salt(_TOKEN))
         bins = self.card_bins(keys)
         amex = words.BIN_IS_AMEX[bins]
         payload = np.zeros((len(keys), 15), dtype=np.int64)
@@ -264,19 +277,54 @@ class Renderer:
     def brands(self, codes: np.ndarray) -> pa.Array:
         return text(words.BIN_BRANDS[self.card_bins(codes >> 2)])
 
+    def markets(self, keys: np.ndarray) -> Ints:
+        """The market (index into ``MARKETS``) each account or place key belongs to."""
+        weights = np.array(words.LOCALES[self.locale], dtype=np.float64)
+        if weights[0] == 1:
+            return np.zeros(len(keys), dtype=np.int64)
+        share = (mix64(keys, self.salt(_MARKET)) % np.uint64(1 << 20)).astype(np.float64)
+        bounds = np.cumsum(weights) / weights.sum() * (1 << 20)
+        return np.minimum(np.searchsorted(bounds, share, side="right"), len(weights) - 1)
+
+    def countries(self, accounts: np.ndarray) -> pa.Array:
+        """Each account's country (ISO code), the region of its phone number."""
+        return text(np.array(words.MARKETS, dtype=object)[self.markets(accounts)])
+
+    def address_markets(self, codes: np.ndarray) -> Ints:
+        """The market of each address code; a locker stands where its site does."""
+        keys = codes >> 3
+        site = np.where(
+            (keys >= LOCKER_BASE) & (keys < WAREHOUSE_BASE), 4 * self.accounts + keys - LOCKER_BASE,
+            keys,
+        )  # fmt: skip
+        return np.where(keys >= WAREHOUSE_BASE, 0, self.markets(site))
+
+    def address_countries(self, codes: np.ndarray) -> pa.Array:
+        """Each address's country (ISO code), as an export's country column says it."""
+        return text(np.array(words.MARKETS, dtype=object)[self.address_markets(codes)])
+
     def addresses(self, codes: np.ndarray) -> pa.Array:
         """Address lines for ``key * 8 + variant`` codes, each variant a real-world spelling."""
         keys, variants = codes >> 3, codes & 7
-        group = np.where(keys >= WAREHOUSE_BASE, 7, np.where(keys >= LOCKER_BASE, 6, variants))
+        street = variants + 8 * self.address_markets(codes)
+        group = np.where(keys >= WAREHOUSE_BASE, 7, np.where(keys >= LOCKER_BASE, 6, street))
 
-        def render(variant: int, rows: Ints) -> pa.Array:
-            if variant == 6:
+        def render(group: int, rows: Ints) -> pa.Array:
+            if group == 6:
                 return text(np.array(self.lockers, dtype=object)[keys[rows] - LOCKER_BASE])
-            if variant == 7:
+            if group == 7:
                 return text(np.array(words.WAREHOUSES, dtype=object)[keys[rows] - WAREHOUSE_BASE])
-            return self._street_addresses(keys[rows], variant)
+            market, variant = divmod(group, 8)
+            if market == 0:
+                return self._street_addresses(keys[rows], variant)
+            return self._sea_addresses(words.MARKETS[market], keys[rows], variant)
 
-        return by_group(group, 8, render)
+        return by_group(group, 8 * len(words.MARKETS), render)
+
+    def _sea_addresses(self, market: str, keys: Ints, variant: int) -> pa.Array:
+        """One spelling of a unique place of a Southeast-Asian market per key."""
+        place = bijection(keys, math.prod(SEA_PLACE_SIZES[market]), self.salt(_SEA_ADDRESS))
+        return sea_address(market, sea_place(market, place), variant)
 
     def _street_addresses(self, keys: Ints, variant: int) -> pa.Array:
         """One spelling of a unique street address per key (the unit is decoration)."""
@@ -317,12 +365,65 @@ class Renderer:
         return join(num, " ", name, " ", abbr, unit(" #"), ", ", town, " ", state, " ", zips)
 
     def phones(self, accounts: np.ndarray, styles: np.ndarray) -> pa.Array:
-        """An innocent account's own US number, unique to it, in one of six spellings."""
-        sizes = (10_000, len(words.BACKGROUND_EXCHANGES), len(words.AREA_CODES))
-        line, exchange, area = digits_of(
-            bijection(accounts, math.prod(sizes), self.salt(_PHONE)), sizes
+        """An innocent account's own number, unique to it, in one of six spellings."""
+        market = self.markets(accounts)
+
+        def render(group: int, rows: Ints) -> pa.Array:
+            numbers = self._own_numbers(group, accounts[rows])
+            if isinstance(numbers, MobileNumbers):
+                return numbers.spelled(np.asarray(styles)[rows], international=False)
+            return phones(*numbers, np.asarray(styles)[rows])
+
+        return by_group(market, len(words.MARKETS), render)
+
+    def phone_e164(self, accounts: np.ndarray) -> pa.Array:
+        """What each account's own number is, built from its parts (the ground truth)."""
+        market = self.markets(accounts)
+
+        def render(group: int, rows: Ints) -> pa.Array:
+            numbers = self._own_numbers(group, accounts[rows])
+            if isinstance(numbers, MobileNumbers):
+                return numbers.e164()
+            area, exchange, line = numbers
+            return join("+1", numbered(area, 3), numbered(exchange, 3), numbered(line, 4))
+
+        return by_group(market, len(words.MARKETS), render)
+
+    def _own_numbers(
+        self, market: int, accounts: np.ndarray
+    ) -> MobileNumbers | tuple[Ints, Ints, Ints]:
+        """An account's own number: US (area, exchange, line) or another market's mobile."""
+        if market == 0:
+            sizes = (10_000, len(words.BACKGROUND_EXCHANGES), len(words.AREA_CODES))
+            line, exchange, area = digits_of(
+                bijection(accounts, math.prod(sizes), self.salt(_PHONE)), sizes
+            )
+            return words.AREA_CODES[area], words.BACKGROUND_EXCHANGES[exchange], line
+        name = words.MARKETS[market]
+        plan = words.MOBILE_PLANS[name][1]
+        mobile = (10_000, len(words.SEA_BACKGROUND_EXCHANGES), 10 if name == "ID" else 1, len(plan))
+        line, exchange, digit, prefix = digits_of(
+            bijection(accounts, math.prod(mobile), self.salt(_SEA_PHONE)), mobile
         )
-        return phones(words.AREA_CODES[area], words.BACKGROUND_EXCHANGES[exchange], line, styles)
+        return MobileNumbers.of(name, prefix, digit, words.SEA_BACKGROUND_EXCHANGES[exchange], line)
+
+    def ring_phones(
+        self, members: Ints, area: Ints, exchange: Ints, line: Ints, styles: Ints
+    ) -> list[str]:
+        """A ring's virtual numbers (from the block US rings use), in the ring's market.
+
+        Outside the US they are written with the country code, since the members' accounts
+        may say other countries.
+        """
+        market = int(self.markets(members[:1])[0]) if len(members) else 0
+        if market == 0:
+            spelled = phones(area, exchange, line, styles)
+            e164 = join("+1", numbered(area, 3), numbered(exchange, 3), numbered(line, 4))
+        else:
+            numbers = MobileNumbers.of(words.MARKETS[market], area, area // 10, exchange, line)
+            spelled, e164 = numbers.spelled(styles, international=True), numbers.e164()
+        self.ring_phone_truth.update(zip(spelled.to_pylist(), e164.to_pylist(), strict=True))
+        return list(spelled.to_pylist())
 
     def emails(self, accounts: np.ndarray, capitalised: Bools) -> pa.Array:
         """An account's own address: a name stem, 0-3 digits and a provider, never repeated."""
@@ -347,3 +448,309 @@ class Renderer:
         ]
         prefix = np.broadcast_to(np.frombuffer(b"INV-", dtype=np.uint8), (len(referrers), 4))
         return fixed(np.hstack([prefix, chars])).to_numpy(zero_copy_only=False)
+
+
+# --- Southeast-Asian markets ----------------------------------------------------------------
+
+
+def plain(strings: pa.Array) -> pa.Array:
+    """Text without accents, as people type on a keyboard without them (Lê Lợi → Le Loi)."""
+    decomposed = pc.utf8_normalize(strings, form="NFKD")
+    bare = pc.replace_substring_regex(decomposed, "\\p{Mn}", "")
+    return pc.replace_substring(pc.replace_substring(bare, "\u0111", "d"), "\u0110", "D")
+
+
+def pick(pool: np.ndarray | tuple[str, ...], index: np.ndarray) -> pa.Array:
+    """Names from a pool (underscores join words of one name) for indices."""
+    names = np.array([str(name).replace("_", " ") for name in pool], dtype=object)
+    return text(names[index])
+
+
+def numbered(values: np.ndarray, width: int = 0) -> pa.Array:
+    """Decimal text, zero-padded to ``width`` when given."""
+    return fixed(digits(values, width)) if width else numbers(values)
+
+
+@dataclass
+class _Place:
+    """The parts of one market's addresses, as text arrays aligned with the keys."""
+
+    number: pa.Array
+    street: pa.Array
+    sub: pa.Array
+    district: pa.Array
+    city: pa.Array
+    province: pa.Array
+    postcode: pa.Array
+    extra: dict[str, pa.Array]
+
+
+def sea_address(market: str, parts: _Place, variant: int) -> pa.Array:
+    """One of six spellings of a Southeast-Asian address; all fold to one key in its region.
+
+    What varies is what people vary: case, abbreviations (Jl./Jln/Jalan), markers written or
+    left out (No., Kel., Kec., Kota), RT/RW forms, the province or the country added or not,
+    the postcode before or after the city. Spellings the rules cannot fold (typos, missing
+    words) are not made here; near-duplicate resolution is measured on those separately.
+    """
+    p, x = parts, parts.extra
+    upper, lower = pc.utf8_upper, pc.utf8_lower
+    forms: tuple[tuple[pa.Array | str, ...], ...]
+    if market == "ID":
+        rt, rw = x["rt"], x["rw"]
+        rt3, rw3 = x["rt3"], x["rw3"]
+        forms = (
+            ("Jl. ", p.street, " No. ", p.number, ", RT ", rt3, "/RW ", rw3, ", Kel. ", p.sub,
+             ", Kec. ", p.district, ", ", p.city, " ", p.postcode),
+            ("JALAN ", upper(p.street), " NO ", p.number, " RT ", rt3, " RW ", rw3, " ",
+             upper(p.sub), " ", upper(p.district), " ", upper(p.city), " ", p.postcode),
+            ("jl ", lower(p.street), " no.", p.number, " rt.", x["rt2"], "/rw.", x["rw2"], ", ",
+             lower(p.sub), ", ", lower(p.district), ", ", lower(p.city), ", ",
+             lower(p.province), " ", p.postcode),
+            ("Jln. ", p.street, " Nomor ", p.number, ", RT/RW ", rt3, "/", rw3, ", Kelurahan ",
+             p.sub, ", Kecamatan ", p.district, ", Kota ", p.city, ", ", p.province, " ",
+             p.postcode, ", Indonesia"),
+            ("Jl ", p.street, " ", p.number, " Rt", rt, " Rw", rw, " ", p.sub, " ", p.district,
+             " ", p.city, " ", p.postcode),
+            ("Jl. ", p.street, " No.", p.number, ", ", p.sub, ", ", p.district, ", ", p.city,
+             " ", p.postcode, ", RT ", rt, " / RW ", rw),
+        )  # fmt: skip
+    elif market == "MY":
+        lane = x["lane"]
+        forms = (
+            ("No. ", p.number, ", Jalan ", p.street, " ", lane, ", ", p.sub, ", ", p.postcode,
+             " ", p.city, ", ", p.province),
+            (p.number, " JLN ", upper(p.street), " ", lane, " ", upper(x["taman_short"]), " ",
+             p.postcode, " ", upper(p.city)),
+            (p.number, ", Jln ", p.street, " ", lane, ", ", x["taman_short"], ", ", p.city, " ",
+             p.postcode, ", ", p.province, ", Malaysia"),
+            ("no ", p.number, " jalan ", lower(p.street), " ", lane, " ", lower(p.sub), " ",
+             p.postcode, " ", lower(p.city)),
+            (p.number, " Jalan ", p.street, " ", lane, ", ", p.sub, ", ", p.postcode, " ",
+             p.city, ", Malaysia"),
+            ("No.", p.number, " Jln. ", p.street, " ", lane, ", ", x["taman_short"], ", ",
+             p.city, ", ", p.postcode, " ", p.province),
+        )  # fmt: skip
+    elif market == "TH":
+        moo, soi = x["moo"], x["soi"]
+        forms = (
+            (p.number, " Moo ", moo, ", Soi ", soi, ", Thanon ", p.street, ", Tambon ", p.sub,
+             ", Amphoe ", p.district, ", ", p.province, " ", p.postcode),
+            (p.number, " MOO ", moo, " SOI ", upper(soi), " TH. ", upper(p.street), " ",
+             upper(p.sub), " ", upper(p.district), " ", upper(p.province), " ", p.postcode),
+            (p.number, " moo ", moo, ", soi ", lower(soi), ", thanon ", lower(p.street), ", ",
+             lower(p.sub), " sub-district, ", lower(p.district), " district, ",
+             lower(p.province), " ", p.postcode, ", thailand"),
+            (p.number, " Mu ", moo, " Soi ", soi, " Thanon ", p.street, " Khwaeng ", p.sub,
+             " Khet ", p.district, " ", p.province, " ", p.postcode),
+            (p.number, " Moo ", moo, ", Soi ", soi, ", Thanon ", p.street, ", ", p.sub, ", ",
+             p.district, ", ", p.postcode, " ", p.province),
+            (p.number, " M. ", moo, " Soi ", soi, " Th. ", p.street, " ", p.sub, " ",
+             p.district, " ", p.province, " ", p.postcode, " Thailand"),
+        )  # fmt: skip
+    elif market == "VN":
+        ward, short_ward, district = x["ward"], x["short_ward"], x["district"]
+        forms = (
+            ("Số ", p.number, " Đường ", p.street, ", Phường ", ward, ", Quận ", district,
+             ", TP. ", p.city),
+            (p.number, " ", p.street, ", P. ", ward, ", Q. ", district, ", ", p.city),
+            (p.number, " Đ. ", p.street, ", ", short_ward, ", Q.", district, ", Thành phố ",
+             p.city, ", Việt Nam"),
+            (p.number, " đường ", lower(p.street), ", phường ", lower(ward), ", quận ",
+             lower(district), ", ", lower(p.city)),
+            (p.number, " ", upper(plain(p.street)), ", PHUONG ", upper(plain(ward)), ", QUAN ",
+             upper(plain(district)), ", ", upper(plain(p.city))),
+            ("Số ", p.number, ", ", p.street, ", Phường ", ward, ", Quận ", district, ", ",
+             p.city, ", Việt Nam"),
+        )  # fmt: skip
+    elif market == "PH":
+        blk, lot, phase, subd = x["blk"], x["lot"], x["phase"], x["subd"]
+        forms = (
+            ("Blk ", blk, " Lot ", lot, " ", p.street, " St., Phase ", phase, ", ", subd,
+             " Subdivision, Brgy. ", p.sub, ", ", p.city, ", ", p.province, " ", p.postcode),
+            ("BLK ", blk, " LOT ", lot, " ", upper(p.street), " ST PH ", phase, " ",
+             upper(subd), " SUBDIVISION BRGY ", upper(p.sub), " ", upper(p.city), " ",
+             p.postcode),
+            ("Block ", blk, " Lot ", lot, ", ", p.street, " Street, Phase ", phase, ", ", subd,
+             " Subdivision, Barangay ", p.sub, ", ", p.city, " ", p.postcode, ", ",
+             p.province, ", Philippines"),
+            ("blk ", blk, " lot ", lot, " ", lower(p.street), " st phase ", phase, " ",
+             lower(subd), " subd ", "brgy ", lower(p.sub), " ", lower(p.city), " ",
+             lower(p.province), " ", p.postcode),
+            ("Blk. ", blk, ", Lot ", lot, ", ", p.street, " St., Phase ", phase, ", ", subd,
+             " Subdivision, Bgy. ", p.sub, ", ", p.postcode, " ", p.city, ", ", p.province),
+            ("Blk ", blk, " Lot ", lot, " ", p.street, " St. Ph. ", phase, " ", subd,
+             " Subdivision, Brgy ", p.sub, ", ", p.city, ", ", p.province, ", ", p.postcode,
+             " Philippines"),
+        )  # fmt: skip
+    else:  # SG
+        floor, unit, kind, short = x["floor"], x["unit"], x["kind"], x["short_kind"]
+        forms = (
+            ("Blk ", p.number, " ", p.street, " ", short, " ", x["k"], " #", floor, "-", unit,
+             " Singapore ", p.postcode),
+            (p.number, " ", p.street, " ", kind, " ", x["k"], ", #", floor, "-", unit, ", S",
+             p.postcode),
+            ("Block ", p.number, ", ", p.street, " ", short, " ", x["k"], ", #", floor, "-", unit,
+             ", Singapore (", p.postcode, ")"),
+            ("BLK ", p.number, " ", upper(p.street), " ", upper(short), " ", x["k"], " #", floor,
+             "-", unit, " SINGAPORE ", p.postcode),
+            (p.number, " ", p.street, " ", kind, " ", x["k"], " #", x["floor1"], "-", unit,
+             " Singapore ", p.postcode),
+            ("Blk ", p.number, ", ", p.street, " ", short, " ", x["k"], ", #", floor, "-", unit,
+             ", Singapore ", p.postcode, ", Republic of Singapore"),
+        )  # fmt: skip
+    return join(*forms[variant])
+
+
+#: The parts of each market's places, each a size (a digit of the place number); every part
+#: shows in every spelling, so distinct places are distinct text.
+SEA_PLACE_SIZES: dict[str, tuple[int, ...]] = {
+    # number, street, area, RT, RW
+    "ID": (999, len(words.SEA_STREETS["ID"]), len(words.SEA_AREAS["ID"]), 20, 15),
+    # number, street, area, lane "a/b"
+    "MY": (999, len(words.SEA_STREETS["MY"]), len(words.SEA_AREAS["MY"]), 30, 30),
+    # number, street, area, moo, soi (and the house number's "/n")
+    "TH": (999, len(words.SEA_STREETS["TH"]), len(words.SEA_AREAS["TH"]), 15, 99),
+    # number, street, area, alley, thousands of the number
+    "VN": (999, len(words.SEA_STREETS["VN"]), len(words.SEA_AREAS["VN"]), 100, 10),
+    # block, street, area, lot, phase
+    "PH": (99, len(words.SEA_STREETS["PH"]), len(words.SEA_AREAS["PH"]), 99, 9),
+    # block, street, street type, street number, floor, unit
+    "SG": (999, len(words.SEA_STREETS["SG"]), len(words.SG_STREET_TYPES), 12, 40, 999),
+}
+
+
+def sea_place(market: str, place: Ints) -> _Place:
+    """The parts of one market's places (``place`` below the product of its sizes)."""
+    streets = words.SEA_STREETS[market]
+    if market == "SG":
+        block, street, kind, k, floor, unit = digits_of(place, SEA_PLACE_SIZES["SG"])
+        empty = pa.array(np.full(len(place), "", dtype=object), pa.string())
+        return _Place(
+            number=numbers(block + 1),
+            street=pick(streets, street),
+            sub=empty, district=empty, city=empty, province=empty,
+            # A postcode per building: street and block.
+            postcode=numbers(100_000 + street * 1_000 + block),
+            extra={
+                "kind": pick(tuple(full for full, _ in words.SG_STREET_TYPES), kind),
+                "short_kind": pick(tuple(short for _, short in words.SG_STREET_TYPES), kind),
+                "k": numbers(k + 1),
+                "floor": numbered(floor + 1, 2),
+                "floor1": numbers(floor + 1),
+                "unit": numbers(unit + 1),
+            },
+        )  # fmt: skip
+    number, street, area, a, b = digits_of(place, SEA_PLACE_SIZES[market])
+    areas = words.SEA_AREAS[market]
+    sub, district, city, province, postcode = (
+        pick(tuple(str(part[i]) for part in areas), area) for i in range(5)
+    )
+    parts = _Place(numbers(number + 1), pick(streets, street), sub, district, city, province,
+                   postcode, {})  # fmt: skip
+    if market == "ID":
+        parts.extra = {
+            "rt": numbers(a + 1), "rw": numbers(b + 1),
+            "rt2": numbered(a + 1, 2), "rw2": numbered(b + 1, 2),
+            "rt3": numbered(a + 1, 3), "rw3": numbered(b + 1, 3),
+        }  # fmt: skip
+    elif market == "MY":
+        parts.extra = {
+            "lane": join(numbers(a + 1), "/", numbers(b + 1)),
+            "taman_short": pc.replace_substring(parts.sub, "Taman ", "Tmn "),
+        }
+    elif market == "TH":
+        parts.number = pc.if_else(
+            pa.array(b % 3 == 0), join(numbers(number + 1), "/", numbers(b // 3 + 1)),
+            numbers(number + 1),
+        )  # fmt: skip
+        parts.extra = {"moo": numbers(a + 1), "soi": join(parts.street, " ", numbers(b + 1))}
+    elif market == "VN":
+        # Long streets run to four-digit numbers; alleys add "/n".
+        house = numbers(1 + number + 1_000 * b)
+        parts.number = pc.if_else(pa.array(a > 0), join(house, "/", numbers(a)), house)
+        numeric_ward = pc.match_substring_regex(sub, "^[0-9]+$")
+        parts.extra = {
+            "ward": sub,
+            "short_ward": pc.if_else(numeric_ward, join("P.", sub), join("P. ", sub)),
+            "district": district,
+        }
+    else:  # PH: the block is the number
+        parts.extra = {
+            "blk": numbers(number + 1), "lot": numbers(a + 1), "phase": numbers(b + 1),
+            "subd": join(pick(streets, (number + street) % len(streets)), " Hills"),
+        }  # fmt: skip
+    return parts
+
+
+@dataclass
+class MobileNumbers:
+    """Mobile numbers of one market, as the parts people group them by."""
+
+    market: str
+    head: pa.Array  # the plan's prefix (and, in Indonesia, one more digit)
+    exchange: pa.Array  # three digits
+    line: pa.Array  # four digits
+
+    @classmethod
+    def of(
+        cls, market: str, prefix: np.ndarray, digit: np.ndarray, exchange: np.ndarray,
+        line: np.ndarray,
+    ) -> MobileNumbers:  # fmt: skip
+        """Numbers from indices into the plan's prefixes, a digit, an exchange and a line."""
+        _, prefixes = words.MOBILE_PLANS[market]
+        head = pick(prefixes, np.asarray(prefix) % len(prefixes))
+        if market == "ID":
+            head = join(head, numbers(np.asarray(digit) % 10))
+        return cls(market, head, numbered(exchange, 3), numbered(line, 4))
+
+    @property
+    def country_code(self) -> str:
+        return str(words.MOBILE_PLANS[self.market][0])
+
+    def e164(self) -> pa.Array:
+        """What each number is, built from its parts rather than read back from a spelling."""
+        return join("+", self.country_code, self.head, self.exchange, self.line)
+
+    def spelled(self, styles: np.ndarray, *, international: bool) -> pa.Array:
+        """Each number in one of six national spellings (``styles`` 0-5).
+
+        ``international`` spellings (rings' numbers, whoever's account holds them) always carry
+        the country code, so they read right in any region.
+        """
+        trunk = "" if self.market == "SG" else "0"
+        cc = self.country_code
+
+        def render(style: int, rows: Ints) -> pa.Array:
+            h, e, n = (part.take(pa.array(rows)) for part in (self.head, self.exchange, self.line))
+            if international:
+                forms = (("+", cc, " ", h, " ", e, " ", n), ("+", cc, h, e, n),
+                         ("+", cc, "-", h, "-", e, "-", n))  # fmt: skip
+                return join(*forms[style % 3])
+            national = (
+                (trunk, h, "-", e, "-", n),
+                (trunk, h, " ", e, " ", n),
+                ("+", cc, " ", h, " ", e, " ", n),
+                (trunk, h, e, n),
+                ("+", cc, h, e, n),
+                (trunk, h, " ", e, n),
+            )
+            return join(*national[style])
+
+        return by_group(np.asarray(styles) % 6, 6, render)
+
+
+def tokens(keys: np.ndarray, salt: int) -> pa.Array:
+    """PSP-style tokens (``tok_`` and 14 base-62 characters), one per card key, never repeated."""
+    alphabet = np.frombuffer(
+        b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8
+    )
+    unique = bijection(keys, 62**10, salt)
+    noise = mix64(keys, salt).astype(np.int64) & 0x7FFFFFFF
+    chars = np.empty((len(keys), 18), dtype=np.uint8)
+    chars[:, :4] = np.frombuffer(b"tok_", dtype=np.uint8)
+    for position in range(10):
+        chars[:, 4 + position] = alphabet[unique // 62**position % 62]
+    for position in range(4):
+        chars[:, 14 + position] = alphabet[noise // 62**position % 62]
+    return fixed(chars)

@@ -123,4 +123,156 @@ BAD_VALUES: dict[str, tuple[str, ...]] = {
     "time": ("2025-02-30T10:00:00Z", "13/45/2025 10:22", "not a date", "2024-07-0T1:2:3Z"),
     "email": ("jsmith.gmail.com", "maria@", "@yahoo.com", "a b@c d.com", "kim@@outlook.com"),
     "phone": ("12345", "555-CALL-NOW", "+1 (000) 000-0000", "n/a", "99"),
+    "token": ("N/A", "unknown", "null", "-"),
 }
+
+# --- Southeast-Asian markets ---------------------------------------------------------------
+# Street names and areas are real places, paired at random: an address is a made-up place in a
+# real city. Each area is (sub-area, district, city, province, postcode); Singapore needs none,
+# its six-digit postcode names the building.
+
+#: Markets the generator renders, in the order their indices appear in the code; US first.
+MARKETS = ("US", "ID", "MY", "TH", "VN", "PH", "SG")
+#: Share of accounts and addresses per market, per ``locale`` option of the generator.
+LOCALES: dict[str, tuple[float, ...]] = {
+    "us": (1, 0, 0, 0, 0, 0, 0),
+    "sea": (0, 0.5, 0.12, 0.12, 0.1, 0.1, 0.06),
+    **{
+        market.lower(): tuple(float(market == other) for other in MARKETS) for market in MARKETS[1:]
+    },
+}
+#: Calling code, then national-significant-number prefixes of mobile plans; a number is a
+#: prefix, an "exchange" of three digits and a line of four (ID adds one digit after the
+#: prefix). Exchanges 300-989 are everyone's, 200-299 rings' virtual blocks.
+MOBILE_PLANS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "ID": (62, ("812", "813", "821", "822", "852", "853", "857", "858", "878", "895", "896")),
+    "MY": (60, ("12", "13", "14", "16", "17", "19")),
+    "TH": (66, ("81", "82", "83", "84", "86", "89", "61", "62", "63", "64", "65", "91", "92")),
+    "VN": (84, ("91", "90", "93", "94", "96", "97", "98", "32", "33", "34", "35", "36", "37")),
+    "PH": (63, ("917", "918", "919", "920", "921", "927", "928", "929", "905", "906", "915")),
+    "SG": (65, ("9", "8", "6")),
+}
+SEA_BACKGROUND_EXCHANGES = np.arange(300, 990)
+
+SEA_STREETS: dict[str, np.ndarray] = {
+    "ID": _words(
+        """Sudirman Thamrin Gatot_Subroto Rasuna_Said Kuningan Kemang_Raya Fatmawati Panglima_Polim
+        Melati Mawar Anggrek Kenanga Cempaka Flamboyan Dahlia Kebon_Jeruk Kebon_Sirih Cikini_Raya
+        Diponegoro Imam_Bonjol Pemuda Ahmad_Yani Veteran Merdeka Asia_Afrika Dago Braga Pahlawan
+        Gajah_Mada Hayam_Wuruk Mangga_Besar Pintu_Air Raden_Saleh Salemba_Raya Tebet_Raya
+        Margonda_Raya Juanda Siliwangi Cendana Kamboja Teratai Nusa_Indah Pinang Kelapa_Dua"""
+    ),
+    "MY": _words(
+        """Bukit_Bintang Ampang Tun_Razak Sultan_Ismail Raja_Chulan Pudu Imbi Ceylon Alor
+        Petaling Sultan Tun_Perak Masjid_India Kuching Ipoh Klang_Lama Kelang_Lama Cheras
+        Damansara Bangsar Telawi Maarof Universiti Gasing Harmoni Bunga_Raya Mawar
+        Melur Kenanga Cempaka Seri_Putra Setia_Jaya Kemuning Puchong Kinrara Dedap Merbau"""
+    ),
+    "TH": _words(
+        """Sukhumvit Silom Sathorn Rama_IV Rama_IX Phetchaburi Ratchadaphisek Lat_Phrao
+        Phahonyothin Charoen_Krung Ekkamai Thonglor Ari Pracha_Uthit Ramkhamhaeng Bang_Na
+        Srinakarin Chaeng_Watthana Ngam_Wong_Wan Nimmanhaemin Huay_Kaew Chang_Klan Thepprasit"""
+    ),
+    "VN": np.array(
+        """Lê_Lợi Nguyễn_Huệ Hai_Bà_Trưng Lý_Tự_Trọng Pasteur Điện_Biên_Phủ Cách_Mạng_Tháng_Tám
+        Nguyễn_Thị_Minh_Khai Trần_Hưng_Đạo Võ_Văn_Tần Nam_Kỳ_Khởi_Nghĩa Lê_Văn_Sỹ Phan_Xích_Long
+        Hoàng_Văn_Thụ Bạch_Đằng Nguyễn_Trãi Lý_Thường_Kiệt Trần_Phú Hùng_Vương
+        Quang_Trung""".split()
+    ),
+    "PH": _words(
+        """Sampaguita Ilang-Ilang Rosal Camia Dama_de_Noche Acacia Narra Molave Mahogany Ipil
+        Sunflower Orchid Jasmine Everlasting Gumamela Champaca Kamagong Yakal Apitong Banaba"""
+    ),
+    "SG": _words(
+        """Ang_Mo_Kio Bedok_North Tampines Jurong_West Yishun Toa_Payoh Bukit_Batok Woodlands
+        Hougang Sengkang Pasir_Ris Clementi Serangoon_North Choa_Chu_Kang Bishan Punggol"""
+    ),
+}
+SEA_AREAS: dict[str, tuple[tuple[str, str, str, str, int], ...]] = {
+    "ID": (
+        ("Karet", "Setiabudi", "Jakarta Selatan", "DKI Jakarta", 12920),
+        ("Kuningan Timur", "Setiabudi", "Jakarta Selatan", "DKI Jakarta", 12950),
+        ("Pela Mampang", "Mampang Prapatan", "Jakarta Selatan", "DKI Jakarta", 12720),
+        ("Cilandak Barat", "Cilandak", "Jakarta Selatan", "DKI Jakarta", 12430),
+        ("Kebon Jeruk", "Kebon Jeruk", "Jakarta Barat", "DKI Jakarta", 11530),
+        ("Cengkareng Barat", "Cengkareng", "Jakarta Barat", "DKI Jakarta", 11730),
+        ("Cikini", "Menteng", "Jakarta Pusat", "DKI Jakarta", 10330),
+        ("Kelapa Gading Barat", "Kelapa Gading", "Jakarta Utara", "DKI Jakarta", 14240),
+        ("Duren Sawit", "Duren Sawit", "Jakarta Timur", "DKI Jakarta", 13440),
+        ("Dago", "Coblong", "Bandung", "Jawa Barat", 40135),
+        ("Sukajadi", "Sukajadi", "Bandung", "Jawa Barat", 40162),
+        ("Margonda", "Pancoran Mas", "Depok", "Jawa Barat", 16431),
+        ("Bekasi Jaya", "Bekasi Timur", "Bekasi", "Jawa Barat", 17112),
+        ("Cikokol", "Tangerang", "Tangerang", "Banten", 15117),
+        ("Gubeng", "Gubeng", "Surabaya", "Jawa Timur", 60281),
+        ("Darmo", "Wonokromo", "Surabaya", "Jawa Timur", 60241),
+        ("Pleburan", "Semarang Selatan", "Semarang", "Jawa Tengah", 50241),
+        ("Terban", "Gondokusuman", "Yogyakarta", "DI Yogyakarta", 55223),
+        ("Dauh Puri", "Denpasar Barat", "Denpasar", "Bali", 80113),
+        ("Petisah Tengah", "Medan Petisah", "Medan", "Sumatera Utara", 20112),
+    ),
+    "MY": (
+        ("Taman Maju", "", "Kuala Lumpur", "Wilayah Persekutuan", 55100),
+        ("Taman Tun Dr Ismail", "", "Kuala Lumpur", "Wilayah Persekutuan", 60000),
+        ("Taman Desa", "", "Kuala Lumpur", "Wilayah Persekutuan", 58100),
+        ("Taman Megah", "", "Petaling Jaya", "Selangor", 47301),
+        ("Taman Sea", "", "Petaling Jaya", "Selangor", 47400),
+        ("Taman Sri Muda", "", "Shah Alam", "Selangor", 40400),
+        ("Taman Pelangi", "", "Johor Bahru", "Johor", 80400),
+        ("Taman Molek", "", "Johor Bahru", "Johor", 81100),
+        ("Taman Lip Sin", "", "George Town", "Pulau Pinang", 11900),
+        ("Taman Canning", "", "Ipoh", "Perak", 31400),
+        ("Taman Kingfisher", "", "Kota Kinabalu", "Sabah", 88450),
+        ("Taman BDC", "", "Kuching", "Sarawak", 93350),
+    ),
+    "TH": (
+        ("Khlong Toei Nuea", "Watthana", "Bangkok", "Bangkok", 10110),
+        ("Khlong Tan Nuea", "Watthana", "Bangkok", "Bangkok", 10110),
+        ("Silom", "Bang Rak", "Bangkok", "Bangkok", 10500),
+        ("Chatuchak", "Chatuchak", "Bangkok", "Bangkok", 10900),
+        ("Huai Khwang", "Huai Khwang", "Bangkok", "Bangkok", 10310),
+        ("Bang Na Nuea", "Bang Na", "Bangkok", "Bangkok", 10260),
+        ("Suthep", "Mueang Chiang Mai", "Chiang Mai", "Chiang Mai", 50200),
+        ("Chang Khlan", "Mueang Chiang Mai", "Chiang Mai", "Chiang Mai", 50100),
+        ("Nong Prue", "Bang Lamung", "Pattaya", "Chon Buri", 20150),
+        ("Talat Yai", "Mueang Phuket", "Phuket", "Phuket", 83000),
+        ("Bang Kraso", "Mueang Nonthaburi", "Nonthaburi", "Nonthaburi", 11000),
+    ),
+    "VN": (
+        ("Bến Nghé", "1", "Hồ Chí Minh", "", 70000),
+        ("Bến Thành", "1", "Hồ Chí Minh", "", 70000),
+        ("Đa Kao", "1", "Hồ Chí Minh", "", 70000),
+        ("5", "3", "Hồ Chí Minh", "", 70000),
+        ("7", "3", "Hồ Chí Minh", "", 70000),
+        ("12", "10", "Hồ Chí Minh", "", 70000),
+        ("22", "Bình Thạnh", "Hồ Chí Minh", "", 70000),
+        ("Tân Định", "1", "Hồ Chí Minh", "", 70000),
+        ("Hàng Bạc", "Hoàn Kiếm", "Hà Nội", "", 10000),
+        ("Tràng Tiền", "Hoàn Kiếm", "Hà Nội", "", 10000),
+        ("Kim Mã", "Ba Đình", "Hà Nội", "", 10000),
+        ("Thạch Thang", "Hải Châu", "Đà Nẵng", "", 50000),
+    ),
+    "PH": (
+        ("San Isidro", "", "Antipolo City", "Rizal", 1870),
+        ("Dela Paz", "", "Antipolo City", "Rizal", 1870),
+        ("Bagong Silangan", "", "Quezon City", "Metro Manila", 1119),
+        ("Commonwealth", "", "Quezon City", "Metro Manila", 1121),
+        ("Poblacion", "", "Makati City", "Metro Manila", 1210),
+        ("San Antonio", "", "Pasig City", "Metro Manila", 1605),
+        ("Lahug", "", "Cebu City", "Cebu", 6000),
+        ("Talamban", "", "Cebu City", "Cebu", 6000),
+        ("Buhangin", "", "Davao City", "Davao del Sur", 8000),
+        ("Salitran", "", "Dasmariñas", "Cavite", 4114),
+    ),
+}
+#: How a Southeast-Asian address may spell the country after it.
+SEA_COUNTRY_NAMES = {
+    "ID": "Indonesia",
+    "MY": "Malaysia",
+    "TH": "Thailand",
+    "VN": "Việt Nam",
+    "PH": "Philippines",
+    "SG": "Singapore",
+}
+#: Singapore street types (full, abbreviated).
+SG_STREET_TYPES = (("Avenue", "Ave"), ("Street", "St"), ("Road", "Rd"), ("Drive", "Dr"))

@@ -106,8 +106,11 @@ class World:
         return bases[namespace] + start + np.arange(count, dtype=np.int64)
 
 
-def plan_world(n: int, seed: int, tell: Progress) -> World:
-    """Accounts' creation times and types, planted rings, labels and shared pools."""
+def plan_world(n: int, seed: int, tell: Progress, *, render: Renderer | None = None) -> World:
+    """Accounts' creation times and types, planted rings, labels and shared pools.
+
+    ``render`` renders the marketplace's text (default: US cards and addresses).
+    """
     rng = np.random.default_rng([seed, 1])
     position = (np.arange(n) + 0.5) / n
     # Sign-ups grow over time (more per day near the export); ids follow sign-up order.
@@ -116,7 +119,8 @@ def plan_world(n: int, seed: int, tell: Progress) -> World:
     created = np.clip(created, START, END - HOUR)
     types = shares(rng, np.array([0.9, 0.07, 0.03]), n).astype(np.int8)
     state = np.zeros(n, np.int8)
-    world = World(n, seed, created, types, state, np.zeros(n, bool), Renderer(n, seed))
+    render = Renderer(n, seed) if render is None else render
+    world = World(n, seed, created, types, state, np.zeros(n, bool), render)
     _plant_rings(world, rng, tell)
     innocent = np.flatnonzero(world.state == INNOCENT)
     world.bad[rng.choice(innocent, size=max(1, n // 2_000), replace=False)] = True  # label noise
