@@ -245,6 +245,11 @@ def _print_load(report: LoadReport, url: str, *, seconds: float) -> None:
         for reason, count in report.reasons.items():
             reasons.add_row(escape(reason), f"{count:,}")
         console.print(reasons)
+    if report.near_duplicates_path is not None:
+        console.print(
+            f"{report.near_duplicates:,} near-duplicate keys became the key they resemble; "
+            f"which, why and from what spellings in {escape(str(report.near_duplicates_path))}"
+        )
     if report.rejects_path is not None:
         console.print(
             f"[yellow]{report.rejected:,} rejected rows and {report.with_rejected_fields:,} rows "

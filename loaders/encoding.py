@@ -196,6 +196,19 @@ class Encoder:
             for request, (lookups, rows) in zip(requests, prepared, strict=True)
         ]
 
+    def spellings(self, kind: str, codes: np.ndarray) -> dict[int, list[str]]:
+        """The raw values (without their region) that became each of the keys ``codes``."""
+        found: dict[int, list[str]] = {}
+        for (seen_kind, _), seen in self._seen.items():
+            if seen_kind != kind or not seen.raws:
+                continue
+            given = np.concatenate(seen.codes)
+            hits = np.flatnonzero(np.isin(given, codes))
+            raws = _chained(seen.raws).take(pa.array(hits)).to_pylist()
+            for code, raw in zip(given[hits].tolist(), raws, strict=True):
+                found.setdefault(code, []).append(raw.rpartition(_JOIN)[2])
+        return found
+
     def _encoded(self, seen: _Seen, lookups: pa.Array, rows: np.ndarray) -> Encoded:
         where = _positions(lookups, _chained(seen.raws))
         codes = np.concatenate(seen.codes)[where]

@@ -54,8 +54,15 @@ from graphfraud.store.base import (
 )
 from loaders import fields
 from loaders.encoding import Encoded, Encoder, KeyBook, Request
-from loaders.mapping import MappingSpec, PaymentFormat, Source, Value
-from loaders.normalise import NormaliseOptions, Vocabulary, load_vocabulary, region_code
+from loaders.mapping import MappingSpec, NearDuplicates, PaymentFormat, Source, Value
+from loaders.normalise import (
+    NormaliseOptions,
+    Vocabulary,
+    load_vocabulary,
+    region_code,
+    resolve_near_duplicates,
+)
+from loaders.normalise.near_duplicates import RULES as NEAR_DUPLICATE_RULES
 from loaders.readers import Table, check_columns, frame_table, locate, read_table
 
 Progress = Callable[[str, int, int], None]
@@ -98,6 +105,9 @@ class LoadReport:
     links: int = 0
     events: int = 0
     rejects_path: Path | None = None
+    #: Keys merged into another as near duplicates, and where they are listed.
+    near_duplicates: int = 0
+    near_duplicates_path: Path | None = None
     seconds: float = 0.0
 
     @property
@@ -123,6 +133,7 @@ def load_tables(
     data: Path | str | Mapping[str, pd.DataFrame],
     *,
     rejects_path: Path | str | None = None,
+    merges_path: Path | str | None = None,
     settings: Settings | None = None,
     progress: Progress | None = None,
 ) -> LoadReport:
@@ -140,6 +151,11 @@ def load_tables(
     rejects_path
         Where rejected rows and fields go (CSV); default ``rejects.csv`` in the data folder,
         or in the working directory for DataFrames. Written only when something is rejected.
+    merges_path
+        Where the near-duplicate keys merged into another go (CSV: kind, key, what it became,
+        how alike they are, the raw spellings behind it); default ``near-duplicates.csv`` in
+        the data folder, or in the working directory for DataFrames. Written only when the
+        mapping asks for near duplicates and some were found.
     settings
         ``max_reject_share`` and ``default_phone_region``; default
         :func:`graphfraud.settings.get_settings`.
@@ -168,6 +184,12 @@ def load_tables(
     book = KeyBook()
     encoder = Encoder(book, NormaliseOptions(store.fingerprint_key(), vocabulary=vocabulary))
     regions = [_region(spec, index, settings, vocabulary) for index in range(len(spec.sources))]
+    for index, rule in enumerate(spec.near_duplicates):
+        if rule.kind not in NEAR_DUPLICATE_RULES:
+            raise ConfigError(
+                f"near_duplicates.{index}.kind: {rule.kind!r} has no near-duplicate rule; "
+                f"use {', '.join(sorted(NEAR_DUPLICATE_RULES))}"
+            )
     load = _Load(book)
     parsed = []
     for step, (source, read) in enumerate(readers):
@@ -184,11 +206,18 @@ def load_tables(
     rejected = pd.concat([found.rejects for found in parsed], ignore_index=True)
     report.reasons = dict(Counter(rejected["reason"]).most_common())
     if not rejected.empty:
-        default = Path("rejects.csv") if isinstance(data, Mapping) else Path(data) / "rejects.csv"
-        report.rejects_path = Path(rejects_path) if rejects_path is not None else default
+        report.rejects_path = _beside(data, rejects_path, "rejects.csv")
         rejected.to_csv(report.rejects_path, index=False)
     _check_rejects(report, settings.max_reject_share)
 
+    if spec.near_duplicates:
+        tell("resolving near duplicates", 0, 1)
+        merged = load.resolve_near_duplicates(parsed, spec.near_duplicates, encoder)
+        report.near_duplicates = len(merged)
+        if len(merged):
+            report.near_duplicates_path = _beside(data, merges_path, "near-duplicates.csv")
+            merged.to_csv(report.near_duplicates_path, index=False)
+        tell("resolving near duplicates", 1, 1)
     tell("aggregating", 0, 1)
     entities, links, events = load.assemble(parsed)
     tell("aggregating", 1, 1)
@@ -206,6 +235,16 @@ def load_tables(
     )
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _beside(
+    data: Path | str | Mapping[str, pd.DataFrame], given: Path | str | None, name: str
+) -> Path:
+    """Where a file the load writes goes: ``given``, else ``name`` in the data folder (or, for
+    DataFrames, in the working directory)."""
+    if given is not None:
+        return Path(given)
+    return Path(name) if isinstance(data, Mapping) else Path(data) / name
 
 
 def _check_all(
@@ -281,6 +320,30 @@ class _Parsed:
     read: int
     rows_rejected: int
     rows_with_rejected_fields: int
+
+    def remap(self, codes: np.ndarray) -> None:
+        """Replace every key code ``c`` in the rows by ``codes[c]``."""
+
+        def mapped(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
+            for name in columns:
+                index = table.column_names.index(name)
+                table = table.set_column(index, name, pa.array(codes[np.asarray(table[name])]))
+            return table
+
+        self.links = [mapped(table, ("src_key", "dst_key")) for table in self.links]
+        self.keys = codes[self.keys]
+        if self.entities is not None:
+            self.entities = mapped(self.entities, ("key",))
+        if self.events is not None:
+            refs = self.events["refs"].combine_chunks()
+            moved = pa.ListArray.from_arrays(refs.offsets, pa.array(codes[np.asarray(refs.values)]))
+            self.events = mapped(self.events, ("account",)).set_column(6, "refs", moved)
+
+
+def _positions_in(values: pd.Series, keys: pa.ChunkedArray) -> np.ndarray:
+    """Where each of ``values`` is among ``keys`` (all are there)."""
+    found = pc.index_in(pa.array(values.tolist(), pa.large_string()), value_set=keys)
+    return found.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 class _Problems:
@@ -631,6 +694,45 @@ class _Load:
                 pa.ListArray.from_arrays(pa.array(offsets), pa.array(values)),
             ],
             schema=_EVENT_ROW,
+        )
+
+    def resolve_near_duplicates(
+        self, parsed: list[_Parsed], rules: tuple[NearDuplicates, ...], encoder: Encoder
+    ) -> pd.DataFrame:
+        """Merge the near-duplicate keys of each kind ``rules`` name into their canonical key,
+        in every coded row of ``parsed``; returns the merges, explained."""
+        uses = np.zeros(self.book.size, dtype=np.int64)
+        for table in (link for found in parsed for link in found.links):
+            uses += np.bincount(np.asarray(table["dst_key"]), minlength=self.book.size)
+        remap = np.arange(self.book.size, dtype=np.int32)
+        merges = []
+        for rule in rules:
+            keys, codes = self.book.keys_of(rule.kind)
+            if not len(keys):
+                continue
+            found = resolve_near_duplicates(
+                rule.kind,
+                pd.Series(keys.to_pylist(), dtype="object"),
+                counts=pd.Series(uses[codes]),
+                threshold=rule.threshold,
+            )
+            found = found[found["key"] != found["canonical"]]
+            where = codes[_positions_in(found["key"], keys)]
+            remap[where] = codes[_positions_in(found["canonical"], keys)]
+            spelled = encoder.spellings(rule.kind, where)
+            merges.append(
+                found.assign(
+                    kind=rule.kind,
+                    spellings=[" | ".join(spelled.get(code, [])) for code in where.tolist()],
+                )
+            )
+        for source in parsed:
+            source.remap(remap)
+        columns = ["kind", "key", "canonical", "score", "spellings"]
+        return (
+            pd.concat(merges, ignore_index=True)[columns]
+            if merges
+            else pd.DataFrame(columns=columns)
         )
 
     def assemble(self, parsed: list[_Parsed]) -> tuple[pa.Table, pa.Table, pa.Table]:

@@ -15,7 +15,9 @@ addresses and names are read in the region of their row: ``region_column`` names
 ISO 3166 codes or country names, ``region`` the region of the whole source (or, at the top, of
 every source); an empty cell falls back to it. ``vocabularies`` lists files that extend the
 built-in address and name vocabularies (see :mod:`loaders.normalise.vocabulary`), found
-relative to the mapping file. Written in YAML or TOML, or built in Python::
+relative to the mapping file; ``near_duplicates`` the kinds whose keys that rules could not
+fold (a typo, swapped words) become one entity when alike enough. Written in YAML or TOML, or
+built in Python::
 
     name: marketplace
     region: ID                         # phones and addresses without a country: Indonesia
@@ -59,7 +61,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from graphfraud.errors import ConfigError
 from graphfraud.model import ACCOUNT_LINKS, DEFAULT_LINK, EntityKind
@@ -226,6 +228,15 @@ class EventSpec(_Strict):
     id: str | None = None
 
 
+class NearDuplicates(_Strict):
+    """Resolve the keys of one kind that rules did not fold but that name one thing (a typo,
+    two words swapped): see :func:`loaders.normalise.resolve_near_duplicates`."""
+
+    kind: str
+    #: How alike two keys must be (0 to 1); default the kind's own.
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
 class Source(_Strict):
     """One table and what its columns mean."""
 
@@ -294,6 +305,8 @@ class MappingSpec(_Strict):
     region: str | None = None
     #: Vocabulary files extending the built-in address and name vocabularies.
     vocabularies: tuple[Path, ...] = ()
+    #: Kinds (Address, Email, Name) whose near-duplicate keys become one entity.
+    near_duplicates: tuple[NearDuplicates, ...] = ()
     sources: tuple[Source, ...]
 
     @model_validator(mode="after")

@@ -329,6 +329,64 @@ def test_vocabulary_files_of_a_mapping_extend_the_normalisers(
     assert shipped.nunique() == 1
 
 
+# -- near duplicates -------------------------------------------------------------------------
+
+TYPO = [
+    "A1,Jl. Sudirman No. 12 Karet Jakarta Selatan 12190",
+    "A2,Jalan Sudirman 12 Karet Jakarta Selatan 12190",
+    "A3,Jl. Sudirmn 12 Karet Jakarta Selatan 12190",
+    "A4,Jl. Sudirman 21 Karet Jakarta Selatan 12190",
+]
+
+
+def test_near_duplicates_become_one_entity_when_the_mapping_asks(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    spec = MappingSpec.from_dict(
+        {
+            "region": "ID",
+            "near_duplicates": [{"kind": "Address"}],
+            "sources": [{"table": "addresses", "account": "id",
+                         "identifiers": [{"column": "address", "kind": "Address"}]}],
+        }
+    )  # fmt: skip
+    report = load_tables(
+        store, spec, {"addresses": frame("id,address", *TYPO)},
+        rejects_path=tmp_path / "rejects.csv", merges_path=tmp_path / "merges.csv",
+    )  # fmt: skip
+    shipped = store.links(kinds=["SHIPS_TO"]).set_index("src_key")["dst_key"]
+    assert shipped["A1"] == shipped["A2"] == shipped["A3"] != shipped["A4"]
+    assert store.stats().entities["Address"] == 2
+    merges = pd.read_csv(tmp_path / "merges.csv", keep_default_na=False)
+    assert report.near_duplicates == len(merges) == 1
+    assert merges.loc[0, "key"] == "jl sudirmn 12 karet jakarta selatan 12190"
+    assert merges.loc[0, "canonical"] == shipped["A1"]
+    assert merges.loc[0, "spellings"] == "Jl. Sudirmn 12 Karet Jakarta Selatan 12190"
+
+
+def test_without_the_switch_a_typo_is_an_entity_of_its_own(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    load(
+        store, tmp_path,
+        [{"table": "addresses", "account": "id", "region": "ID",
+          "identifiers": [{"column": "address", "kind": "Address"}]}],
+        addresses=frame("id,address", *TYPO),
+    )  # fmt: skip
+    assert store.stats().entities["Address"] == 3
+
+
+def test_near_duplicates_of_a_kind_without_a_rule_name_the_field(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    spec = MappingSpec.from_dict(
+        {"near_duplicates": [{"kind": "Device"}],
+         "sources": [{"table": "t", "account": "id"}]}
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match=r"near_duplicates\.0\.kind: 'Device' has no"):
+        load_tables(store, spec, {"t": frame("id", "A1")})
+
+
 # -- mapping errors --------------------------------------------------------------------------
 
 

@@ -134,7 +134,17 @@ def test_the_mappings_vocabulary_folds_what_the_built_in_one_does_not(
 ) -> None:
     shipped = store.links(kinds=["SHIPS_TO"]).set_index("src_key")["dst_key"]
     assert shipped["U09"] == shipped["U11"]  # "Jl. Jend. Sudirman", "Jalan Jenderal Sudirman"
-    assert shipped["U01"] == shipped["U02"] == shipped["U10"]
+
+
+def test_a_mistyped_address_joins_its_place_and_the_merge_is_listed(
+    store: GraphStore, loaded: tuple[subprocess.CompletedProcess[str], Path]
+) -> None:
+    shipped = store.links(kinds=["SHIPS_TO"]).set_index("src_key")["dst_key"]
+    assert shipped["U10"] == shipped["U01"]  # "jl sudirmn no.12, jakarta selatan, 12190"
+    merges = pd.read_csv(loaded[1] / "export" / "near-duplicates.csv", keep_default_na=False)
+    assert merges[["kind", "canonical", "spellings"]].values.tolist() == [
+        ["Address", shipped["U01"], "jl sudirmn no.12, jakarta selatan, 12190"]
+    ]
 
 
 def test_the_readme_shows_this_mapping() -> None:
