@@ -737,9 +737,15 @@ class _Load:
 
     def assemble(self, parsed: list[_Parsed]) -> tuple[pa.Table, pa.Table, pa.Table]:
         """Entities, links and events of the whole load: each aggregated once, then spelled
-        out from their codes."""
+        out from their codes. Consumes the coded rows of ``parsed``, to free them early.
+
+        Kinds come out as dictionary arrays and keys as large strings, the layouts
+        :meth:`~graphfraud.store.GraphStore.write_graph` takes beside plain strings: a
+        million links hold one small dictionary instead of a million copies of "Account".
+        """
         kind_of, text, display = self.book.spelled()
         kinds = pa.array(self.book.kinds, pa.string())
+        events = self._events(parsed, kinds, kind_of, text)
         links = [table for found in parsed for table in found.links]
         coded = aggregate_links(pa.concat_tables(links) if links else _LINK_ROW.empty_table())
         # Attribute rows oldest first, so that the newest value of an attribute wins.
@@ -749,55 +755,51 @@ class _Load:
         order = np.argsort(rows["time"].to_numpy().astype("int64"), kind="stable")
         facts = aggregate_entities(rows.take(pa.array(order)).drop_columns(["time"]))
         # Link endpoints and the rows' own accounts the tables say nothing more about exist,
-        # and that is all.
-        # Codes are below the book's size: marks in an array of that size are a linear-time
-        # set (np.unique sorts).
-        bare_mask = np.zeros(self.book.size, dtype=bool)
+        # and that is all. Codes are below the book's size: marks in an array of that size
+        # are a set in linear time (np.unique sorts).
+        exists = np.zeros(self.book.size, dtype=bool)
         for codes in [coded["src_key"], coded["dst_key"], *(found.keys for found in parsed)]:
-            bare_mask[np.asarray(codes)] = True
-        bare_mask[facts["key"].to_numpy()] = False
-        bare = np.flatnonzero(bare_mask).astype(np.int32)
+            exists[np.asarray(codes)] = True
+        exists[facts["key"].to_numpy()] = False
+        del links, described, rows
+        for found in parsed:
+            found.links, found.entities, found.events = [], None, None
+        bare = np.flatnonzero(exists).astype(np.int32)
+        keys = pa.concat_arrays([facts["key"].combine_chunks(), pa.array(bare)])
         none = pa.nulls(len(bare), pa.string())
-        endpoints = pa.table(
+        entities = pa.table(
             [
-                pa.array(kind_of[bare]),
-                pa.array(bare),
-                none,
-                pa.nulls(len(bare), pa.timestamp("us")),
-                none,
-                none,
+                _named(
+                    kinds,
+                    pa.concat_arrays([facts["kind"].combine_chunks(), pa.array(kind_of[bare])]),
+                ),
+                text.take(keys),
+                display.take(keys),
+                pa.concat_arrays(
+                    [facts["created_at"].combine_chunks(), pa.nulls(len(bare), pa.timestamp("us"))]
+                ),
+                pa.concat_arrays([facts["label"].combine_chunks(), none]),
+                pa.concat_arrays([facts["attributes"].combine_chunks(), none]),
             ],
-            schema=facts.schema,
+            names=ENTITY_SCHEMA.names,
         )
-        entities = pa.concat_tables([facts, endpoints])
-        keys = entities["key"].combine_chunks()
-        spelled_entities = pa.table(
-            [
-                kinds.take(entities["kind"]),
-                text.take(keys).cast(pa.string()),
-                display.take(keys).cast(pa.string()),
-                entities["created_at"],
-                entities["label"],
-                entities["attributes"],
-            ],
-            schema=ENTITY_SCHEMA,
-        )
+        del facts
         link_kinds = pa.array(self.link_kinds, pa.string())
-        spelled_links = pa.table(
+        spelled = pa.table(
             [
-                kinds.take(coded["src_kind"]),
-                text.take(coded["src_key"]).cast(pa.string()),
-                link_kinds.take(coded["kind"]),
-                kinds.take(coded["dst_kind"]),
-                text.take(coded["dst_key"]).cast(pa.string()),
+                _named(kinds, coded["src_kind"]),
+                text.take(coded["src_key"]),
+                _named(link_kinds, coded["kind"]),
+                _named(kinds, coded["dst_kind"]),
+                text.take(coded["dst_key"]),
                 coded["first_seen"],
                 coded["last_seen"],
                 coded["count"].cast(pa.int64()),
                 coded["amount"],
             ],
-            schema=LINK_SCHEMA,
+            names=LINK_SCHEMA.names,
         )
-        return spelled_entities, spelled_links, self._events(parsed, kinds, kind_of, text)
+        return entities, spelled, events
 
     def _events(
         self, parsed: list[_Parsed], kinds: pa.Array, kind_of: np.ndarray, text: pa.Array
@@ -809,7 +811,9 @@ class _Load:
         refs = rows["refs"].chunk(0)
         codes = refs.values
         named = pc.binary_join_element_wise(
-            kinds.take(pa.array(kind_of)).take(codes), text.take(codes).cast(pa.string()), ":"
+            kinds.take(pa.array(kind_of[np.asarray(codes)])),
+            text.take(codes).cast(pa.string()),
+            ":",
         )
         spelled = pa.table(
             [
@@ -824,3 +828,9 @@ class _Load:
             schema=EVENT_SCHEMA,
         )
         return latest_events(spelled)
+
+
+def _named(names: pa.Array, codes: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Small integer codes as the names they stand for, held as a dictionary array."""
+    indices = codes.combine_chunks() if isinstance(codes, pa.ChunkedArray) else codes
+    return pa.DictionaryArray.from_arrays(indices, names)

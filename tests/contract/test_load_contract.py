@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from graphfraud.errors import ConfigError, InputError
@@ -215,6 +216,26 @@ def test_a_whole_load_merges_into_a_store_with_data(store: GraphStore) -> None:
     assert attributes_of(store, A1) == {"country": "ID", "kyc_level": 2}
     assert store.links()["count"].tolist() == [2]
     assert store.events(accounts=["A1"]).set_index("event_id").loc["orders/1", "amount"] == 12.5
+
+
+def test_a_whole_load_takes_kinds_as_dictionaries_and_keys_as_large_strings(
+    store: GraphStore,
+) -> None:
+    entities, links, events = a_load()
+
+    def compact(table: pa.Table) -> pa.Table:
+        columns = [
+            pc.dictionary_encode(table[name]) if name.endswith("kind") else
+            table[name].cast(pa.large_string()) if name.endswith("key") else table[name]
+            for name in table.column_names
+        ]  # fmt: skip
+        return pa.table(columns, names=table.column_names)
+
+    store.write_graph(compact(entities), compact(links), events)
+    assert store.links()[["src_kind", "kind", "dst_key"]].values.tolist() == [
+        ["Account", "USES_DEVICE", "d1"]
+    ]
+    assert attributes_of(store, A1) == {"country": "ID"}
 
 
 def test_a_whole_load_needs_aggregated_tables(store: GraphStore) -> None:
