@@ -739,9 +739,10 @@ class _Load:
         """Entities, links and events of the whole load: each aggregated once, then spelled
         out from their codes. Consumes the coded rows of ``parsed``, to free them early.
 
-        Kinds come out as dictionary arrays and keys as large strings, the layouts
-        :meth:`~graphfraud.store.GraphStore.write_graph` takes beside plain strings: a
-        million links hold one small dictionary instead of a million copies of "Account".
+        Kinds and keys come out as dictionary arrays over the kinds and the key book, a
+        layout :meth:`~graphfraud.store.GraphStore.write_graph` takes beside plain strings:
+        eleven million links then hold their codes and one copy of each key, not eleven
+        million strings per column.
         """
         kind_of, text, display = self.book.spelled()
         kinds = pa.array(self.book.kinds, pa.string())
@@ -773,8 +774,8 @@ class _Load:
                     kinds,
                     pa.concat_arrays([facts["kind"].combine_chunks(), pa.array(kind_of[bare])]),
                 ),
-                text.take(keys),
-                display.take(keys),
+                _named(text, keys),
+                _named(display, keys),
                 pa.concat_arrays(
                     [facts["created_at"].combine_chunks(), pa.nulls(len(bare), pa.timestamp("us"))]
                 ),
@@ -788,10 +789,10 @@ class _Load:
         spelled = pa.table(
             [
                 _named(kinds, coded["src_kind"]),
-                text.take(coded["src_key"]),
+                _named(text, coded["src_key"]),
                 _named(link_kinds, coded["kind"]),
                 _named(kinds, coded["dst_kind"]),
-                text.take(coded["dst_key"]),
+                _named(text, coded["dst_key"]),
                 coded["first_seen"],
                 coded["last_seen"],
                 coded["count"].cast(pa.int64()),
@@ -831,6 +832,7 @@ class _Load:
 
 
 def _named(names: pa.Array, codes: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Small integer codes as the names they stand for, held as a dictionary array."""
+    """Integer codes as the names (kinds, keys) they stand for: a dictionary array, which
+    shares ``names`` rather than copying one per row."""
     indices = codes.combine_chunks() if isinstance(codes, pa.ChunkedArray) else codes
     return pa.DictionaryArray.from_arrays(indices, names)
