@@ -219,7 +219,11 @@ def load_tables(
             merged.to_csv(report.near_duplicates_path, index=False)
         tell("resolving near duplicates", 1, 1)
     tell("aggregating", 0, 1)
+    _release_memory()
     entities, links, events = load.assemble(parsed)
+    # What only reading needed (raw values met, per-source rows) is let go before writing.
+    del parsed, encoder
+    _release_memory()
     tell("aggregating", 1, 1)
     try:
         store.write_graph(entities, links, events, progress=partial(tell, "writing"))
@@ -235,6 +239,13 @@ def load_tables(
     )
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _release_memory() -> None:
+    """Hand memory that Arrow's allocator keeps for reuse back to the system: between the
+    stages of a big load it is the difference between a peak of its largest stage and of
+    two (0.3 GiB at a million accounts)."""
+    pa.default_memory_pool().release_unused()
 
 
 def _beside(
@@ -746,9 +757,8 @@ class _Load:
         """
         kind_of, text, display = self.book.spelled()
         kinds = pa.array(self.book.kinds, pa.string())
+        coded = self._aggregated_links(parsed)
         events = self._events(parsed, kinds, kind_of, text)
-        links = [table for found in parsed for table in found.links]
-        coded = aggregate_links(pa.concat_tables(links) if links else _LINK_ROW.empty_table())
         # Attribute rows oldest first, so that the newest value of an attribute wins.
         described = [found.entities for found in parsed if found.entities is not None]
         rows = pa.concat_tables(described) if described else _ENTITY_ROW.empty_table()
@@ -762,7 +772,7 @@ class _Load:
         for codes in [coded["src_key"], coded["dst_key"], *(found.keys for found in parsed)]:
             exists[np.asarray(codes)] = True
         exists[facts["key"].to_numpy()] = False
-        del links, described, rows
+        del described, rows
         for found in parsed:
             found.links, found.entities, found.events = [], None, None
         bare = np.flatnonzero(exists).astype(np.int32)
@@ -801,6 +811,22 @@ class _Load:
             names=LINK_SCHEMA.names,
         )
         return entities, spelled, events
+
+    def _aggregated_links(self, parsed: list[_Parsed]) -> pa.Table:
+        """Every link of the load once, aggregated one link kind at a time.
+
+        A link's kind is part of its identity, so the kinds aggregate apart: the hash table
+        of the largest kind, not of all, is what the aggregation holds at its peak, and each
+        kind's rows are let go once aggregated.
+        """
+        by_kind: dict[int, list[pa.Table]] = {}
+        for found in parsed:
+            for table in found.links:
+                if len(table):
+                    by_kind.setdefault(table["kind"][0].as_py(), []).append(table)
+            found.links = []
+        done = [aggregate_links(pa.concat_tables(by_kind.pop(kind))) for kind in sorted(by_kind)]
+        return pa.concat_tables(done) if done else aggregate_links(_LINK_ROW.empty_table())
 
     def _events(
         self, parsed: list[_Parsed], kinds: pa.Array, kind_of: np.ndarray, text: pa.Array

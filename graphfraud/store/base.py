@@ -187,9 +187,9 @@ class GraphStore(ABC):
         What :func:`aggregate_entities`, :func:`aggregate_links` and :func:`conform_events`
         return (with ``ENTITY_SCHEMA``, ``LINK_SCHEMA`` and ``EVENT_SCHEMA``; text columns may
         be large strings or dictionaries of strings), with every endpoint of ``links`` among
-        ``entities``: a loader that aggregated its rows once hands
-        them over without a second pass. An empty store takes them in one bulk insert; a store
-        with data merges them as the upserts do. ``progress(done, total)`` counts rows.
+        ``entities``: a loader that aggregated its rows once hands them over without a second
+        pass. An empty store takes them in one bulk insert; a store with data merges them as
+        the upserts do. ``progress(done, total)`` counts rows.
         """
         given = [(entities, ENTITY_SCHEMA, "entities"), (links, LINK_SCHEMA, "links")]
         if events is not None:
@@ -201,8 +201,8 @@ class GraphStore(ABC):
                     f"{table.schema.to_string(show_schema_metadata=False)!r} is not "
                     f"{schema.to_string(show_schema_metadata=False)!r}"
                 )
-        none = pa.Table.from_batches([], schema=EVENT_SCHEMA)
-        self._write_graph(entities, links, none if events is None else events, progress)
+        given_events = EVENT_SCHEMA.empty_table() if events is None else events
+        self._write_graph(entities, links, given_events, progress)
 
     def fingerprint_key(self) -> str:
         """The HMAC key this store's payment-instrument fingerprints are made with.
