@@ -175,12 +175,20 @@ class Encoder:
         for request, (lookups, _) in zip(requests, prepared, strict=True):
             groups.setdefault(request.group, []).append(lookups)
         jobs = []
+        # Per group, its distinct lookups and where each stands among the values seen: the
+        # seen ones where they are, the fresh ones where they will be appended, in order.
+        placed: dict[tuple[str, str], tuple[pa.Array, np.ndarray]] = {}
         for group, given in groups.items():
             seen = self._seen.setdefault(group, _Seen())
-            distinct = pc.unique(pa.chunked_array(given, pa.large_string()))
-            fresh = distinct.filter(pa.array(_positions(distinct, _chained(seen.raws)) < 0))
+            distinct = given[0] if len(given) == 1 else pc.unique(_chained(given))
+            at = _positions(distinct, _chained(seen.raws))
+            fresh = np.flatnonzero(at < 0)
+            at[fresh] = seen.size + np.arange(len(fresh))
+            placed[group] = distinct, at
+            values = distinct.take(pa.array(fresh))
             jobs += [
-                (group, fresh.slice(at, self.CHUNK)) for at in range(0, len(fresh), self.CHUNK)
+                (group, values.slice(start, self.CHUNK))
+                for start in range(0, len(values), self.CHUNK)
             ]
         with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
             made = list(pool.map(lambda job: self._normalise(*job), jobs))
@@ -191,10 +199,13 @@ class Encoder:
             seen.codes.append(self.book.number(group[0], keys.keys, keys.display))
             seen.errors.append(keys.errors)
             seen.size += len(raws)
-        return [
-            self._encoded(self._seen[request.group], lookups, rows)
-            for request, (lookups, rows) in zip(requests, prepared, strict=True)
-        ]
+        found = []
+        for request, (lookups, rows) in zip(requests, prepared, strict=True):
+            distinct, at = placed[request.group]
+            # A column alone in its group brought the distinct values itself, in order.
+            where = at if lookups is distinct else at[_positions(lookups, distinct)]
+            found.append(self._encoded(self._seen[request.group], where, rows))
+        return found
 
     def spellings(self, kind: str, codes: np.ndarray) -> dict[int, list[str]]:
         """The raw values (without their region) that became each of the keys ``codes``."""
@@ -209,8 +220,8 @@ class Encoder:
                 found.setdefault(code, []).append(raw.rpartition(_JOIN)[2])
         return found
 
-    def _encoded(self, seen: _Seen, lookups: pa.Array, rows: np.ndarray) -> Encoded:
-        where = _positions(lookups, _chained(seen.raws))
+    def _encoded(self, seen: _Seen, where: np.ndarray, rows: np.ndarray) -> Encoded:
+        """Codes and errors per row, from each lookup's position among the values seen."""
         codes = np.concatenate(seen.codes)[where]
         errors = np.concatenate(seen.errors)[where]
         failed = np.flatnonzero(pd.notna(errors)[rows])

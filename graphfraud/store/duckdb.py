@@ -134,9 +134,13 @@ class DuckDBStore(GraphStore):
         ]
         total = sum(table.num_rows for table, _, _ in steps)
         done = 0
+        # The key indexes go before the transaction, not in it: dropped inside, they made its
+        # commit rewrite what it had written (6.3 s against 4.0 s for writing and indexing
+        # 100k accounts). They are built again before the next read, whatever happens here.
+        self._db.execute(sql.DROP_KEY_INDEXES)
+        self._indexes_stale = True
         with self._transaction() as db:
             empty = bool(db.execute(sql.IS_EMPTY).fetchall()[0][0])
-            db.execute(sql.DROP_KEY_INDEXES)
             for table, merge, insert in steps:
                 db.register("incoming", table)
                 for statement in insert if empty else merge:
@@ -145,7 +149,6 @@ class DuckDBStore(GraphStore):
                 done += table.num_rows
                 if progress is not None:
                     progress(done, total)
-        self._indexes_stale = True
 
     def _put_meta(self, name: str, value: str, *, replace: bool) -> str:
         with self._transaction() as db:
