@@ -7,6 +7,7 @@ objects (rings, subgraphs, frames) into them with the ``from_*`` constructors he
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections import namedtuple
 from collections.abc import Iterator, Mapping
@@ -85,6 +86,11 @@ class Entity(BaseModel):
     created_at: datetime | None = None
     label: str | None = Field(
         default=None, description="A known-bad label such as 'fraud', if any."
+    )
+    attributes: dict[str, str | int | float | bool] | None = Field(
+        default=None,
+        description="What the sources say about it besides its links, e.g. "
+        "{'country': 'ID', 'kyc_level': 2} for an account or {'os': 'android'} for a device.",
     )
 
     @classmethod
@@ -623,6 +629,7 @@ def _entity_fields(row: Any) -> dict[str, Any]:
         "display": _text(row.display),
         "created_at": _time(row.created_at),
         "label": _text(row.label),
+        "attributes": None if (text := _text(row.attributes)) is None else json.loads(text),
     }
 
 

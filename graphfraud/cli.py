@@ -13,6 +13,7 @@ import io
 import json
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -165,6 +166,20 @@ def generate(
     console.print(f"planted rings: {rings}")
 
 
+MaxRejectsOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-rejects",
+        min=0.0,
+        max=1.0,
+        help="Stop, writing nothing, when rejected rows and fields touch more than this share "
+        "of a table's rows (default 0.5).",
+        envvar="GRAPHFRAUD_MAX_REJECT_SHARE",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 def load(
     data: Annotated[
@@ -175,42 +190,86 @@ def load(
         typer.Option(help="Mapping spec (YAML/TOML); default: the generator's marketplace layout."),
     ] = None,
     rejects: Annotated[
-        Path | None, typer.Option(help="Where rejected rows go; default DATA/rejects.csv.")
+        Path | None,
+        typer.Option(help="Where rejected rows and fields go; default DATA/rejects.csv."),
     ] = None,
+    max_rejects: MaxRejectsOption = None,
     store: StoreOption = None,
 ) -> None:
-    """Load tables into the entity graph through a mapping spec."""
-    with open_configured_store(store) as opened:
-        report = _load(opened, data, mapping, rejects)
-        _print_load(report, opened.url)
+    """Load tables into the entity graph through a mapping spec.
+
+    A load that fails writes nothing, and a store it would have created is not left behind.
+    """
+    from graphfraud.store import store_for_writing
+
+    started = time.perf_counter()
+    with store_for_writing(store) as opened:
+        report = _load(opened, data, mapping, rejects, max_rejects=max_rejects)
+        url = opened.url
+    # Timed through close: the embedded store builds its lookup indexes after a bulk load.
+    _print_load(report, url, seconds=time.perf_counter() - started)
 
 
-def _load(store: GraphStore, data: Path, mapping: Path | None, rejects: Path | None) -> LoadReport:
+def _load(
+    store: GraphStore,
+    data: Path,
+    mapping: Path | None,
+    rejects: Path | None,
+    *,
+    max_rejects: float | None = None,
+) -> LoadReport:
+    from graphfraud.settings import get_settings
     from loaders.load import load_tables
     from loaders.mapping import MappingSpec, builtin_mapping
 
     spec = MappingSpec.from_file(mapping) if mapping else builtin_mapping("marketplace")
     if not data.is_dir():
         raise InputError(f"data folder {data} does not exist")
+    settings = get_settings()
+    if max_rejects is not None:
+        settings = settings.model_copy(update={"max_reject_share": max_rejects})
     with progress_bar() as progress:
-        return load_tables(store, spec, data, rejects_path=rejects, progress=progress)
+        return load_tables(
+            store, spec, data, rejects_path=rejects, settings=settings, progress=progress
+        )
 
 
-def _print_load(report: LoadReport, url: str) -> None:
-    table = Table(title=f"Loaded into {url} in {report.seconds:.1f} s")
-    for column in ("table", "read", "loaded", "rejected"):
+def _print_load(report: LoadReport, url: str, *, seconds: float) -> None:
+    table = Table(title=f"Loaded into {url} in {seconds:.1f} s")
+    for column in ("table", "read", "loaded", "rows rejected", "with fields rejected"):
         table.add_column(column, justify="left" if column == "table" else "right")
     for name, read in report.rows_read.items():
         rejected = report.rows_rejected.get(name, 0)
-        table.add_row(name, f"{read:,}", f"{read - rejected:,}", f"{rejected:,}")
-    table.add_row(bold("total"), f"{report.read:,}", f"{report.loaded:,}", f"{report.rejected:,}")
+        partly = report.rows_with_rejected_fields.get(name, 0)
+        table.add_row(name, f"{read:,}", f"{read - rejected:,}", f"{rejected:,}", f"{partly:,}")
+    table.add_row(
+        bold("total"),
+        f"{report.read:,}",
+        f"{report.loaded:,}",
+        f"{report.rejected:,}",
+        f"{report.with_rejected_fields:,}",
+    )
     console.print(table)
     console.print(
         f"wrote {report.links:,} links and the attributes of {report.entities:,} entities"
+        + (f", and kept {report.events:,} events" if report.events else "")
     )
+    if report.reasons:
+        reasons = Table(title="rejected, per reason")
+        reasons.add_column("reason")
+        reasons.add_column("rows and fields", justify="right")
+        for reason, count in report.reasons.items():
+            reasons.add_row(reason, f"{count:,}")
+        console.print(reasons)
+    if report.near_duplicates_path is not None:
+        console.print(
+            f"{report.near_duplicates:,} near-duplicate keys became the key they resemble; "
+            f"which, why and from what spellings in {report.near_duplicates_path}"
+        )
     if report.rejects_path is not None:
         console.print(
-            f"{report.rejected:,} rejected rows, with reasons, in {report.rejects_path}",
+            f"{report.rejected:,} rejected rows and {report.with_rejected_fields:,} rows "
+            f"with rejected fields, with reasons, in {report.rejects_path}",
             style="yellow",
         )
 
@@ -239,6 +298,60 @@ def _print_stats(store: GraphStore) -> None:
     )
     console.print(table)
     console.print(f"rings: {counts.rings:,}")
+
+
+# -- graphfraud fingerprint-key -------------------------------------------------------------
+
+key_app = typer.Typer(
+    name="fingerprint-key",
+    help="The store's fingerprint key: the secret that turns card numbers and payment tokens "
+    "into keys. Every store makes a random one; export it from one store and import it into "
+    "another (before its first load) to make their payment instruments comparable.",
+    no_args_is_help=True,
+)
+app.add_typer(key_app)
+
+
+@key_app.command("export")
+def key_export(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the key to this file (readable by you alone); default: print it."),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Print the store's fingerprint key, or write it to a file. Keep it secret: with it,
+    card numbers can be recovered from their fingerprints."""
+    with open_configured_store(store) as opened:
+        key = opened.fingerprint_key()
+    if out is None:
+        typer.echo(key)
+        return
+    try:
+        out.touch(mode=0o600, exist_ok=False)
+    except FileExistsError:
+        raise InputError(f"{out} exists: a key file is never overwritten") from None
+    out.write_text(key + "\n", encoding="utf-8")
+    err_console.print(f"wrote the fingerprint key of {opened.url} to {out}")
+
+
+@key_app.command("import")
+def key_import(
+    source: Annotated[
+        Path,
+        typer.Argument(help="File holding a key exported from another store; - reads stdin."),
+    ],
+    store: StoreOption = None,
+) -> None:
+    """Make an exported key this store's fingerprint key (only before the store holds payment
+    instruments)."""
+    try:
+        text = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read a key from {source}: {exc}") from None
+    with open_configured_store(store) as opened:
+        opened.set_fingerprint_key(text.strip())
+        err_console.print(f"{opened.url} now fingerprints with the imported key")
 
 
 @app.command()
@@ -627,7 +740,7 @@ def _evaluate_family(
     from loaders.normalise import NormaliseOptions
     from loaders.truth import read_ground_truth
 
-    options = NormaliseOptions.from_settings(get_settings())
+    configured = get_settings()
     runs: dict[str, list[pd.DataFrame]] = {method: [] for method in METHODS}
     for size in sizes:
         for seed in seeds:
@@ -642,6 +755,9 @@ def _evaluate_family(
                             store, builtin_mapping("marketplace"), data,
                             rejects_path=Path(folder) / "rejects.csv", progress=progress,
                         )  # fmt: skip
+                        options = NormaliseOptions.from_settings(
+                            configured, fingerprint_key=store.fingerprint_key()
+                        )
                         truth = read_ground_truth(data, store.links(), options=options)
                         tables = evaluate_store(store, truth, settings=settings, seed=seed, top=top)
             for method, table in tables.items():
@@ -732,7 +848,7 @@ def demo(
     console.rule(bold("2. load it into the entity graph"))
     with open_configured_store(store) as opened:
         report = _load(opened, out, None, None)
-        _print_load(report, opened.url)
+        _print_load(report, opened.url, seconds=report.seconds)
         console.rule(bold("3. what the store holds"))
         _print_stats(opened)
         console.rule(bold("4. detect fraud rings"))

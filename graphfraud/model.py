@@ -67,8 +67,11 @@ DEFAULT_LINK: dict[str, str] = {
 ACCOUNT_LINKS: frozenset[str] = frozenset({LinkKind.REFERRED, LinkKind.TRANSACTS_WITH})
 
 #: Columns of an entities frame. ``created_at`` and ``label`` matter for accounts (creation time
-#: and a known-bad label such as "fraud"); ``display`` is a safe human form (e.g. "card ••4242").
-ENTITY_COLUMNS: tuple[str, ...] = ("kind", "key", "display", "created_at", "label")
+#: and a known-bad label such as "fraud"); ``display`` is a safe human form (e.g. "card ••4242");
+#: ``attributes`` is a JSON object as text (``{"country": "ID", "kyc_level": 2}``) or null:
+#: whatever else a source says about the entity, merged per key, the newest non-null value
+#: winning.
+ENTITY_COLUMNS: tuple[str, ...] = ("kind", "key", "display", "created_at", "label", "attributes")
 
 #: Columns of a links frame. One row per (src, kind, dst): ``count`` observations between
 #: ``first_seen`` and ``last_seen``; ``amount`` sums money/order value where the link has one.
@@ -84,6 +87,13 @@ LINK_COLUMNS: tuple[str, ...] = (
     "amount",
 )
 
+#: Columns of an events frame: one row per event a source recorded (an order, a transfer, a
+#: login), kept whole where links keep only counts and sums. ``event_id`` identifies it (a
+#: store holds one row per id); ``source`` is the table it came from and ``kind`` what it is
+#: (``"order"``); ``account`` the acting account's key; ``time`` and ``amount`` as the source
+#: gave them (either may be null); ``refs`` the other entities it touched, as a list of
+#: ``"Kind:key"`` strings (``["PaymentInstrument:pi_…", "Account:A-17"]``).
+EVENT_COLUMNS: tuple[str, ...] = ("event_id", "source", "kind", "account", "time", "amount", "refs")
 
 #: The ring typologies detection names and the synthetic generator plants (DESIGN.md).
 TYPOLOGIES: tuple[str, ...] = (

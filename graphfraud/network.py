@@ -173,7 +173,8 @@ def to_networkx(source: GraphSource) -> Any:
     Examples
     --------
     >>> nodes = pd.DataFrame({"kind": ["Account", "Device"], "key": ["A1", "d1"],
-    ...                       "display": None, "created_at": None, "label": None})
+    ...                       "display": None, "created_at": None, "label": None,
+    ...                       "attributes": None})
     >>> edges = pd.DataFrame({"src_kind": ["Account"], "src_key": ["A1"], "kind": ["USES_DEVICE"],
     ...                       "dst_kind": ["Device"], "dst_key": ["d1"], "first_seen": None,
     ...                       "last_seen": None, "count": [3], "amount": None})

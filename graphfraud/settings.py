@@ -241,11 +241,14 @@ class Settings(BaseSettings):
     #: Where Neo4j is assembled from Maven Central; default ~/.cache/graphfraud/neo4j-<version>.
     neo4j_install: Path | None = None
 
-    #: Key of the HMAC that turns a card number into a payment-instrument fingerprint. Set your
-    #: own in production: fingerprints are only comparable between loads made with one key.
-    fingerprint_key: SecretStr = SecretStr("graphfraud-development-key")
-    #: Region assumed for phone numbers written without a country code (ISO 3166 alpha-2).
+    #: Region assumed for phones and addresses where a mapping says none (ISO 3166 code or a
+    #: country name). The fingerprint key of payment instruments is no setting: each store
+    #: makes its own (``graphfraud fingerprint-key``).
     default_phone_region: str = "US"
+    #: A load stops, writing nothing, when the rejected rows and fields of one table touch
+    #: more than this share of its rows: past half, the mapping reads a column wrong more
+    #: likely than the export is dirty.
+    max_reject_share: float = Field(default=0.5, ge=0.0, le=1.0)
     #: Rows per batch written to a store.
     batch_size: int = 100_000
     #: Ring detection.

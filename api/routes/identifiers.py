@@ -52,7 +52,7 @@ def find_identifier(store: GraphStore, ref: EntityRef, settings: Settings) -> En
         # A card number is never fingerprinted from a URL: URLs end up in access logs.
         if ref.kind == EntityKind.PAYMENT_INSTRUMENT:
             raise
-        options = NormaliseOptions.from_settings(settings)
+        options = NormaliseOptions.from_settings(settings, fingerprint_key=store.fingerprint_key())
         key = normalise(ref.kind, pd.Series([ref.key]), options).values.iloc[0]
         if pd.isna(key) or key == ref.key:
             raise

@@ -6,6 +6,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 from graphfraud.errors import ConfigError, StoreUnavailable
 from graphfraud.settings import Settings, get_settings
 from graphfraud.store.base import GraphStore
@@ -33,10 +37,7 @@ def open_store(url: str | None = None, *, settings: Settings | None = None) -> G
     if scheme == "duckdb":
         from graphfraud.store.duckdb import DuckDBStore
 
-        path = rest[1:] if rest.startswith("/") else rest
-        if not path:
-            raise ConfigError(f"store URL {url!r} names no database file")
-        return DuckDBStore(path, url=url)
+        return DuckDBStore(_duckdb_path(url, rest), url=url)
     if scheme in NEO4J_SCHEMES:
         try:
             from graphfraud.store.neo4j import Neo4jStore
@@ -50,4 +51,38 @@ def open_store(url: str | None = None, *, settings: Settings | None = None) -> G
     )
 
 
-__all__ = ["GraphStore", "open_store"]
+@contextmanager
+def store_for_writing(
+    url: str | None = None, *, settings: Settings | None = None
+) -> Iterator[GraphStore]:
+    """The store at ``url``, for a write that leaves nothing behind if it fails.
+
+    Like ``with open_store(url) as store``, except that when the block raises, a store file
+    this call created (an embedded store that did not exist) is removed again: a load that
+    fails creates nothing.
+    """
+    settings = settings or get_settings()
+    url = url or settings.store_url
+    scheme, _, rest = url.partition("://")
+    path = _duckdb_path(url, rest) if scheme == "duckdb" else ":memory:"
+    created = [] if path == ":memory:" or Path(path).exists() else [Path(path)]
+    store = open_store(url, settings=settings)
+    try:
+        with store:
+            yield store
+    except BaseException:
+        for made in created:
+            made.unlink(missing_ok=True)
+            made.with_name(made.name + ".wal").unlink(missing_ok=True)
+        raise
+
+
+def _duckdb_path(url: str, rest: str) -> str:
+    """The database file of a ``duckdb:///path`` URL (``rest`` is what follows ``://``)."""
+    path = rest[1:] if rest.startswith("/") else rest
+    if not path:
+        raise ConfigError(f"store URL {url!r} names no database file")
+    return path
+
+
+__all__ = ["GraphStore", "open_store", "store_for_writing"]

@@ -10,20 +10,28 @@ and verdicts to rows and the rules of ring history and of the audit trail
 Merge semantics (the same on every engine, so a load is idempotent):
 
 - an entity is identified by ``(kind, key)``; on conflict ``display`` and ``label`` keep the
-  newest non-null value and ``created_at`` the earliest;
+  newest non-null value, ``created_at`` the earliest, and ``attributes`` (a JSON object) are
+  merged per attribute, the newest non-null value winning;
 - a link is identified by ``(src_kind, src_key, kind, dst_kind, dst_key)``; on conflict
   ``first_seen`` takes the earliest, ``last_seen`` the latest, and ``count`` and ``amount`` the
   larger value. Loads are snapshots: loading the same export twice changes nothing, loading a
-  grown export updates the figures.
+  grown export updates the figures;
+- an event is identified by ``event_id``; on conflict the newest row replaces it whole.
 
 Rings are written by detection runs and never deleted: a ring a run does not find again is
 retired (kept, inactive). A ring's verdict (status, assignee, notes) lives apart from what
 detection writes, so a run never copies or rewrites it, whatever runs at the same time; every
 change to a verdict writes an audit entry in the same transaction.
+
+Each store keeps a random fingerprint key of its own (:meth:`GraphStore.fingerprint_key`), the
+HMAC key that turns card numbers and payment tokens into keys: without the store, a
+fingerprint cannot be traced back to a card.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -36,15 +44,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphfraud.errors import InputError, NotFound
+from graphfraud.errors import ConfigError, InputError, NotFound
 from graphfraud.model import (
     ENTITY_COLUMNS,
+    EVENT_COLUMNS,
     LINK_COLUMNS,
     RING_INDEX_COLUMNS,
     RING_SORTS,
     AuditEntry,
     Columns,
     DetectionRun,
+    EntityKind,
     EntityRef,
     Note,
     Page,
@@ -70,6 +80,16 @@ Decide = Callable[[Verdict], VerdictChange]
 
 MAX_HOPS = 6
 __all__ = ["LINK_KEY", "MAX_HOPS", "GraphStore", "conform_entities", "conform_links"]
+
+#: The name under which a store keeps its fingerprint key.
+FINGERPRINT_KEY = "fingerprint_key"
+#: Keys that were ever published (the development default of earlier versions): anyone can
+#: recompute fingerprints made with them and so recover card numbers, in well under a second.
+PUBLIC_FINGERPRINT_KEYS: frozenset[str] = frozenset({"graphfraud-development-key"})
+#: A shorter key can be guessed; 32 hex characters are 128 bits.
+MIN_FINGERPRINT_KEY_LENGTH = 32
+#: An entity as an event refers to it, ``Kind:key``: what :meth:`EntityRef.parse` reads.
+_REF = r"^\p{Lu}[^:]*:.+$"
 
 
 class GraphStore(ABC):
@@ -102,8 +122,10 @@ class GraphStore(ABC):
 
     @final
     def ensure_schema(self) -> None:
-        """Create tables / constraints / indexes; safe to call any number of times."""
+        """Create tables / constraints / indexes, and the store's fingerprint key; safe to call
+        any number of times."""
         self._ensure_schema()
+        self.fingerprint_key()
 
     @final
     def close(self) -> None:
@@ -222,7 +244,109 @@ class GraphStore(ABC):
 
         return self._update_verdict(ring_id, decide)
 
+    @final
+    def upsert_events(
+        self, frame: pd.DataFrame | pa.Table, *, progress: Progress | None = None
+    ) -> int:
+        """Insert or replace events (columns ``EVENT_COLUMNS``); returns rows written.
+
+        Idempotent by ``event_id``: an event already stored is replaced by the incoming row,
+        and of several rows with one id in ``frame`` the last one counts.
+        """
+        events = conform_events(frame)
+        for batch in self._batches(events, progress):
+            self._upsert_events(batch)
+        return events.num_rows
+
+    @final
+    def write_graph(
+        self,
+        entities: pa.Table,
+        links: pa.Table,
+        events: pa.Table | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
+        """Write one load: entities, links and events already aggregated, one row per key.
+
+        What :func:`aggregate_entities`, :func:`aggregate_links` and :func:`conform_events`
+        return (with ``ENTITY_SCHEMA``, ``LINK_SCHEMA`` and ``EVENT_SCHEMA``; text columns may
+        be large strings or dictionaries of strings), with every endpoint of ``links`` among
+        ``entities``: a loader that aggregated its rows once hands them over without a second
+        pass. An empty store takes them in one bulk insert; a store with data merges them as
+        the upserts do. ``progress(done, total)`` counts rows.
+        """
+        given = [(entities, ENTITY_SCHEMA, "entities"), (links, LINK_SCHEMA, "links")]
+        if events is not None:
+            given.append((events, EVENT_SCHEMA, "events"))
+        for table, schema, what in given:
+            if not _same_layout(table.schema, schema):
+                raise InputError(
+                    f"{what} do not have the layout write_graph takes: "
+                    f"{table.schema.to_string(show_schema_metadata=False)!r} is not "
+                    f"{schema.to_string(show_schema_metadata=False)!r}"
+                )
+        given_events = EVENT_SCHEMA.empty_table() if events is None else events
+        self._write_graph(entities, links, given_events, progress)
+
+    @final
+    def fingerprint_key(self) -> str:
+        """The HMAC key this store's payment-instrument fingerprints are made with.
+
+        Random (256 bits) from the moment the store is created, and kept in it: fingerprints
+        are comparable within a store, and between stores that share the key (export it from
+        one, :meth:`set_fingerprint_key` on the other), but cannot be traced back to a card
+        without it.
+        """
+        return self._put_meta(FINGERPRINT_KEY, secrets.token_hex(32), replace=False)
+
+    @final
+    def set_fingerprint_key(self, key: str) -> None:
+        """Make ``key`` this store's fingerprint key (one exported from another store).
+
+        Raises
+        ------
+        ConfigError
+            The key is too short or public, or the store already holds payment instruments
+            fingerprinted with a different key (each card would become two nodes).
+        """
+        check_fingerprint_key(key)
+        if key == self.fingerprint_key():
+            return
+        held = self.stats().entities.get(EntityKind.PAYMENT_INSTRUMENT, 0)
+        if held:
+            raise ConfigError(
+                f"{self.url} already holds {held:,} payment instruments fingerprinted with its "
+                "own key: under another key each would become a second node. Set the key on "
+                "a new store, before its first load"
+            )
+        self._put_meta(FINGERPRINT_KEY, key, replace=True)
+
     # -- reads: the graph --------------------------------------------------------------------
+
+    @final
+    def events(
+        self,
+        *,
+        accounts: list[str] | None = None,
+        refs: list[str] | None = None,
+        since: Any = None,
+        until: Any = None,
+    ) -> pd.DataFrame:
+        """Events (``EVENT_COLUMNS``) ordered by time then id, filtered by every option given.
+
+        ``accounts``: made by one of these account keys; ``refs``: touching one of these
+        ``"Kind:key"`` entities; ``since`` / ``until``: at or after / before these times (events
+        without a time never match a time filter).
+        """
+        for ref in refs or []:
+            EntityRef.parse(ref)
+        start = None if since is None else _utc_timestamp(since)
+        end = None if until is None else _utc_timestamp(until)
+        found = self._events(accounts, refs, start, end)
+        # Lists on every engine (Arrow hands DuckDB's over as arrays).
+        found["refs"] = [list(refs) for refs in found["refs"]]
+        return found
 
     @final
     def links(self, *, kinds: list[str] | None = None, since: Any = None) -> pd.DataFrame:
@@ -433,6 +557,40 @@ class GraphStore(ABC):
     def _upsert_links(self, batch: pa.Table) -> None: ...
 
     @abstractmethod
+    def _upsert_events(self, batch: pa.Table) -> None: ...
+
+    def _write_graph(
+        self, entities: pa.Table, links: pa.Table, events: pa.Table, progress: Progress | None
+    ) -> None:
+        """Merge a whole load, batch by batch (engines with a faster path override this)."""
+        total = entities.num_rows + links.num_rows + events.num_rows
+        done = 0
+        for table, write in (
+            (entities, self._upsert_entities),
+            (links, self._upsert_links),
+            (events, self._upsert_events),
+        ):
+            for batch in self._batches(table, None):
+                write(batch)
+                done += batch.num_rows
+                if progress is not None:
+                    progress(done, total)
+
+    @abstractmethod
+    def _put_meta(self, name: str, value: str, *, replace: bool) -> str:
+        """Store ``value`` under ``name`` (if ``replace``, or if nothing is stored yet);
+        return what is stored."""
+
+    @abstractmethod
+    def _events(
+        self,
+        accounts: list[str] | None,
+        refs: list[str] | None,
+        since: pd.Timestamp | None,
+        until: pd.Timestamp | None,
+    ) -> pd.DataFrame: ...
+
+    @abstractmethod
     def _links(self, kinds: list[str] | None, since: pd.Timestamp | None) -> pd.DataFrame: ...
 
     @abstractmethod
@@ -535,12 +693,17 @@ def _aggregate(query: str, table: pa.Table) -> pa.Table:
 
 ENTITY_SCHEMA = pa.schema(
     [("kind", pa.string()), ("key", pa.string()), ("display", pa.string()),
-     ("created_at", pa.timestamp("us")), ("label", pa.string())]
+     ("created_at", pa.timestamp("us")), ("label", pa.string()), ("attributes", pa.string())]
 )  # fmt: skip
 LINK_SCHEMA = pa.schema(
     [(name, pa.string()) for name in LINK_KEY]
     + [("first_seen", pa.timestamp("us")), ("last_seen", pa.timestamp("us")),
        ("count", pa.int64()), ("amount", pa.float64())]
+)  # fmt: skip
+EVENT_SCHEMA = pa.schema(
+    [("event_id", pa.string()), ("source", pa.string()), ("kind", pa.string()),
+     ("account", pa.string()), ("time", pa.timestamp("us")), ("amount", pa.float64()),
+     ("refs", pa.list_(pa.string()))]
 )  # fmt: skip
 
 
@@ -548,11 +711,14 @@ def conform_entities(frame: pd.DataFrame | pa.Table) -> pa.Table:
     """Validate entities; one row per ``(kind, key)``, as an Arrow table.
 
     Accepts a pandas frame or an Arrow table with ``ENTITY_COLUMNS`` (``display``,
-    ``created_at`` and ``label`` may be left out).
+    ``created_at``, ``label`` and ``attributes`` may be left out). Attributes are JSON objects
+    (text) or, in a pandas frame, dicts; their values are text, numbers or booleans, and a
+    null value says nothing (it never erases a stored one).
     """
-    optional = ("display", "created_at", "label")
+    optional = ("display", "created_at", "label", "attributes")
     if isinstance(frame, pa.Table):
         typed = _typed_arrow(frame, ENTITY_SCHEMA, optional, "entities")
+        typed = typed.set_column(5, "attributes", _attributes_text(typed["attributes"].to_pylist()))
     else:
         frame = frame.assign(**{name: None for name in optional if name not in frame})
         _require(frame, ENTITY_COLUMNS, "entities")
@@ -563,10 +729,27 @@ def conform_entities(frame: pd.DataFrame | pa.Table) -> pa.Table:
                 "display": _text(frame["display"]),
                 "created_at": pa.array(_utc_naive(frame["created_at"]), type=pa.timestamp("us")),
                 "label": _text(frame["label"]),
+                "attributes": _attributes_text(frame["attributes"].tolist()),
             }
         )
     _require_keys(typed, ["kind", "key"], "entities")
-    return _aggregate(sql.AGGREGATE_ENTITIES, typed)
+    return aggregate_entities(typed)
+
+
+def aggregate_entities(table: pa.Table) -> pa.Table:
+    """One row per ``(kind, key)`` by the store's merge rules, later rows counting as newer.
+
+    The columns of ``ENTITY_SCHEMA``; the keys may be of any type (a loader aggregates integer
+    codes before it spells them out).
+    """
+    ordered = table.append_column("_order", pa.array(np.arange(table.num_rows)))
+    return _aggregate(sql.AGGREGATE_ENTITIES, ordered)
+
+
+def aggregate_links(table: pa.Table) -> pa.Table:
+    """One row per link by the store's merge rules: the columns of ``LINK_SCHEMA``; the keys
+    may be of any type (a loader aggregates integer codes before it spells them out)."""
+    return _aggregate(sql.AGGREGATE_LINKS, table)
 
 
 def conform_links(frame: pd.DataFrame | pa.Table) -> pa.Table:
@@ -594,7 +777,77 @@ def conform_links(frame: pd.DataFrame | pa.Table) -> pa.Table:
     _require_keys(typed, LINK_KEY, "links")
     if pc.any(pc.less(typed["count"], 1)).as_py():
         raise InputError("links must have count >= 1", column="count")
-    return _aggregate(sql.AGGREGATE_LINKS, typed)
+    return aggregate_links(typed)
+
+
+def conform_events(frame: pd.DataFrame | pa.Table) -> pa.Table:
+    """Validate events; one row per ``event_id`` (the last one given), as an Arrow table.
+
+    Accepts a pandas frame or an Arrow table with ``EVENT_COLUMNS`` (``source``, ``kind``,
+    ``time``, ``amount`` and ``refs`` may be left out). ``refs`` holds lists of ``"Kind:key"``
+    strings; a missing list is an empty one.
+    """
+    optional = ("source", "kind", "time", "amount", "refs")
+    if isinstance(frame, pa.Table):
+        typed = _typed_arrow(frame, EVENT_SCHEMA, optional, "events")
+    else:
+        frame = frame.assign(**{name: None for name in optional if name not in frame})
+        _require(frame, EVENT_COLUMNS, "events")
+        typed = pa.table(
+            {
+                "event_id": _text(frame["event_id"]),
+                "source": _text(frame["source"]),
+                "kind": _text(frame["kind"]),
+                "account": _text(frame["account"]),
+                "time": pa.array(_utc_naive(frame["time"]), type=pa.timestamp("us")),
+                "amount": pa.array(
+                    pd.to_numeric(frame["amount"]), type=pa.float64(), from_pandas=True
+                ),
+                "refs": pa.array(
+                    [list(refs) if _is_listed(refs) else [] for refs in frame["refs"]],
+                    type=pa.list_(pa.string()),
+                ),
+            }
+        )
+    no_refs = pa.scalar([], typed["refs"].type)
+    typed = typed.set_column(6, "refs", pc.fill_null(typed["refs"], no_refs))
+    _require_keys(typed, ["event_id", "account"], "events")
+    finite = pc.fill_null(pc.is_finite(typed["amount"]), True)
+    if not pc.all(finite).as_py():
+        row = pc.index(finite, False).as_py()
+        raise InputError("events must have finite amounts", row=row, column="amount")
+    refs = typed["refs"].combine_chunks()
+    wrong = pc.invert(pc.fill_null(pc.match_substring_regex(refs.values, _REF), False))
+    if pc.any(wrong).as_py():
+        at = pc.index(wrong, True).as_py()
+        row = pc.list_parent_indices(refs)[at].as_py()
+        raise InputError(
+            f"event ref {refs.values[at].as_py()!r} is not of the form Kind:key",
+            row=row,
+            column="refs",
+        )
+    return latest_events(typed)
+
+
+def latest_events(table: pa.Table) -> pa.Table:
+    """One row per ``event_id``, the last one given; the columns of ``EVENT_SCHEMA``."""
+    ordered = table.append_column("_order", pa.array(np.arange(table.num_rows)))
+    return _aggregate(sql.LAST_EVENT_PER_ID, ordered)
+
+
+def check_fingerprint_key(key: str) -> None:
+    """Raise ConfigError unless ``key`` can serve as a store's fingerprint key."""
+    if key in PUBLIC_FINGERPRINT_KEYS:
+        raise ConfigError(
+            "the shared development key is public: anyone could recover card numbers from "
+            "fingerprints made with it. Use the key the store made, or one exported from "
+            "another store (graphfraud fingerprint-key export)"
+        )
+    if len(key) < MIN_FINGERPRINT_KEY_LENGTH or key != key.strip():
+        raise ConfigError(
+            f"a fingerprint key needs at least {MIN_FINGERPRINT_KEY_LENGTH} characters, without "
+            "surrounding whitespace (a store makes 64 random hex characters)"
+        )
 
 
 def _typed_arrow(
@@ -609,6 +862,67 @@ def _typed_arrow(
         return table.select(schema.names).cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise InputError(f"{what} table has columns of the wrong type: {exc}") from None
+
+
+def _attributes_text(values: list[Any]) -> pa.Array:
+    """Attribute objects (dicts or JSON text) as compact JSON text without null values."""
+    texts: list[str | None] = []
+    for row, value in enumerate(values):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            texts.append(None)
+            continue
+        try:
+            found = json.loads(value) if isinstance(value, str) else value
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"attributes are not JSON: {exc}", row=row, column="attributes"
+            ) from None
+        if not isinstance(found, dict):
+            raise InputError("attributes must be a JSON object", row=row, column="attributes")
+        kept = {}
+        for name, item in found.items():
+            if item is None:
+                continue
+            if not _scalar(item):
+                raise InputError(
+                    f"attribute {name!r} must be text, a finite number or a boolean",
+                    row=row,
+                    column="attributes",
+                )
+            kept[str(name)] = item
+        texts.append(json.dumps(kept, ensure_ascii=False, separators=(",", ":")) if kept else None)
+    return pa.array(texts, type=pa.string())
+
+
+def _same_layout(given: pa.Schema, wanted: pa.Schema) -> bool:
+    """Whether ``given`` has the columns of ``wanted`` in order and of its types, text also
+    as large strings or a dictionary of strings (a loader's kinds, a few names repeated)."""
+    if given.names != wanted.names:
+        return False
+    for have, want in zip(given.types, wanted.types, strict=True):
+        if pa.types.is_dictionary(have):
+            have = have.value_type
+        text = pa.types.is_string(want) and pa.types.is_large_string(have)
+        if have != want and not text:
+            return False
+    return True
+
+
+def _scalar(value: Any) -> bool:
+    """Text, a boolean or a finite number: what both engines keep as an attribute value."""
+    if isinstance(value, float):
+        return bool(np.isfinite(value))
+    return isinstance(value, str | int | bool)
+
+
+def _is_listed(refs: Any) -> bool:
+    return isinstance(refs, list | tuple | np.ndarray)
+
+
+def _utc_timestamp(value: Any) -> pd.Timestamp:
+    """A point in time as tz-naive UTC, the form every engine compares with."""
+    stamp = pd.Timestamp(value)
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 def _text(values: pd.Series) -> pa.Array:

@@ -44,7 +44,7 @@ from graphfraud.model import (
     VerdictChange,
     typed_frame,
 )
-from graphfraud.store.base import Decide, GraphStore
+from graphfraud.store.base import Decide, GraphStore, Progress
 from graphfraud.store.records import RingWrite
 
 
@@ -306,6 +306,21 @@ class CachedStore(GraphStore):
             self.inner._upsert_links(batch)
             self._links_stale = True
 
+    def _upsert_events(self, batch: pa.Table) -> None:
+        with self._lock:
+            self.inner._upsert_events(batch)
+
+    def _write_graph(
+        self, entities: pa.Table, links: pa.Table, events: pa.Table, progress: Progress | None
+    ) -> None:
+        with self._lock:
+            self.inner._write_graph(entities, links, events, progress)
+            self._links_stale = True
+
+    def _put_meta(self, name: str, value: str, *, replace: bool) -> str:
+        with self._lock:
+            return self.inner._put_meta(name, value, replace=replace)
+
     def _write_rings(self, write: RingWrite) -> None:
         with self._lock:
             self.inner._write_rings(write)
@@ -369,6 +384,16 @@ class CachedStore(GraphStore):
     def _links(self, kinds: list[str] | None, since: pd.Timestamp | None) -> pd.DataFrame:
         with self._lock:
             return self.inner._links(kinds, since)
+
+    def _events(
+        self,
+        accounts: list[str] | None,
+        refs: list[str] | None,
+        since: pd.Timestamp | None,
+        until: pd.Timestamp | None,
+    ) -> pd.DataFrame:
+        with self._lock:
+            return self.inner._events(accounts, refs, since, until)
 
     def _ring_rows(self, ids: list[str]) -> pd.DataFrame:
         with self._lock:

@@ -19,8 +19,16 @@ microsecond``), which pandas turns into a column at once.
 
 RING = "Ring"
 MEMBER = "HAS_MEMBER"
+#: Events are nodes of their own, outside the entity graph: they have no relationships, so no
+#: walk ever reaches them.
+EVENT = "Event"
+#: One node per stored setting of the database (its fingerprint key).
+META = "GraphfraudMeta"
+#: Entity attributes are node properties named with this prefix (``attr.country``), so that a
+#: merge is ``SET n += $attributes`` and an attribute never shadows ``key`` or ``label``.
+ATTRIBUTE_PREFIX = "attr."
 #: Labels of the nodes that are not entities.
-INTERNAL_LABELS = frozenset({RING, "Verdict", "Note", "AuditEntry", "Run", "RingRun"})
+INTERNAL_LABELS = frozenset({RING, "Verdict", "Note", "AuditEntry", "Run", "RingRun", EVENT, META})
 
 # -- schema ----------------------------------------------------------------------------------
 
@@ -51,11 +59,24 @@ SET r.first_detected = datetime(row.detected), r.last_seen = datetime(row.detect
 REMOVE r.status, r.note, r.detected_at
 """
 
+EVENT_CONSTRAINT = (
+    "CREATE CONSTRAINT event_id IF NOT EXISTS FOR (e:Event) REQUIRE e.event_id IS UNIQUE"
+)
+
+EVENT_ACCOUNT_INDEX = "CREATE INDEX event_account IF NOT EXISTS FOR (e:Event) ON (e.account)"
+
+META_CONSTRAINT = (
+    "CREATE CONSTRAINT graphfraud_meta IF NOT EXISTS "
+    "FOR (m:GraphfraudMeta) REQUIRE m.name IS UNIQUE"
+)
+
 # -- writes ----------------------------------------------------------------------------------
 
 # Merge rules are those of the store contract: display and label keep the newest non-null
-# value, created_at the earliest. Timestamps arrive as ISO-8601 text: the driver converts
-# Python datetimes some 50x slower than strings, and ``datetime()`` parses them in a microsecond.
+# value, created_at the earliest; ``row.attributes`` holds only non-null values, each under
+# its property name, so ``+=`` sets those and keeps the others. Timestamps arrive as ISO-8601
+# text: the driver converts Python datetimes some 50x slower than strings, and ``datetime()``
+# parses them in a microsecond.
 UPSERT_ENTITIES = """
 UNWIND $rows AS row
 MERGE (n:{label} {{key: row.key}})
@@ -63,6 +84,7 @@ SET n.display = coalesce(row.display, n.display),
     n.label = coalesce(row.label, n.label),
     n.created_at = CASE WHEN n.created_at IS NULL OR datetime(row.created_at) < n.created_at
                         THEN datetime(row.created_at) ELSE n.created_at END
+SET n += row.attributes
 """
 
 # One SET serves new and existing relationships: on a new one every property is null, so each
@@ -80,6 +102,26 @@ SET r.first_seen = CASE WHEN r.first_seen IS NULL OR datetime(row.first_seen) < 
     r.count = CASE WHEN r.count IS NULL OR row.count > r.count THEN row.count ELSE r.count END,
     r.amount = CASE WHEN r.amount IS NULL OR row.amount > r.amount
                     THEN row.amount ELSE r.amount END
+"""
+
+# An event stored before is replaced whole.
+UPSERT_EVENTS = """
+UNWIND $rows AS row
+MERGE (e:Event {event_id: row.event_id})
+SET e.source = row.source, e.kind = row.kind, e.account = row.account,
+    e.time = datetime(row.time), e.amount = row.amount, e.refs = row.refs
+"""
+
+ADD_META = """
+MERGE (m:GraphfraudMeta {name: $name})
+ON CREATE SET m.value = $value
+RETURN m.value AS value
+"""
+
+REPLACE_META = """
+MERGE (m:GraphfraudMeta {name: $name})
+SET m.value = $value
+RETURN m.value AS value
 """
 
 # A run's rings, in one transaction: upsert the rings found ($time: when the run finished),
@@ -173,7 +215,14 @@ def _micros(value: str) -> str:
 
 
 def _entity_row(n: str) -> str:
-    return f"[labels({n})[0], {n}.key, {n}.display, {_micros(n + '.created_at')}, {n}.label]"
+    attributes = (
+        f"[name IN keys({n}) WHERE name STARTS WITH '{ATTRIBUTE_PREFIX}' "
+        f"| [substring(name, {len(ATTRIBUTE_PREFIX)}), {n}[name]]]"
+    )
+    return (
+        f"[labels({n})[0], {n}.key, {n}.display, {_micros(n + '.created_at')}, {n}.label, "
+        f"{attributes}]"
+    )
 
 
 def _link_row(a: str, r: str, b: str) -> str:
@@ -187,6 +236,18 @@ LINKS_OF_KIND = f"""
 MATCH (a)-[r:{{kind}}]->(b)
 WHERE $since IS NULL OR r.last_seen >= $since
 RETURN collect({_link_row("a", "r", "b")}) AS rows
+"""
+
+# Null times sort last, as in the DuckDB engine.
+EVENTS = f"""
+MATCH (e:Event)
+WHERE ($accounts IS NULL OR e.account IN $accounts)
+  AND ($refs IS NULL OR any(ref IN e.refs WHERE ref IN $refs))
+  AND ($since IS NULL OR e.time >= $since)
+  AND ($until IS NULL OR e.time < $until)
+WITH e ORDER BY e.time, e.event_id
+RETURN collect([e.event_id, e.source, e.kind, e.account, {_micros("e.time")}, e.amount,
+                e.refs]) AS rows
 """
 
 ENTITIES_OF_KIND = f"""

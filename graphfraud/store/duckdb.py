@@ -21,7 +21,7 @@ import pyarrow as pa
 from graphfraud.errors import StoreError, StoreUnavailable
 from graphfraud.model import EntityRef, StoreStats, VerdictChange
 from graphfraud.store import records, sql
-from graphfraud.store.base import Decide, GraphStore
+from graphfraud.store.base import Decide, GraphStore, Progress
 from graphfraud.store.records import RingWrite
 from graphfraud.store.walk import touching_mask
 
@@ -129,6 +129,45 @@ class DuckDBStore(GraphStore):
     def _upsert_links(self, batch: pa.Table) -> None:
         self._merge(batch, sql.UPDATE_LINKS, sql.INSERT_NEW_LINKS)
 
+    def _upsert_events(self, batch: pa.Table) -> None:
+        self._merge(batch, sql.DROP_REPLACED_EVENTS, sql.INSERT_EVENTS)
+
+    def _write_graph(
+        self, entities: pa.Table, links: pa.Table, events: pa.Table, progress: Progress | None
+    ) -> None:
+        """The whole load in one transaction: all of it is written or none. Into an empty
+        store, plain inserts (no join against what is there); else the merges of the upserts,
+        without the upserts' pass that creates missing link endpoints."""
+        steps = [
+            (entities, [sql.UPDATE_ENTITIES, sql.INSERT_NEW_ENTITIES], [sql.INSERT_ENTITIES]),
+            (links, [sql.UPDATE_LINKS, sql.INSERT_NEW_LINKS], [sql.INSERT_LINKS]),
+            (events, [sql.DROP_REPLACED_EVENTS, sql.INSERT_EVENTS], [sql.INSERT_EVENTS]),
+        ]
+        total = sum(table.num_rows for table, _, _ in steps)
+        done = 0
+        # The key indexes go before the transaction, not in it: dropped inside, they made its
+        # commit rewrite what it had written (6.3 s against 4.0 s for writing and indexing
+        # 100k accounts). They are built again before the next read, whatever happens here.
+        self._db.execute(sql.DROP_KEY_INDEXES)
+        self._indexes_stale = True
+        with self._transaction() as db:
+            empty = bool(db.execute(sql.IS_EMPTY).fetchall()[0][0])
+            for table, merge, insert in steps:
+                db.register("incoming", table)
+                for statement in insert if empty else merge:
+                    db.execute(statement)
+                db.unregister("incoming")
+                done += table.num_rows
+                if progress is not None:
+                    progress(done, total)
+
+    def _put_meta(self, name: str, value: str, *, replace: bool) -> str:
+        with self._transaction() as db:
+            db.execute(
+                sql.REPLACE_META if replace else sql.ADD_META, {"name": name, "value": value}
+            )
+        return str(self._scalar(sql.SELECT_META, name=name))
+
     def _merge(self, batch: pa.Table, *statements: str) -> None:
         """Run merge statements over ``batch`` in one transaction.
 
@@ -189,6 +228,17 @@ class DuckDBStore(GraphStore):
     def _links(self, kinds: list[str] | None, since: pd.Timestamp | None) -> pd.DataFrame:
         cutoff = None if since is None else _naive(since)
         return self._frame(sql.SELECT_LINKS, kinds=kinds, since=cutoff)
+
+    def _events(
+        self,
+        accounts: list[str] | None,
+        refs: list[str] | None,
+        since: pd.Timestamp | None,
+        until: pd.Timestamp | None,
+    ) -> pd.DataFrame:
+        return self._frame(
+            sql.SELECT_EVENTS, accounts=accounts, refs=refs, since=since, until=until
+        )
 
     def _entities(self, kind: str | None, keys: list[str] | None) -> pd.DataFrame:
         if keys is None:

@@ -10,6 +10,7 @@ come back as frames with the columns of the DuckDB engine. The Cypher lives in
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavaila
 from graphfraud.errors import InputError, StoreError, StoreUnavailable
 from graphfraud.model import (
     ENTITY_COLUMNS,
+    EVENT_COLUMNS,
     LINK_COLUMNS,
     RING_INDEX_COLUMNS,
     EntityKind,
@@ -164,6 +166,9 @@ class Neo4jStore(GraphStore):
         for statement in cypher.RING_SCHEMA:
             self._run(statement, "creating the constraints and indexes of rings")
         self._keep_earlier_rings()
+        self._run(cypher.EVENT_CONSTRAINT, "creating the event constraint")
+        self._run(cypher.EVENT_ACCOUNT_INDEX, "creating the event index")
+        self._run(cypher.META_CONSTRAINT, "creating the settings constraint")
         self._constrained.clear()
         for kind in EntityKind:
             self._label(kind.value)
@@ -173,7 +178,9 @@ class Neo4jStore(GraphStore):
 
     def _upsert_entities(self, batch: pa.Table) -> None:
         for (kind,), group in _groups(batch, ["kind"]):
-            rows = _records(group.select(["key", "display", "created_at", "label"]))
+            rows = _records(group.select(["key", "display", "created_at", "label", "attributes"]))
+            for row in rows:
+                row["attributes"] = _properties(row["attributes"])
             query = cypher.UPSERT_ENTITIES.format(label=self._label(kind))
             self._run(query, f"writing {len(rows):,} {kind} entities", rows=rows)
 
@@ -188,6 +195,14 @@ class Neo4jStore(GraphStore):
             )
             rows = _records(group.select(columns))
             self._run(query, f"writing {len(rows):,} {kind} links", rows=rows)
+
+    def _upsert_events(self, batch: pa.Table) -> None:
+        rows = _records(batch)
+        self._run(cypher.UPSERT_EVENTS, f"writing {len(rows):,} events", rows=rows)
+
+    def _put_meta(self, name: str, value: str, *, replace: bool) -> str:
+        query = cypher.REPLACE_META if replace else cypher.ADD_META
+        return str(self._run(query, f"keeping the {name}", name=name, value=value)[0][0])
 
     def _write_rings(self, write: RingWrite) -> None:
         time = records.aware_utc(write.time)
@@ -251,6 +266,19 @@ class Neo4jStore(GraphStore):
     def _links_of(self, kind: str, cutoff: pd.Timestamp | None) -> pd.DataFrame:
         query = cypher.LINKS_OF_KIND.format(kind=_quote(kind, "link kind"))
         return self._frame(query, LINK_COLUMNS, f"reading {kind} links", since=cutoff)
+
+    def _events(
+        self,
+        accounts: list[str] | None,
+        refs: list[str] | None,
+        since: pd.Timestamp | None,
+        until: pd.Timestamp | None,
+    ) -> pd.DataFrame:
+        return self._frame(
+            cypher.EVENTS, EVENT_COLUMNS, "reading events", accounts=accounts, refs=refs,
+            since=None if since is None else _utc(since),
+            until=None if until is None else _utc(until),
+        )  # fmt: skip
 
     def _entities(self, kind: str | None, keys: list[str] | None) -> pd.DataFrame:
         if kind is None and keys is None:
@@ -375,6 +403,12 @@ def _quote(name: str, what: str) -> str:
     return f"`{name}`"
 
 
+def _properties(attributes: str | None) -> dict[str, Any]:
+    """An attributes object (JSON text) as the node properties that hold it."""
+    found = json.loads(attributes) if attributes else {}
+    return {f"{cypher.ATTRIBUTE_PREFIX}{name}": value for name, value in found.items()}
+
+
 def _utc(stamp: pd.Timestamp) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
@@ -429,4 +463,12 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         frame["count"] = frame["count"].astype("int64")
     if "amount" in frame:
         frame["amount"] = pd.to_numeric(frame["amount"]).astype("float64")
+    if "attributes" in frame:
+        # Sorted by name: the same text for the same attributes, however they were written.
+        frame["attributes"] = [
+            json.dumps(dict(sorted(pairs)), ensure_ascii=False, separators=(",", ":"))
+            if pairs
+            else None
+            for pairs in frame["attributes"]
+        ]
     return frame

@@ -10,8 +10,11 @@ CREATE TABLE IF NOT EXISTS entities (
     key VARCHAR NOT NULL,
     display VARCHAR,
     created_at TIMESTAMP,
-    label VARCHAR
+    label VARCHAR,
+    attributes VARCHAR
 );
+-- Stores made before entities had attributes gain the column.
+ALTER TABLE entities ADD COLUMN IF NOT EXISTS attributes VARCHAR;
 CREATE TABLE IF NOT EXISTS links (
     src_kind VARCHAR NOT NULL,
     src_key VARCHAR NOT NULL,
@@ -23,6 +26,19 @@ CREATE TABLE IF NOT EXISTS links (
     count BIGINT NOT NULL,
     amount DOUBLE
 );
+CREATE TABLE IF NOT EXISTS events (
+    event_id VARCHAR NOT NULL,
+    source VARCHAR,
+    kind VARCHAR,
+    account VARCHAR NOT NULL,
+    time TIMESTAMP,
+    amount DOUBLE,
+    refs VARCHAR[] NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    name VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
 """
 
 # Point lookups (an entity, the links touching a few) answer the API in about a millisecond
@@ -33,17 +49,25 @@ CREATE_KEY_INDEXES = """
 CREATE INDEX IF NOT EXISTS entities_key ON entities (key);
 CREATE INDEX IF NOT EXISTS links_src_key ON links (src_key);
 CREATE INDEX IF NOT EXISTS links_dst_key ON links (dst_key);
+CREATE INDEX IF NOT EXISTS events_account ON events (account);
 """
 
 DROP_KEY_INDEXES = """
 DROP INDEX IF EXISTS entities_key;
 DROP INDEX IF EXISTS links_src_key;
 DROP INDEX IF EXISTS links_dst_key;
+DROP INDEX IF EXISTS events_account;
 """
 
-# Collapse duplicates within one incoming frame before it is merged into a store.
+# Collapse duplicates within one incoming frame before it is merged into a store. Attributes
+# merge per attribute in ``_order``, so a later row's value wins; a JSON merge patch never
+# meets a null value, since conforming drops them.
 AGGREGATE_ENTITIES = """
-SELECT kind, key, max(display) AS display, min(created_at) AS created_at, max(label) AS label
+SELECT kind, key, max(display) AS display, min(created_at) AS created_at, max(label) AS label,
+       CASE WHEN count(attributes) > 0 THEN list_reduce(
+           list(attributes ORDER BY _order) FILTER (WHERE attributes IS NOT NULL),
+           lambda merged, newer: json_merge_patch(merged, newer)::VARCHAR
+       ) END AS attributes
 FROM incoming GROUP BY kind, key
 """
 
@@ -55,7 +79,8 @@ FROM incoming GROUP BY src_kind, src_key, kind, dst_kind, dst_key
 """
 
 LINK_ENDPOINTS = """
-SELECT kind, key, NULL::VARCHAR AS display, NULL::TIMESTAMP AS created_at, NULL::VARCHAR AS label
+SELECT kind, key, NULL::VARCHAR AS display, NULL::TIMESTAMP AS created_at, NULL::VARCHAR AS label,
+       NULL::VARCHAR AS attributes
 FROM (SELECT src_kind AS kind, src_key AS key FROM incoming
       UNION SELECT dst_kind, dst_key FROM incoming)
 """
@@ -67,14 +92,18 @@ UPDATE_ENTITIES = """
 UPDATE entities SET
     display = coalesce(incoming.display, entities.display),
     created_at = least(entities.created_at, incoming.created_at),
-    label = coalesce(incoming.label, entities.label)
+    label = coalesce(incoming.label, entities.label),
+    attributes = CASE WHEN entities.attributes IS NULL THEN incoming.attributes
+                      WHEN incoming.attributes IS NULL THEN entities.attributes
+                      ELSE json_merge_patch(entities.attributes, incoming.attributes)::VARCHAR
+                 END
 FROM incoming
 WHERE entities.kind = incoming.kind AND entities.key = incoming.key
 """
 
 INSERT_NEW_ENTITIES = """
 INSERT INTO entities
-SELECT kind, key, display, created_at, label FROM incoming
+SELECT kind, key, display, created_at, label, attributes FROM incoming
 ANTI JOIN entities USING (kind, key)
 """
 
@@ -97,6 +126,48 @@ FROM incoming
 ANTI JOIN links USING (src_kind, src_key, kind, dst_kind, dst_key)
 """
 
+# Events are replaced whole: the newest row of an id is the event as the source now tells it.
+LAST_EVENT_PER_ID = """
+SELECT event_id, source, kind, account, time, amount, refs FROM incoming
+QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _order DESC) = 1
+"""
+
+DROP_REPLACED_EVENTS = "DELETE FROM events WHERE event_id IN (SELECT event_id FROM incoming)"
+
+INSERT_EVENTS = """
+INSERT INTO events SELECT event_id, source, kind, account, time, amount, refs FROM incoming
+"""
+
+SELECT_EVENTS = """
+SELECT event_id, source, kind, account, time, amount, refs FROM events
+WHERE ($accounts IS NULL OR account = ANY($accounts))
+  AND ($refs IS NULL OR list_has_any(refs, $refs))
+  AND ($since IS NULL OR time >= $since)
+  AND ($until IS NULL OR time < $until)
+ORDER BY time NULLS LAST, event_id
+"""
+
+# A whole load into an empty store: plain inserts of tables aggregated already.
+IS_EMPTY = """
+SELECT NOT EXISTS (FROM entities) AND NOT EXISTS (FROM links) AND NOT EXISTS (FROM events)
+"""
+
+INSERT_ENTITIES = """
+INSERT INTO entities SELECT kind, key, display, created_at, label, attributes FROM incoming
+"""
+
+INSERT_LINKS = """
+INSERT INTO links
+SELECT src_kind, src_key, kind, dst_kind, dst_key, first_seen, last_seen, count, amount
+FROM incoming
+"""
+
+SELECT_META = "SELECT value FROM meta WHERE name = $name"
+
+ADD_META = "INSERT INTO meta VALUES ($name, $value) ON CONFLICT DO NOTHING"
+
+REPLACE_META = "INSERT OR REPLACE INTO meta VALUES ($name, $value)"
+
 SELECT_LINKS = """
 SELECT src_kind, src_key, kind, dst_kind, dst_key, first_seen, last_seen, count, amount
 FROM links
@@ -105,7 +176,7 @@ WHERE ($kinds IS NULL OR list_contains($kinds, kind))
 """
 
 SELECT_ENTITIES = """
-SELECT kind, key, display, created_at, label FROM entities
+SELECT kind, key, display, created_at, label, attributes FROM entities
 WHERE ($kind IS NULL OR kind = $kind)
 """
 
@@ -113,7 +184,7 @@ WHERE ($kind IS NULL OR kind = $kind)
 # query: the lookups by key below filter on nothing else, and the engine checks the kinds on
 # their (small) results. Long key lists fall back to a scan, which is as fast as a join.
 SELECT_ENTITIES_BY_KEY = """
-SELECT kind, key, display, created_at, label FROM entities WHERE key = ANY($keys)
+SELECT kind, key, display, created_at, label, attributes FROM entities WHERE key = ANY($keys)
 """
 
 LINKS_BY_KEY = """

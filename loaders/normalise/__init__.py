@@ -113,12 +113,10 @@ class NormaliseOptions:
     vocabulary: Vocabulary = field(default=DEFAULT_VOCABULARY)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> NormaliseOptions:
-        """The options every source gets unless its mapping says otherwise."""
-        return cls(
-            fingerprint_key=settings.fingerprint_key.get_secret_value(),
-            region=settings.default_phone_region,
-        )
+    def from_settings(cls, settings: Settings, *, fingerprint_key: str) -> NormaliseOptions:
+        """The options every source gets unless its mapping says otherwise, with the
+        fingerprint key of the store the values go to (``store.fingerprint_key()``)."""
+        return cls(fingerprint_key=fingerprint_key, region=settings.default_phone_region)
 
 
 def normalise(kind: str, values: pd.Series, options: NormaliseOptions) -> Normalised:

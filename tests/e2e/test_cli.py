@@ -53,7 +53,7 @@ def test_demo_generates_loads_and_summarises(demo: subprocess.CompletedProcess[s
 
 
 def test_demo_reports_rejected_rows(demo: subprocess.CompletedProcess[str], workdir: Path) -> None:
-    assert "rejected rows, with reasons, in" in demo.stdout
+    assert "rows with rejected fields, with reasons, in" in demo.stdout
     assert (workdir / "demo" / "rejects.csv").is_file()
 
 
@@ -83,7 +83,7 @@ def test_bad_mapping_is_a_clean_error(workdir: Path) -> None:
     (workdir / "empty").mkdir(exist_ok=True)
     result = graphfraud("load", "empty", "--mapping", "bad.yaml", cwd=workdir)
     assert result.returncode == 2
-    assert "sources.0.account: Field required" in result.stderr
+    assert "sources.0: give either account (an account table) or entity" in result.stderr
 
 
 def test_data_that_looks_like_markup_prints_as_itself(tmp_path: Path) -> None:
