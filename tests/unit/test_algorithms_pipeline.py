@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from algorithms.pipeline import STAGES, find_rings
+from algorithms.pipeline import STAGES, DetectionResult, find_rings
 from graphfraud.model import RingEvidence
 from graphfraud.settings import DetectionSettings
 from tests.unit.planted_graphs import marketplace
@@ -21,62 +21,64 @@ def planted() -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def detected() -> object:
+def detected() -> DetectionResult:
     g, _ = marketplace()
     return find_rings(g.links(), g.accounts(), settings=SETTINGS, seed=1, engine="igraph")
 
 
-def _memberships(result: object) -> set[frozenset[str]]:
-    return {frozenset(ring.accounts) for ring in result.rings}  # type: ignore[attr-defined]
+def _memberships(result: DetectionResult) -> set[frozenset[str]]:
+    return {frozenset(ring.accounts) for ring in result.rings}
 
 
-def test_every_planted_ring_is_found_exactly(detected: object, planted: dict) -> None:
+def test_every_planted_ring_is_found_exactly(detected: DetectionResult, planted: dict) -> None:
     for typology in RINGS:
         assert frozenset(planted[typology]) in _memberships(detected), typology
 
 
-def test_a_household_and_cafe_customers_are_not_rings(detected: object, planted: dict) -> None:
+def test_a_household_and_cafe_customers_are_not_rings(
+    detected: DetectionResult, planted: dict
+) -> None:
     accounts = set().union(*_memberships(detected))
     assert not accounts & set(planted["household"] + planted["cafe"] + planted["loners"])
 
 
-def test_the_cafe_ip_is_reported_as_a_hub(detected: object) -> None:
-    hubs = detected.hubs  # type: ignore[attr-defined]
+def test_the_cafe_ip_is_reported_as_a_hub(detected: DetectionResult) -> None:
+    hubs = detected.hubs
     assert hubs[["kind", "key"]].values.tolist() == [["IP", "C-ip"]]
 
 
-def test_rings_come_best_first(detected: object) -> None:
-    scores = [ring.score for ring in detected.rings]  # type: ignore[attr-defined]
+def test_rings_come_best_first(detected: DetectionResult) -> None:
+    scores = [ring.score for ring in detected.rings]
     assert scores == sorted(scores, reverse=True)
 
 
-def test_evidence_round_trips_through_json(detected: object) -> None:
-    for ring in detected.rings:  # type: ignore[attr-defined]
+def test_evidence_round_trips_through_json(detected: DetectionResult) -> None:
+    for ring in detected.rings:
         assert RingEvidence.from_json(ring.evidence.to_json()) == ring.evidence
 
 
-def test_evidence_counts_shared_identifiers_in_the_whole_graph(detected: object) -> None:
-    farm = next(r for r in detected.rings if r.typology == "device_farm")  # type: ignore[attr-defined]
+def test_evidence_counts_shared_identifiers_in_the_whole_graph(detected: DetectionResult) -> None:
+    farm = next(r for r in detected.rings if r.typology == "device_farm")
     devices = [s for s in farm.evidence.shared_identifiers if s.kind == "Device"]
     assert {(s.key, s.members, s.accounts) for s in devices} == {
         ("F-dev0", 8, 8), ("F-dev1", 8, 8)
     }  # fmt: skip
 
 
-def test_the_referrer_of_a_referral_star_is_its_organiser(detected: object) -> None:
-    promo = next(r for r in detected.rings if r.typology == "promo_abuse")  # type: ignore[attr-defined]
+def test_the_referrer_of_a_referral_star_is_its_organiser(detected: DetectionResult) -> None:
+    promo = next(r for r in detected.rings if r.typology == "promo_abuse")
     organisers = [m.account for m in promo.members if m.role == "organiser"]
     assert organisers == ["P0"]
 
 
-def test_members_carry_role_pagerank_and_degree(detected: object) -> None:
-    for ring in detected.rings:  # type: ignore[attr-defined]
+def test_members_carry_role_pagerank_and_degree(detected: DetectionResult) -> None:
+    for ring in detected.rings:
         assert sum(m.pagerank for m in ring.members) == pytest.approx(1.0, abs=1e-3)
         assert all(m.degree >= 1 for m in ring.members if ring.typology != "creator_collusion")
 
 
-def test_every_stage_is_timed(detected: object) -> None:
-    timings = detected.timings  # type: ignore[attr-defined]
+def test_every_stage_is_timed(detected: DetectionResult) -> None:
+    timings = detected.timings
     assert set(timings) == set(STAGES) - {"reading", "writing"}
 
 
