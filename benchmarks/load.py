@@ -12,6 +12,7 @@ Targets (issue 15): 1M accounts load in at most 1.2x the floor, with a peak of a
 
     python3 benchmarks/load.py                  # 10k, 100k, 1M
     python3 benchmarks/load.py --sizes 100000   # just one size
+    python3 benchmarks/load.py --sizes 1000000 --data /tmp/m1m   # tables generated before
 """
 
 from __future__ import annotations
@@ -132,6 +133,12 @@ def run_stage(stage: str, folder: Path, accounts: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="a folder the generator already filled (with --sizes' one size and seed 1), read "
+        "instead of generating",
+    )
     parser.add_argument("--stage", choices=list(STAGES), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--accounts", type=int, help=argparse.SUPPRESS)
@@ -147,10 +154,16 @@ def main() -> None:
         f"{'accounts':>10} {'rows':>11} {'links':>11} {'load s':>8} {'floor s':>8} "
         f"{'ratio':>6} {'links/s':>10} {'load GiB':>9} {'floor GiB':>10}"
     )
+    if args.data is not None and len(args.sizes) != 1:
+        parser.error("--data holds one size: give that one with --sizes")
     for accounts in args.sizes:
         with tempfile.TemporaryDirectory(prefix="graphfraud-bench-") as tmp:
             folder = Path(tmp)
-            run_stage("generate", folder, accounts)
+            if args.data is None:
+                run_stage("generate", folder, accounts)
+            else:
+                for table in args.data.glob("*.csv"):
+                    (folder / table.name).symlink_to(table.resolve())
             floor = run_stage("floor", folder, accounts)
             loaded = run_stage("load", folder, accounts)
         ratio = loaded["seconds"] / floor["seconds"]
