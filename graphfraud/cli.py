@@ -187,7 +187,10 @@ def load(
     ],
     mapping: Annotated[
         Path | None,
-        typer.Option(help="Mapping spec (YAML/TOML); default: the generator's marketplace layout."),
+        typer.Option(
+            help="Mapping spec (YAML/TOML); default: DATA/mapping.yaml if there is one (as "
+            "`generate` writes), else the generator's marketplace layout."
+        ),
     ] = None,
     rejects: Annotated[
         Path | None,
@@ -220,11 +223,11 @@ def _load(
 ) -> LoadReport:
     from graphfraud.settings import get_settings
     from loaders.load import load_tables
-    from loaders.mapping import MappingSpec, builtin_mapping
+    from loaders.mapping import MappingSpec, folder_mapping
 
-    spec = MappingSpec.from_file(mapping) if mapping else builtin_mapping("marketplace")
     if not data.is_dir():
         raise InputError(f"data folder {data} does not exist")
+    spec = MappingSpec.from_file(mapping) if mapping else folder_mapping(data)
     settings = get_settings()
     if max_rejects is not None:
         settings = settings.model_copy(update={"max_reject_share": max_rejects})

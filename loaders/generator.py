@@ -4,7 +4,8 @@
 payment methods, addresses, orders, referrals, transfers) as CSV, plus
 ``ground_truth/rings.csv`` (one row per planted ring member) and ``ground_truth/benign.csv``
 (innocent structures that look like rings: households, carrier-NAT and café IPs, parcel
-lockers, warehouses, popular creators). ``loaders/mappings/marketplace.yaml`` reads them.
+lockers, warehouses, popular creators). ``loaders/mappings/marketplace.yaml`` reads them;
+a copy fitted to the payment format written is put beside them as ``mapping.yaml``.
 
 How it stays fast and small: the marketplace is planned first (accounts' sign-up times and
 types, planted rings and everything they do, shared pools), then ordinary accounts are
@@ -24,8 +25,10 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import yaml
 
 from graphfraud.errors import InputError
+from loaders.mapping import FOLDER_MAPPING, PaymentFormat, builtin_mapping
 from loaders.synthetic.background import PLACEHOLDER_EMAILS, Chunk, background_chunk
 from loaders.synthetic.keys import (
     CAFE_BASE,
@@ -236,6 +239,7 @@ def generate_marketplace(
         for writer in writers.values():
             writer.close()
     _write_ground_truth(world, out_dir, tally, households)
+    _write_mapping(out_dir, PaymentFormat(payment_format))
     if truth is not None:
         truth.write(out_dir / "ground_truth" / "identifiers.csv")
     tell("writing ground truth", 1, 1)
@@ -515,6 +519,20 @@ def _respelled(world: World, kind: str, used: Ints, spelling: int) -> pa.Array:
     if kind == "parcel_locker":
         return world.render.addresses((LOCKER_BASE + used) * 8 + spelling)
     return world.render.devices(KIOSK_BASE + 4 * used + spelling)
+
+
+def _write_mapping(out_dir: Path, payment_format: PaymentFormat) -> None:
+    """The mapping that reads these tables, beside them: the built-in one, its payment
+    instruments read in the format written (``graphfraud load`` finds it there)."""
+    spec = builtin_mapping("marketplace").reading_payments_as(payment_format)
+    written = yaml.safe_dump(
+        spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False, allow_unicode=True
+    )
+    (out_dir / FOLDER_MAPPING).write_text(
+        "# How graphfraud reads the tables of this folder, written by `graphfraud generate`.\n"
+        "# loaders/mappings/marketplace.yaml says what each line means.\n" + written,
+        encoding="utf-8",
+    )
 
 
 def _write_ground_truth(

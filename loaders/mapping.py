@@ -316,6 +316,26 @@ class MappingSpec(_Strict):
             raise ValueError("each table may appear only once in a mapping")
         return self
 
+    def reading_payments_as(self, payment_format: PaymentFormat) -> MappingSpec:
+        """The mapping with each payment-instrument column that names no format read as
+        ``payment_format``."""
+
+        def fitted(value: IdentifierColumn | EntityKey) -> IdentifierColumn | EntityKey:
+            if value.kind != EntityKind.PAYMENT_INSTRUMENT or value.format is not None:
+                return value
+            return value.model_copy(update={"format": payment_format})
+
+        sources = tuple(
+            source.model_copy(
+                update={
+                    "identifiers": tuple(fitted(value) for value in source.identifiers),
+                    "entity": None if source.entity is None else fitted(source.entity),
+                }
+            )
+            for source in self.sources
+        )
+        return self.model_copy(update={"sources": sources})
+
     @classmethod
     def from_dict(
         cls, data: dict[str, Any], *, origin: str = "mapping", folder: Path | None = None
@@ -351,6 +371,17 @@ class MappingSpec(_Strict):
         if not isinstance(data, dict):
             raise ConfigError(f"mapping {path} must be a mapping with a 'sources' list")
         return cls.from_dict(data, origin=str(path), folder=path.parent)
+
+
+#: The file a data folder's own mapping is read from when no mapping is named.
+FOLDER_MAPPING = "mapping.yaml"
+
+
+def folder_mapping(data: Path) -> MappingSpec:
+    """The mapping that comes with the tables in ``data`` (its ``mapping.yaml``, as
+    ``graphfraud generate`` writes one), else the built-in ``marketplace`` mapping."""
+    own = data / FOLDER_MAPPING
+    return MappingSpec.from_file(own) if own.is_file() else builtin_mapping("marketplace")
 
 
 def builtin_mapping(name: str = "marketplace") -> MappingSpec:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+
+#: The generated tables holding payment instruments.
+TOKENS = ("payment_methods", "orders")
 
 
 def graphfraud(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -119,3 +124,27 @@ def test_data_that_looks_like_markup_prints_as_itself(tmp_path: Path) -> None:
     assert explained.returncode == 0, explained.stderr
     assert "[/red]M" in explained.stdout
     assert "MarkupError" not in explained.stderr
+
+
+def test_a_generated_token_export_loads_without_naming_a_mapping(tmp_path: Path) -> None:
+    """`generate --payment-format token` writes the mapping that reads its tokens beside them,
+    and `load` takes it from there: no card-number rejects, a node per token."""
+    made = graphfraud(
+        "generate", "--out", "data", "--accounts", "1000", "--seed", "5",
+        "--locale", "id", "--payment-format", "token", cwd=tmp_path,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    loaded = graphfraud("load", "data", cwd=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "not a card number" not in loaded.stdout
+    tables = [pd.read_csv(tmp_path / "data" / f"{name}.csv", dtype=str) for name in TOKENS]
+    tokens = set(pd.concat([table["card_number"] for table in tables]).dropna())
+    rejects = pd.read_csv(tmp_path / "data" / "rejects.csv", dtype=str)
+    refused = rejects.loc[rejects["column"] == "card_number", "record"].map(
+        lambda record: json.loads(record)["card_number"]
+    )
+    assert all(token.startswith("tok_") for token in tokens - set(refused))
+    stats = graphfraud("stats", cwd=tmp_path)
+    nodes = re.search(r"PaymentInstrument\W+([\d,]+)", stats.stdout)
+    assert nodes is not None, stats.stdout
+    assert int(nodes.group(1).replace(",", "")) == len(tokens - set(refused))

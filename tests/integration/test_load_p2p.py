@@ -207,7 +207,10 @@ def test_the_export_loads_alike_into_neo4j(
     with empty_store(neo4j_server) as graph:
         # One key for both stores: their fingerprints are then the same keys.
         graph.set_fingerprint_key(store.fingerprint_key())
-        load_tables(graph, spec, FIXTURE, rejects_path=tmp_path / "rejects.csv")
+        load_tables(
+            graph, spec, FIXTURE,
+            rejects_path=tmp_path / "rejects.csv", merges_path=tmp_path / "near-duplicates.csv",
+        )  # fmt: skip
         assert graph.stats() == store.stats()
         for kind in ("Account", "Device", "PaymentInstrument"):
             mine = graph.entities(kind=kind).set_index("key")["attributes"].map(_parsed)
