@@ -218,11 +218,11 @@ def neighbours(
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """The entities one link from ``ref`` and the links to them, for the page to add.
 
-    ``ref`` itself comes first. At most :data:`EXPAND_LIMIT` others are returned unless ``hubs`` is true (then up to ten times
-    as many); the third value counts the neighbours left out, which the page draws as one
-    counted node. Nodes get the columns of :class:`RingNetwork` nodes: members of the ring keep
-    their role, identifiers used by :data:`WIDE_USE_ACCOUNTS` accounts or more are hubs, others
-    are outside the ring.
+    ``ref`` itself comes first. At most :data:`EXPAND_LIMIT` others are returned unless
+    ``hubs`` is true (then up to ten times as many); the third value counts the neighbours
+    left out, which the page draws as one counted node. Nodes get the columns of
+    :class:`RingNetwork` nodes: members of the ring keep their role, identifiers used by
+    :data:`WIDE_USE_ACCOUNTS` accounts or more are hubs, others are outside the ring.
     """
     limit = EXPAND_LIMIT * (10 if hubs else 1)
     around = store.neighbourhood(ref, hops=1, limit=limit + 1)
@@ -255,10 +255,12 @@ def neighbours(
     src, dst = link_ids(edges)
     me_id = f"{ref.kind}:{ref.key}"
     shown = set(nodes["id"])
-    touching = [
-        (s == me_id and d in shown) or (d == me_id and s in shown) for s, d in zip(src, dst, strict=True)
-    ]
-    return nodes, edges[np.array(touching, dtype=bool)].reset_index(drop=True), total - (len(nodes) - 1)
+    ends = zip(src, dst, strict=True)
+    touching = np.array(
+        [(s == me_id and d in shown) or (d == me_id and s in shown) for s, d in ends], dtype=bool
+    )
+    hidden = total - (len(nodes) - 1)
+    return nodes, edges[touching].reset_index(drop=True), hidden
 
 
 def _degree(store: GraphStore, ref: EntityRef) -> int:
