@@ -460,7 +460,7 @@ def _draw(network: RingNetwork, *, times: dict[str, list[int]], levels: bool) ->
             extra["accounts"] = list(row.grouped)
         drawing.add_node(
             str(row.id),
-            label=_short(str(row.key) if row.in_ring else _name(row), 36 if levels else 24),
+            label=_label(row),
             shape=style.shape,
             color={"background": style.colour, "border": border},
             borderWidth=width,
@@ -486,6 +486,13 @@ def _draw(network: RingNetwork, *, times: dict[str, list[int]], levels: bool) ->
             title=_edge_text(row),
         )
     return drawing
+
+
+def _label(row: Any) -> str:
+    if row.kind == GROUP:  # "12 accounts" over what ties them
+        count, _, tie = str(row.key).partition("\n")
+        return f"{count}\n{_short(tie)}" if tie else count
+    return _short(str(row.key) if row.in_ring else _name(row))
 
 
 def _is_hub(row: Any) -> bool:
@@ -520,7 +527,10 @@ def _ties_by_member(network: RingNetwork) -> dict[str, Counter[str]]:
 def _node_text(row: Any, ring: Ring, members: dict[str, RingMember], ties: Counter[str]) -> str:
     if row.kind == GROUP:
         accounts = list(row.grouped)
-        lines = [str(row.key), ", ".join(accounts[:12]) + (" …" if len(accounts) > 12 else "")]
+        lines = [
+            str(row.key).replace("\n", " "),
+            ", ".join(accounts[:12]) + (" …" if len(accounts) > 12 else ""),
+        ]
         if isinstance(row.label, str):
             lines.append(row.label)
         if not pd.isna(row.created_at):

@@ -175,11 +175,12 @@ def _split(ids: pd.Series) -> tuple[list[str], list[str]]:
 
 def _group_name(accounts: list[str], tie: str, nodes: pd.DataFrame) -> str:
     found = nodes.loc[nodes["id"] == tie]
+    count = f"{len(accounts)} account{'s' if len(accounts) != 1 else ''}"
     if found.empty:
-        return f"{len(accounts)} accounts with no shared identifier"
+        return f"{count} with no shared identifier"
     row = found.iloc[0]
     name = row["display"] if isinstance(row["display"], str) else row["key"]
-    return f"{len(accounts)} accounts on {row['kind']} {name}"
+    return f"{count}\non {row['kind']} {name}"
 
 
 def _group_label(labels: pd.Series) -> str | None:
