@@ -135,9 +135,8 @@ def grouped_network(network: RingNetwork) -> RingNetwork:
     )
     direct = linked["kind"].isin(ACCOUNT_LINKS).to_numpy()
     # A member counts once per identifier; money between members of one group stays inside it.
-    linked = linked[
-        (linked["src"] != linked["dst"]) & (direct | ~linked.duplicated(["src", "dst"]))
-    ]
+    once = ~pd.DataFrame({"src": src, "dst": dst}).duplicated().to_numpy()
+    linked = linked[(linked["src"] != linked["dst"]).to_numpy() & (direct | once)]
     folded = (
         linked.groupby(["src", "dst", "kind"], sort=True)
         .agg(
