@@ -567,7 +567,11 @@ def _node_text(row: Any, ring: Ring, members: dict[str, RingMember], ties: Count
 
 
 def _edge_text(row: Any) -> str:
-    text = f"{row.src_key} {row.kind} {row.dst_key}\nseen {int(row.count)} times"
+    if row.src_kind == GROUP:  # a group's link counts its members (or their payments)
+        target = f"group {row.dst_key}" if row.dst_kind == GROUP else str(row.dst_key)
+        text = f"group {row.src_key} {row.kind} {target}: {int(row.count)} links"
+    else:
+        text = f"{row.src_key} {row.kind} {row.dst_key}\nseen {int(row.count)} times"
     if not pd.isna(row.first_seen):
         first, last = pd.Timestamp(row.first_seen), pd.Timestamp(row.last_seen)
         text += f" from {first:%Y-%m-%d} to {last:%Y-%m-%d}"

@@ -365,7 +365,7 @@ def _number(kind: type, low: float, high: float) -> Callable[[str], Any]:
 def _since(text: str) -> datetime:
     try:
         stamp = pd.Timestamp(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValueError("it is not a date (write it as 2026-03-31)") from None
     if pd.isna(stamp):
         raise ValueError("it is not a date (write it as 2026-03-31)")
