@@ -39,7 +39,7 @@ is recorded in the audit trail under the key's name. The HTML pages (`/` and the
 also take the key as `?key=` so a browser can open them.
 """
 
-#: Only big answers are compressed (a ring view inlines ~700 kB of vis-network); compressing
+#: Only big answers are compressed (vis-network's script is ~700 kB); compressing
 #: every JSON answer would cost more CPU than the bytes it saves on a local network.
 GZIP_ABOVE_BYTES = 200_000
 
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
         app.add_exception_handler(error, _answer_with(status))
     for module in (rings, accounts, identifiers, jobs, runs, audit, health, pages):
         app.include_router(module.router)
+    app.include_router(pages.assets)
     return app
 
 

@@ -1,8 +1,9 @@
 """HTML pages: the index of top rings and the interactive view of one ring (pyvis).
 
-A ring view is a pyvis network rendered into this package's own page, which inlines
-vis-network's script and styles from the pyvis package: the page works with no network and
-never fetches anything (pyvis's stock template pulls Bootstrap from a CDN). Nodes are coloured
+A ring view is a pyvis network rendered into this package's own page, which takes
+vis-network's script and styles from the pyvis package (the script served by this server, the
+styles inlined): the page works with no network and never fetches anything from elsewhere
+(pyvis's stock template pulls Bootstrap from a CDN). Nodes are coloured
 and shaped by entity kind and sized by centrality; organisers, known-bad accounts and hub
 identifiers are marked; hover text gives the evidence. Physics runs until the layout
 stabilises and is then switched off; the page sets ``window.ringView.stabilised`` then, so a
@@ -143,13 +144,21 @@ def _templates() -> Environment:
     )
 
 
+#: Where the pages load vis-network from: this server, with the version in the path so a
+#: browser may keep it for good (and reuse its compiled code from one ring to the next).
+VIS_SCRIPT_URL = f"/assets/{VIS_ASSETS.name}/vis-network.min.js"
+
+
 @cache
-def _vis_assets() -> tuple[str, str]:
-    """vis-network's script and style sheet, to inline."""
-    return (
-        (VIS_ASSETS / "vis-network.min.js").read_text(encoding="utf-8"),
-        (VIS_ASSETS / "vis-network.css").read_text(encoding="utf-8"),
-    )
+def vis_script() -> str:
+    """vis-network's script, as the pages load it from :data:`VIS_SCRIPT_URL`."""
+    return (VIS_ASSETS / "vis-network.min.js").read_text(encoding="utf-8")
+
+
+@cache
+def _vis_styles() -> str:
+    """vis-network's style sheet, to inline (it is small)."""
+    return (VIS_ASSETS / "vis-network.css").read_text(encoding="utf-8")
 
 
 def page_url(path: str, key: str | None, **params: Any) -> str:
@@ -223,7 +232,6 @@ def render_ring_view(
         times.setdefault(node, []).append(_ms(event.time))
     drawing = _draw(shown, times=times, levels=grouped)
     nodes, edges, _, _, _, _ = drawing.get_network_data()
-    script, styles = _vis_assets()
     kinds = sorted(set(shown.nodes["kind"]))
     ring_path = view_path(ring.ring_id)
     ring_url = quote(ring.ring_id, safe="")
@@ -238,8 +246,8 @@ def render_ring_view(
             nodes=nodes,
             edges=edges,
             options=GROUPED_OPTIONS if grouped else NETWORK_OPTIONS,
-            vis_script=script,
-            vis_styles=styles,
+            vis_script_url=VIS_SCRIPT_URL,
+            vis_styles=_vis_styles(),
             legend=[(kind, style_of(kind), SHAPE_SVG[style_of(kind).shape]) for kind in kinds],
             shown=len(network.nodes),
             total=network.total_nodes,

@@ -103,7 +103,11 @@ def grouped_network(network: RingNetwork) -> RingNetwork:
     order = sorted(by_group, key=lambda tie: (-len(by_group[tie]), rank.get(tie, len(rank))))
     group_id = {tie: f"{GROUP}:{i + 1}" for i, tie in enumerate(order)}
     # Plain dicts: a pandas lookup per group costs more than the whole grouping.
-    created = dict(zip(members["id"], members["created_at"], strict=True))
+    created = {
+        m: time
+        for m, time in zip(members["id"], members["created_at"], strict=True)
+        if not pd.isna(time)
+    }
     bad = {
         m
         for m, label in zip(members["id"], members["label"], strict=True)
@@ -122,7 +126,13 @@ def grouped_network(network: RingNetwork) -> RingNetwork:
             "key": [_group_name(len(by_group[tie]), names.get(tie)) for tie in order],
             "display": None,
             "created_at": pd.to_datetime(
-                [min((created[m] for m in by_group[tie]), default=pd.NaT) for tie in order]
+                pd.Series(
+                    [
+                        min((created[m] for m in by_group[tie] if m in created), default=None)
+                        for tie in order
+                    ],
+                    dtype=object,
+                )
             ),
             "label": [_group_label(sum(m in bad for m in by_group[tie])) for tie in order],
             "attributes": None,

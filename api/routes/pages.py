@@ -31,6 +31,7 @@ from api.deps import (
 from api.routes.rings import MaxNodes, Surroundings, get_ring_graph
 from api.schemas import RingGraph, error_responses, view_path
 from api.views import (
+    VIS_SCRIPT_URL,
     IndexView,
     SearchHit,
     Verdicts,
@@ -39,6 +40,7 @@ from api.views import (
     render_index,
     render_ring_view,
     render_search,
+    vis_script,
 )
 from api.workbench import (
     GROUPED_FROM_MEMBERS,
@@ -54,6 +56,8 @@ from graphfraud.network import RingNetwork, ring_network
 from graphfraud.store import GraphStore
 
 router = APIRouter(tags=["pages"], dependencies=[Depends(require_page_reader)])
+#: The pages' static assets: library code, public, the same for every key.
+assets = APIRouter(include_in_schema=False)
 
 PageCaller = Annotated[Caller, Depends(require_page_reader)]
 HTML = {"content": {"text/html": {}}, "description": "An HTML page."}
@@ -99,6 +103,16 @@ def _back_to_ring(request: Request, ring_id: str) -> RedirectResponse:
     # 303: the browser follows with a GET, so a reload never sends the form twice.
     url = page_url(view_path(ring_id), request.query_params.get(API_KEY_QUERY))
     return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
+
+
+@assets.get(VIS_SCRIPT_URL)
+async def vis_network_script() -> Response:
+    """vis-network's script (the version is in the path: a browser may keep it for a year)."""
+    return Response(
+        vis_script(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )
 
 
 @router.get(

@@ -98,10 +98,11 @@ def _network() -> RingNetwork:
     nodes["members"] = [1] * 6 + [4, 4, 2]
     nodes["accounts"] = pd.array([pd.NA] * 6 + [4, 4, 900], dtype="Int64")
     nodes["centrality"] = [1 / 6] * 6 + [4 / 6, 4 / 6, 2 / 6]
-    uses = [("m1", "Device", "d1"), ("m2", "Device", "d1"), ("m3", "Device", "d1"),
-            ("m4", "Device", "d1"), ("m3", "PaymentInstrument", "c1"),
-            ("m4", "PaymentInstrument", "c1"), ("m5", "PaymentInstrument", "c1"),
-            ("m6", "PaymentInstrument", "c1"), ("m5", "IP", "ip1"), ("m6", "IP", "ip1")]  # fmt: skip
+    uses = [
+        *[(m, "Device", "d1") for m in ("m1", "m2", "m3", "m4")],
+        *[(m, "PaymentInstrument", "c1") for m in ("m3", "m4", "m5", "m6")],
+        *[(m, "IP", "ip1") for m in ("m5", "m6")],
+    ]
     first = pd.Timestamp("2026-02-01")
     edges = pd.DataFrame(
         {
