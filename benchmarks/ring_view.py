@@ -127,7 +127,8 @@ def main() -> None:
         farm = next(r for r in rings if r["size"] >= VIEW_RING_SIZE and r["ring_id"] != cycle)
         chosen = [farm, next(r for r in rings if r["ring_id"] == cycle)]
         print(
-            f"\n{'ring':<14}{'typology':<18}{'members':>8}{'view':>9}{'nodes':>7}{'settled s':>11}"
+            f"\n{'ring':<14}{'typology':<18}{'members':>8}{'view':>9}{'nodes':>7}"
+            f"{'served s':>10}{'settled s':>11}"
         )
         for ring in chosen:
             measured = {}

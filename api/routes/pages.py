@@ -10,7 +10,7 @@ shows the change in the audit trail.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
@@ -70,6 +70,10 @@ PAGE_HEADERS = {
 }
 #: The case-file exports, where the app serves them: (label, path after the ring).
 EXPORTS = (("case file", "case.html"), ("PDF", "case.pdf"), ("CSV bundle", "case.zip"))
+VERDICT_FORM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    303: {"description": "Back to the ring's page."},
+    **error_responses(400, 401, 403, 404, 422, 503, page=True),
+}
 Text = Annotated[str | None, Query(description="As typed; a bad value is explained on the page.")]
 FormToken = Annotated[str, Form(description="The page's cross-site request forgery token.")]
 
@@ -307,10 +311,7 @@ def ring_neighbours(
 
 @router.post(
     "/rings/{ring_id}/status",
-    responses={
-        303: {"description": "Back to the ring's page."},
-        **error_responses(400, 401, 403, 404, 422, 503, page=True),
-    },
+    responses=VERDICT_FORM_RESPONSES,
 )
 def post_status(
     request: Request,
@@ -329,10 +330,7 @@ def post_status(
 
 @router.post(
     "/rings/{ring_id}/assignee",
-    responses={
-        303: {"description": "Back to the ring's page."},
-        **error_responses(400, 401, 403, 404, 422, 503, page=True),
-    },
+    responses=VERDICT_FORM_RESPONSES,
 )
 def post_assignee(
     request: Request,
@@ -350,10 +348,7 @@ def post_assignee(
 
 @router.post(
     "/rings/{ring_id}/notes",
-    responses={
-        303: {"description": "Back to the ring's page."},
-        **error_responses(400, 401, 403, 404, 422, 503, page=True),
-    },
+    responses=VERDICT_FORM_RESPONSES,
 )
 def post_note(
     request: Request,
