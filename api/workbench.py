@@ -113,12 +113,7 @@ def grouped_network(network: RingNetwork) -> RingNetwork:
         for m, label in zip(members["id"], members["label"], strict=True)
         if isinstance(label, str)
     }
-    names = {
-        node: f"{kind} {display if isinstance(display, str) else key}"
-        for node, kind, key, display in ties[["id", "kind", "key", "display"]].itertuples(
-            index=False
-        )
-    }
+    names = _names(ties)
     size = max(len(members), 1)
     groups = pd.DataFrame(
         {
@@ -195,6 +190,16 @@ def _split(ids: pd.Series) -> tuple[list[str], list[str]]:
     return [p[0] for p in parts], [p[1] for p in parts]
 
 
+def _names(nodes: pd.DataFrame) -> dict[str, str]:
+    """Node id → its kind and display form (its key where it has none): "Device d-1"."""
+    return {
+        str(node): f"{kind} {display if isinstance(display, str) else key}"
+        for node, kind, key, display in nodes[["id", "kind", "key", "display"]].itertuples(
+            index=False
+        )
+    }
+
+
 def _group_name(accounts: int, tie: str | None) -> str:
     count = f"{accounts} account{'s' if accounts != 1 else ''}"
     return f"{count}\non {tie}" if tie else f"{count} with no shared identifier"
@@ -217,16 +222,15 @@ def timeline(network: RingNetwork) -> list[TimelineEvent]:
     members = set(nodes.loc[nodes["in_ring"], "id"])
     uses = pd.DataFrame({"member": src, "tie": dst, "first_seen": edges["first_seen"].to_numpy()})
     uses = uses[uses["member"].isin(members) & uses["first_seen"].notna()]
-    ties = nodes[nodes["role"].isin([SHARED, HUB])].set_index("id")
-    first = uses[uses["tie"].isin(ties.index)].groupby("tie")["first_seen"].min()
-    for tie, time in first.items():
-        row: Any = ties.loc[str(tie)]
-        name = row["display"] if isinstance(row["display"], str) else row["key"]
-        events.append(
-            TimelineEvent(
-                pd.Timestamp(time), str(tie), f"{row['kind']} {name} first used", row["kind"]
-            )
+    ties = nodes[nodes["role"].isin([SHARED, HUB])]
+    names, kinds = _names(ties), dict(zip(ties["id"], ties["kind"], strict=True))
+    first = uses[uses["tie"].isin(names)].groupby("tie")["first_seen"].min()
+    events += [
+        TimelineEvent(
+            pd.Timestamp(time), str(tie), f"{names[str(tie)]} first used", kinds[str(tie)]
         )
+        for tie, time in first.items()
+    ]
     return sorted(events, key=lambda event: (event.time, event.node))
 
 
