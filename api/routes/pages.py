@@ -51,7 +51,7 @@ from api.workbench import (
 )
 from graphfraud.errors import InputError
 from graphfraud.explain import explain
-from graphfraud.model import TYPOLOGIES, EntityRef
+from graphfraud.model import TYPOLOGIES, EntityRef, RingStatus
 from graphfraud.network import RingNetwork, ring_network
 from graphfraud.store import GraphStore
 
@@ -288,7 +288,13 @@ def ring_neighbours(
     ring_id: str,
     store: StoreDep,
     node: Annotated[
-        str, Query(min_length=3, max_length=1000, description="The node to expand, 'Kind:key'.")
+        str,
+        Query(
+            min_length=3,
+            max_length=1000,
+            pattern=r"^[A-Z][A-Za-z0-9_]*:.+$",
+            description="The node to expand, 'Kind:key'.",
+        ),
     ],
     hubs: Annotated[
         bool,
@@ -318,7 +324,7 @@ def post_status(
     ring_id: str,
     store: WriterDep,
     caller: PageCaller,
-    status: Annotated[str, Form(max_length=40)],
+    status: Annotated[RingStatus, Form()],
     csrf_token: FormToken = "",
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> RedirectResponse:
@@ -355,7 +361,7 @@ def post_note(
     ring_id: str,
     store: WriterDep,
     caller: PageCaller,
-    text: Annotated[str, Form(max_length=4000)],
+    text: Annotated[str, Form(min_length=1, max_length=4000)],
     csrf_token: FormToken = "",
 ) -> RedirectResponse:
     """Add a note to the ring's thread from the page's form."""
