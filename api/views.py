@@ -460,7 +460,7 @@ def _draw(network: RingNetwork, *, times: dict[str, list[int]], levels: bool) ->
             border, width = ORGANISER_BORDER, 4
         if isinstance(row.label, str):
             border, width = KNOWN_BAD_BORDER, 4
-        if _is_hub(row):
+        if drawn_as_hub(row):
             border, width, dashes = ORGANISER_BORDER, 3, [5, 4]
         share = math.sqrt(float(row.centrality) / top[bool(row.in_ring)])
         extra: dict[str, Any] = {"level": _level(row)} if levels else {}
@@ -478,7 +478,7 @@ def _draw(network: RingNetwork, *, times: dict[str, list[int]], levels: bool) ->
             title=_node_text(row, network.ring, members, ties.get(str(row.id), Counter())),
             kind=str(row.kind),
             role=str(row.role),
-            hub=_is_hub(row),
+            hub=drawn_as_hub(row),
             times=times.get(str(row.id), []),
             **extra,
         )
@@ -503,7 +503,7 @@ def _label(row: Any) -> str:
     return _short(str(row.key) if row.in_ring else _name(row))
 
 
-def _is_hub(row: Any) -> bool:
+def drawn_as_hub(row: Any) -> bool:
     """Detection's hubs, and identifiers so widely used that they are hubs wherever drawn."""
     if row.role == HUB:
         return True
@@ -567,7 +567,7 @@ def _node_text(row: Any, ring: Ring, members: dict[str, RingMember], ties: Count
     lines.append(f"linked to {row.members} of {ring.size} ring members")
     if not pd.isna(row.accounts):
         lines.append(f"used by {row.accounts} accounts in the whole graph")
-    if _is_hub(row):
+    if drawn_as_hub(row):
         lines.append("hub: too widely used to tie accounts together; detection ignores it")
     if row.role == OUTSIDE:
         lines.append("outside the ring")

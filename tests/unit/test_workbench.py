@@ -201,3 +201,29 @@ def test_a_token_signed_by_another_app_is_refused() -> None:
 
     with pytest.raises(HTTPException, match="not valid"):
         CsrfGuard(b"secret").check(_request("s1"), CsrfGuard(b"other").token("s1", "k"), "k")
+
+
+# -- drawing -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "role", "accounts", "dashed"),
+    [
+        ("IP", "hub", 12, True),  # detection's own hub
+        ("IP", "outside", 4560, True),  # outside the ring, but thousands use it
+        ("IP", "outside", 3, False),
+        ("Device", "shared", None, False),
+        ("Account", "outside", 5000, False),
+    ],
+)
+def test_hubs_are_drawn_dashed_wherever_they_appear(
+    kind: str, role: str, accounts: int | None, dashed: bool
+) -> None:
+    from collections import namedtuple
+
+    from api.views import drawn_as_hub
+
+    row = namedtuple("row", "kind role accounts")(
+        kind, role, pd.NA if accounts is None else accounts
+    )
+    assert drawn_as_hub(row) is dashed
