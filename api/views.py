@@ -31,6 +31,7 @@ from api.workbench import (
     FIRST_KINDS,
     GROUP,
     WIDE_USE_ACCOUNTS,
+    Found,
     TimelineEvent,
     grouped_network,
     timeline,
@@ -398,26 +399,20 @@ def render_index(
     )
 
 
-@dataclass(frozen=True)
-class SearchHit:
-    """One thing a search found: what it is, and where to go from it."""
-
-    what: str
-    name: str
-    url: str | None
-    detail: str
-
-
 def render_search(
-    query: str, hits: list[SearchHit], *, key: str | None, form_token: str, note: str = ""
+    query: str, hits: list[Found], *, key: str | None, form_token: str, note: str = ""
 ) -> str:
-    """The page of what a search found."""
+    """The page of what a search found, each hit leading to its ring where it has one."""
+    rows = [
+        {"hit": hit, "url": page_url(view_path(hit.ring_id), key) if hit.ring_id else None}
+        for hit in hits
+    ]
     return (
         _templates()
         .get_template("search.html")
         .render(
             query=query,
-            hits=hits,
+            hits=rows,
             note=note,
             key=key,
             form_token=form_token,

@@ -33,7 +33,6 @@ from api.schemas import RingGraph, error_responses, view_path
 from api.views import (
     VIS_SCRIPT_URL,
     IndexView,
-    SearchHit,
     Verdicts,
     page_url,
     render_expansion,
@@ -193,19 +192,10 @@ def search_page(
     _checked_form(request, caller, csrf_token, change=False)
     key = request.query_params.get(API_KEY_QUERY)
     hits, note = find(store, q.strip(), settings=settings)
-    results = [
-        SearchHit(
-            hit.what,
-            hit.name,
-            page_url(view_path(hit.ring_id), key) if hit.ring_id else None,
-            hit.detail,
-        )
-        for hit in hits
-    ]
     if len(hits) == 1 and hits[0].ring_id and hits[0].what == "ring":
         return _back_to_ring(request, hits[0].ring_id)
     return _page(
-        request, lambda token: render_search(q, results, key=key, form_token=token, note=note)
+        request, lambda token: render_search(q, hits, key=key, form_token=token, note=note)
     )
 
 
