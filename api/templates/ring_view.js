@@ -85,9 +85,25 @@ window.ringView = (function () {
       edges.add(got.edges.filter(function (e) { return !known[e.from + "|" + e.to]; }));
       view.expanded.push(id);
       refilter();
+      if (fresh.length && !config.grouped) settleAround(fresh);
       say("Expanded " + id + ": " + fresh.length + " node" + (fresh.length === 1 ? "" : "s") +
           " added" + (got.hidden ? ", " + got.hidden + " more collapsed into one node" : "") + ".");
     }).catch(function (error) { say("Could not expand " + id + ": " + error.message); });
+  }
+
+  /* Lay out only what an expansion added: everything already placed stays where the
+     investigator left it. */
+  function settleAround(fresh) {
+    var added = {};
+    fresh.forEach(function (n) { added[n.id] = true; });
+    var placed = nodes.getIds().filter(function (id) { return !added[id]; });
+    nodes.update(placed.map(function (id) { return {id: id, fixed: true}; }));
+    network.setOptions({physics: {enabled: true}});
+    network.once("stabilizationIterationsDone", function () {
+      network.setOptions({physics: {enabled: false}});
+      nodes.update(placed.map(function (id) { return {id: id, fixed: false}; }));
+    });
+    network.stabilize(120);
   }
 
   /* Members are drawn as themselves, or (grouped view) by the group that holds them. */
