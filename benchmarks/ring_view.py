@@ -6,7 +6,7 @@ planted 200-member device farm), plants a 200-member money cycle beside it (acco
 each other round a loop, a few sharing each device and card), serves it with ``graphfraud
 serve``, and opens each ring's page in both views. Printed per ring and view: nodes drawn, and
 median seconds over ``--repeats`` loads from navigation to the page's last byte (the server's
-part) and to a settled layout; then the ratio of the plain view's time to the grouped one's.
+part) and to a settled layout; then the ratio of the plain view's time to the grouped one's. Each view's picture goes to ``test-artifacts/``.
 
 Target: the grouped view of a 200-member ring settles in <= 3 s.
 
@@ -38,6 +38,8 @@ from graphfraud.model import LINK_COLUMNS
 from graphfraud.store import GraphStore, open_store
 
 TARGET_SECONDS = 3.0
+#: Where each view's last load is saved as a picture, to look at.
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 def plant_money_cycle(store: GraphStore, *, size: int, seed: int) -> str:
@@ -98,6 +100,8 @@ def settle_seconds(port: int, ring_id: str, view: str, repeats: int) -> tuple[fl
                 page.evaluate("performance.getEntriesByType('navigation')[0].responseEnd") / 1000
             )
             nodes = int(page.evaluate("window.ringView.nodes"))
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"ring-view-{ring_id}-{view}.png"))
             page.close()
         browser.close()
     return statistics.median(times), statistics.median(served), nodes
