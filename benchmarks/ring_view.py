@@ -6,7 +6,8 @@ planted 200-member device farm), plants a 200-member money cycle beside it (acco
 each other round a loop, a few sharing each device and card), serves it with ``graphfraud
 serve``, and opens each ring's page in both views. Printed per ring and view: nodes drawn, and
 median seconds over ``--repeats`` loads from navigation to the page's last byte (the server's
-part) and to a settled layout; then the ratio of the plain view's time to the grouped one's. Each view's picture goes to ``test-artifacts/``.
+part) and to a settled layout; then the ratio of the plain view's time to the grouped one's.
+Each view's picture goes to ``test-artifacts/``.
 
 Target: the grouped view of a 200-member ring settles in <= 3 s.
 
