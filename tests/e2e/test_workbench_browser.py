@@ -70,7 +70,18 @@ def shot(page: Page, name: str) -> None:
 def open_view(page: Page, served: ServedApi, ring_id: str, key: str, **params: str) -> None:
     query = "".join(f"&{name}={value}" for name, value in params.items())
     page.goto(f"{served.url}/rings/{ring_id}/view?key={key}{query}")
+    settled(page)
+
+
+def settled(page: Page) -> None:
     page.wait_for_function("window.ringView && window.ringView.stabilised", timeout=SETTLE_MS)
+
+
+def send(page: Page, form: str) -> None:
+    """Submit a form of the ring page and wait for the page it leads back to."""
+    with page.expect_navigation():
+        page.click(f"{form} button")
+    settled(page)
 
 
 def search(page: Page, served: ServedApi, text: str) -> None:
@@ -192,8 +203,7 @@ def test_status_change_appears_in_the_audit_trail(
     open_view(page, served, ring_id, INVESTIGATOR_KEY)
     page.select_option("#status-form select[name=status]", "confirmed")
     page.fill("#status-form input[name=note]", "same farm as case 12")
-    page.click("#status-form button")
-    page.wait_for_function("window.ringView && window.ringView.stabilised", timeout=SETTLE_MS)
+    send(page, "#status-form")
     shot(page, "status-changed")
     assert page.inner_text("#ring-status") == "confirmed"
     latest = page.locator("#audit tr").all_inner_texts()
@@ -213,8 +223,7 @@ def test_assigning_the_ring_shows_who_and_the_change(
     ring_id = rings[1]["ring_id"]
     open_view(page, served, ring_id, INVESTIGATOR_KEY)
     page.fill("#assignee-form input[name=assignee]", "Ada Analyst")
-    page.click("#assignee-form button")
-    page.wait_for_function("window.ringView && window.ringView.stabilised", timeout=SETTLE_MS)
+    send(page, "#assignee-form")
     assert page.inner_text("#ring-assignee") == "Ada Analyst"
     assert any("— → Ada Analyst" in row for row in page.locator("#audit tr").all_inner_texts())
 
@@ -224,8 +233,7 @@ def test_notes_are_added_never_replaced(page: Page, served: ServedApi, rings: li
     open_view(page, served, ring_id, INVESTIGATOR_KEY)
     for text in ("first look: shared card", "second look: same device too"):
         page.fill("#note-form textarea", text)
-        page.click("#note-form button")
-        page.wait_for_function("window.ringView && window.ringView.stabilised", timeout=SETTLE_MS)
+        send(page, "#note-form")
     notes = page.locator("#notes li").all_inner_texts()
     assert "first look: shared card" in notes[0]
     assert "second look: same device too" in notes[1]
