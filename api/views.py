@@ -116,13 +116,18 @@ NETWORK_OPTIONS: dict[str, Any] = {
 #: placed at once, with no physics to wait for.
 GROUPED_OPTIONS: dict[str, Any] = {
     **NETWORK_OPTIONS,
+    # Rows of dozens of nodes are drawn small: keep their labels however far out the fit zooms.
+    "nodes": {
+        "font": {"size": 14, "face": "sans-serif"},
+        "scaling": {"label": {"drawThreshold": 1}},
+    },
     "physics": {"enabled": False},
     "layout": {
         "hierarchical": {
             "enabled": True,
             "direction": "UD",
-            "levelSeparation": 220,
-            "nodeSpacing": 150,
+            "levelSeparation": 180,
+            "nodeSpacing": 110,
             "sortMethod": "directed",
             "shakeTowards": "roots",
         }
