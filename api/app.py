@@ -16,12 +16,13 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from api.deps import Role, StorePool, reject_unknown_parameters
+from api.csrf import CsrfGuard
+from api.deps import API_KEY_QUERY, Role, StorePool, reject_unknown_parameters
 from api.jobs import DetectionJobs
 from api.routes import accounts, audit, health, identifiers, jobs, pages, rings, runs
 from api.routes.rings import RenderedRings
@@ -38,7 +39,7 @@ is recorded in the audit trail under the key's name. The HTML pages (`/` and the
 also take the key as `?key=` so a browser can open them.
 """
 
-#: Only big answers are compressed (a ring view inlines ~700 kB of vis-network); compressing
+#: Only big answers are compressed (vis-network's script is ~700 kB); compressing
 #: every JSON answer would cost more CPU than the bytes it saves on a local network.
 GZIP_ABOVE_BYTES = 200_000
 
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
     app.state.stores = stores
     app.state.rendered = RenderedRings()
     app.state.jobs = detections
+    app.state.csrf = CsrfGuard()
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_ABOVE_BYTES)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
         app.add_exception_handler(error, _answer_with(status))
     for module in (rings, accounts, identifiers, jobs, runs, audit, health, pages):
         app.include_router(module.router)
+    app.include_router(pages.assets)
     return app
 
 
@@ -120,14 +123,30 @@ def with_session_keys(settings: Settings) -> tuple[Settings, dict[str, str]]:
     return keyed, made
 
 
-def _answer_with(status: int) -> Callable[[Request, Any], JSONResponse]:
-    def handle(request: Request, exc: Any) -> JSONResponse:
+def _for_a_browser(request: Request) -> bool:
+    """Whether an error should be a page: a browser navigating to a page (not the JSON API,
+    and not a script of a page fetching JSON)."""
+    path = request.url.path
+    return not path.startswith("/api") and "text/html" in request.headers.get("accept", "")
+
+
+def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    from api.views import render_error  # the pages' templates load on the first page error
+
+    html = render_error(status, message, key=request.query_params.get(API_KEY_QUERY))
+    return HTMLResponse(html, status_code=status)
+
+
+def _answer_with(status: int) -> Callable[[Request, Any], Response]:
+    def handle(request: Request, exc: Any) -> Response:
+        if _for_a_browser(request):
+            return _error_page(request, status, str(exc))
         return JSONResponse(ErrorBody(detail=str(exc)).model_dump(), status_code=status)
 
     return handle
 
 
-def _invalid_request(request: Request, exc: Any) -> JSONResponse:
+def _invalid_request(request: Request, exc: Any) -> Response:
     errors = [
         FieldError(
             field=".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]),
@@ -137,6 +156,8 @@ def _invalid_request(request: Request, exc: Any) -> JSONResponse:
         for error in exc.errors()
     ]
     detail = "invalid request: " + "; ".join(f"{e.field}: {e.message}" for e in errors)
+    if _for_a_browser(request):
+        return _error_page(request, 422, detail)
     return JSONResponse(ErrorBody(detail=detail, errors=errors).model_dump(), status_code=422)
 
 
@@ -151,4 +172,6 @@ async def _http_error(request: Request, exc: Any) -> Response:
             for method in getattr(route, "methods", None) or ()
         }
         exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(allowed))}
+    if _for_a_browser(request) and exc.status_code >= 400:
+        return _error_page(request, exc.status_code, str(exc.detail))
     return await http_exception_handler(request, exc)

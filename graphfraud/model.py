@@ -425,6 +425,8 @@ class RingFilter:
     account: str | None = None
     assignee: str | None = None
     active: bool | None = True
+    #: Only rings first detected at or after this time (UTC when naive).
+    detected_since: datetime | None = None
 
     def select(self, index: Columns, *, with_account: Collection[str] = ()) -> np.ndarray:
         """Positions, in order, of the rows of a ring ``index`` (``RING_INDEX_COLUMNS``)
@@ -454,6 +456,11 @@ class RingFilter:
             keep &= column("assignee") == self.assignee
         if self.account is not None:
             keep &= np.isin(column("ring_id"), list(with_account))
+        if self.detected_since is not None:
+            since = pd.Timestamp(self.detected_since)
+            since = since.tz_localize("UTC") if since.tzinfo is None else since
+            first = pd.to_datetime(pd.Series(column("first_detected")), utc=True)
+            keep &= (first >= since).to_numpy(dtype=bool)
         return np.flatnonzero(keep)
 
 
