@@ -307,6 +307,7 @@ def find_rings(
         communities,
         share=settings.merge_share,
         max_size=settings.max_ring_size,
+        engine=engine,
     )
     communities = merge_dominating(
         communities,
@@ -314,6 +315,7 @@ def find_rings(
         projection.identifiers,
         share=settings.attach_share,
         max_size=settings.max_ring_size,
+        engine=engine,
     )
     attached = attach_dominated(
         communities, projection.usage, projection.identifiers, share=settings.attach_share
