@@ -789,7 +789,7 @@ def _evaluate_family(
     from graphfraud.store import open_store
     from loaders.generator import generate_marketplace
     from loaders.load import load_tables
-    from loaders.mapping import builtin_mapping
+    from loaders.mapping import PaymentFormat, builtin_mapping
     from loaders.normalise import NormaliseOptions
     from loaders.truth import read_ground_truth
 
@@ -807,8 +807,11 @@ def _evaluate_family(
                         payment_format=payment_format, progress=progress,
                     )  # fmt: skip
                     with open_store(f"duckdb:///{folder}/graph.duckdb") as store:
+                        mapping = builtin_mapping(
+                            "marketplace", payment_format=PaymentFormat(payment_format)
+                        )
                         load_tables(
-                            store, builtin_mapping("marketplace"), data,
+                            store, mapping, data,
                             rejects_path=Path(folder) / "rejects.csv", progress=progress,
                         )  # fmt: skip
                         options = NormaliseOptions.from_settings(

@@ -353,10 +353,18 @@ class MappingSpec(_Strict):
         return cls.from_dict(data, origin=str(path), folder=path.parent)
 
 
-def builtin_mapping(name: str = "marketplace") -> MappingSpec:
-    """A mapping shipped with graphfraud (``marketplace``: the generator's tables)."""
+def builtin_mapping(
+    name: str = "marketplace", *, payment_format: PaymentFormat = PaymentFormat.CARD
+) -> MappingSpec:
+    """A mapping shipped with graphfraud (``marketplace``: the generator's tables), its payment
+    instrument columns read as ``payment_format`` (``generate --payment-format token`` writes
+    tokens in the card columns)."""
     resource = resources.files("loaders").joinpath(f"mappings/{name}.yaml")
     if not resource.is_file():
         raise ConfigError(f"no built-in mapping named {name!r}")
     data = yaml.safe_load(resource.read_text(encoding="utf-8"))
+    for source in data["sources"]:
+        for column in source.get("identifiers", []):
+            if column["kind"] == EntityKind.PAYMENT_INSTRUMENT:
+                column["format"] = payment_format.value
     return MappingSpec.from_dict(data, origin=f"built-in mapping {name!r}")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from loaders import fields
 from loaders.load import CARD_NUMBER, mask_card_numbers
-from loaders.mapping import AttributeType, Value
+from loaders.mapping import AttributeType, MappingSpec, PaymentFormat, Value, builtin_mapping
 
 
 def text(*cells: str) -> pa.ChunkedArray:
@@ -96,3 +96,17 @@ def test_card_numbers_are_cut_to_their_last_four_digits() -> None:
 @given(st.text(alphabet="0123456789 -ab", max_size=60))
 def test_no_card_number_survives_a_mask(raw: str) -> None:
     assert CARD_NUMBER.search(mask_card_numbers(raw)) is None
+
+
+def test_the_builtin_mapping_reads_payment_columns_as_the_format_asked_for() -> None:
+    # generate --payment-format token writes PSP tokens in the card columns.
+    def formats(spec: MappingSpec) -> set[PaymentFormat]:
+        return {
+            column.payment_format
+            for source in spec.sources
+            for column in source.identifiers
+            if column.kind == "PaymentInstrument"
+        }
+
+    assert formats(builtin_mapping()) == {PaymentFormat.CARD}
+    assert formats(builtin_mapping(payment_format=PaymentFormat.TOKEN)) == {PaymentFormat.TOKEN}
