@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from algorithms.components import connected_components
 from algorithms.engines import Engine, strong_components
 from algorithms.hubs import decide_hubs, spelling_stems
 from graphfraud.model import ACCOUNT_LINKS, EntityKind, LinkKind
@@ -42,7 +41,6 @@ IDENTIFIER_COLUMNS: tuple[str, ...] = (
     "cohesion",
     "rarity",
     "hub",
-    "homes",
 )
 #: Columns of :attr:`Projection.hubs`: what the hub is, its users (``accounts``: of this
 #: spelling; ``group_accounts``: of all its spellings), its kind's ``fence`` and the
@@ -73,8 +71,8 @@ class Projection:
         One row per identifier used by an account (:data:`IDENTIFIER_COLUMNS`): entity
         ``kind`` and ``key``, the ``link`` kind of its strongest use, how many ``accounts``
         use it in the whole graph and how many use any spelling of it (``group_accounts``),
-        the hub test (``fence``, ``cohesion``), its per-pair ``rarity`` weight, whether it
-        is a ``hub``, and the ``homes`` its users live in (:func:`home_counts`).
+        the hub test (``fence``, ``cohesion``), its per-pair ``rarity`` weight, and whether it
+        is a ``hub``.
     usage
         Which account uses which identifier: ``node``, ``identifier`` (a row of
         ``identifiers``), the link ``weight`` of that use and when it was ``first_seen``.
@@ -86,8 +84,6 @@ class Projection:
     account_hubs
         Accounts whose direct counterparties are hub-like (``key``, ``counterparties``,
         ``fence``, ``cohesion``): their direct links join no one.
-    homes
-        Home per node (:func:`homes`): accounts living together share a label.
     """
 
     accounts: pd.Index
@@ -97,7 +93,6 @@ class Projection:
     direct: pd.DataFrame
     owners: pd.DataFrame
     account_hubs: pd.DataFrame
-    homes: np.ndarray
 
     @property
     def hubs(self) -> pd.DataFrame:
@@ -210,8 +205,6 @@ def project_accounts(
             "cohesion": account_test["cohesion"].to_numpy()[busy],
         }
     )
-    home = homes(usage, identifiers, len(rows.accounts), settings=settings, engine=engine)
-    identifiers["homes"] = home_counts(usage, identifiers, home, settings=settings)
     return Projection(
         accounts=rows.accounts,
         edges=edges,
@@ -220,70 +213,7 @@ def project_accounts(
         direct=direct,
         owners=owners,
         account_hubs=account_hubs,
-        homes=home,
     )
-
-
-def homes(
-    usage: pd.DataFrame,
-    identifiers: pd.DataFrame,
-    n_nodes: int,
-    *,
-    settings: DetectionSettings,
-    engine: Engine,
-) -> np.ndarray:
-    """Which accounts live together: connected through small places, one label per home.
-
-    A place (``place_kinds``: an address, an IP) used by two to ``household_size`` accounts
-    is a home; accounts joined through such places share one. An account with none is a home
-    of its own. Co-residence explains sharing: a family's members share a device and a card
-    every day, while the same sharing among people with different homes is what a device farm
-    or a card ring does.
-
-    Examples
-    --------
-    >>> usage = pd.DataFrame({"node": [0, 1, 1, 2, 3], "identifier": [0, 0, 1, 1, 2]})
-    >>> identifiers = pd.DataFrame({"kind": ["Address", "IP", "Device"], "accounts": [2, 2, 1]})
-    >>> homes(usage, identifiers, 4, settings=DetectionSettings(), engine="igraph").tolist()
-    [0, 0, 0, 1]
-    """
-    users = identifiers["accounts"].to_numpy(np.int64)
-    small_place = (
-        np.isin(identifiers["kind"].astype(str).to_numpy(), list(settings.place_kinds))
-        & (users >= 2)
-        & (users <= settings.household_size)
-    )
-    ident = usage["identifier"].to_numpy(np.int64)
-    use = small_place[ident]
-    edges = pd.DataFrame(
-        {"a": usage["node"].to_numpy(np.int64)[use], "b": n_nodes + ident[use], "weight": 1.0}
-    )
-    labels = connected_components(n_nodes + len(identifiers), edges, engine=engine)
-    return np.unique(labels[:n_nodes], return_inverse=True)[1].astype(np.int64)
-
-
-def home_counts(
-    usage: pd.DataFrame, identifiers: pd.DataFrame, home: np.ndarray, *, settings: DetectionSettings
-) -> np.ndarray:
-    """Per identifier, the homes its users live in: a family's tablet reaches one home, a
-    device farm's phone as many as it has members. A place (``place_kinds``) counts its users.
-
-    Examples
-    --------
-    >>> usage = pd.DataFrame({"node": [0, 1, 2, 0, 1], "identifier": [0, 0, 0, 1, 1]})
-    >>> identifiers = pd.DataFrame({"kind": ["Device", "Address"], "accounts": [3, 2]})
-    >>> home_counts(usage, identifiers, np.array([0, 0, 1]), settings=DetectionSettings())
-    array([2, 2])
-    """
-    pairs = pd.DataFrame(
-        {
-            "identifier": usage["identifier"].to_numpy(np.int64),
-            "home": home[usage["node"].to_numpy(np.int64)],
-        }
-    ).drop_duplicates()
-    counted = np.bincount(pairs["identifier"].to_numpy(), minlength=len(identifiers))
-    place = np.isin(identifiers["kind"].astype(str).to_numpy(), list(settings.place_kinds))
-    return np.where(place, identifiers["accounts"].to_numpy(np.int64), counted).astype(np.int64)
 
 
 @dataclass(frozen=True)

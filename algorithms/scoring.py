@@ -79,8 +79,7 @@ def ring_signals(
     pandas.DataFrame
         One row per ring (index ``0..R-1``) with the columns ``size``, ``edges``, ``weight``,
         ``density``, ``strength``, ``shared``, ``covered``, ``shared_uses``, ``outside_uses``,
-        ``exclusivity``, ``surprise``, ``homes``, ``burst_members``, ``seeds``,
-        ``seed_neighbours``,
+        ``exclusivity``, ``surprise``, ``burst_members``, ``seeds``, ``seed_neighbours``,
         ``direct_links``, ``direct_members``, ``direct_amount``, ``cycle_members``,
         ``lockstep_members``.
     """
@@ -109,13 +108,8 @@ def ring_signals(
         out["shared_uses"], total_uses, out=np.zeros(n_rings), where=total_uses > 0
     )
     uses = _ring_uses(projection, rings)
-    sharers = sharing_homes(projection, shared, uses, settings=settings)
-    evidence = distinct_evidence(shared, uses, sharing_surprise(projection, shared, sharers))
+    evidence = distinct_evidence(shared, uses, sharing_surprise(projection, shared))
     out["surprise"] = np.bincount(shared["ring"].to_numpy(np.int64), evidence, minlength=n_rings)
-    member_homes = pd.DataFrame({"ring": rings, "home": projection.homes})[rings >= 0]
-    out["homes"] = (
-        member_homes.drop_duplicates().groupby("ring").size().reindex(out.index, fill_value=0)
-    )
 
     shared_use = uses.merge(shared[["ring", "identifier"]], on=["ring", "identifier"])
     covered = shared_use.drop_duplicates(["node"]).groupby("ring").size()
@@ -174,47 +168,13 @@ def shared_identifiers(projection: Projection, rings: np.ndarray) -> pd.DataFram
     return counts[keep].reset_index(drop=True)
 
 
-def sharing_homes(
-    projection: Projection, shared: pd.DataFrame, uses: pd.DataFrame, *, settings: DetectionSettings
-) -> np.ndarray:
-    """Per (ring, shared thing) row, how many sharers co-residence does not explain.
-
-    For a personal thing (a card, a device, a phone, a mailbox) the distinct homes
-    (``Projection.homes``) among the members using it: a family of four on one card is one
-    home sharing its card, four strangers on it are four. A place (``place_kinds``) is what
-    homes are made of, so all its member users count.
-
-    Parameters
-    ----------
-    projection
-        The projection (its ``homes`` and identifiers' kinds).
-    shared
-        As :func:`shared_identifiers` returns.
-    uses
-        Ring members' uses: ``ring``, ``node``, ``identifier``.
-    settings
-        ``place_kinds``.
-    """
-    members = uses.merge(shared[["ring", "identifier"]], on=["ring", "identifier"])
-    members["home"] = projection.homes[members["node"].to_numpy(np.int64)]
-    homes = members.drop_duplicates(["ring", "identifier", "home"]).groupby(["ring", "identifier"])
-    counted = homes.size().reindex(pd.MultiIndex.from_frame(shared[["ring", "identifier"]]))
-    kind = projection.identifiers["kind"].astype(str).to_numpy()[shared["identifier"].to_numpy()]
-    place = np.isin(kind, list(settings.place_kinds))
-    return np.where(place, shared["members"].to_numpy(np.int64), counted.to_numpy(np.int64))
-
-
-def sharing_surprise(
-    projection: Projection, shared: pd.DataFrame, sharers: np.ndarray
-) -> np.ndarray:
-    """Evidence of each (ring, shared thing) row: ``-log10 P_K(homes >= sharers)`` times the
+def sharing_surprise(projection: Projection, shared: pd.DataFrame) -> np.ndarray:
+    """Evidence of each (ring, shared thing) row: ``-log10 P_K(users >= members)`` times the
     share of the thing's users who are members.
 
-    ``P_K`` is the share of the graph's non-hub things of the same kind reaching at least that
-    many homes (``homes`` of the identifiers: users for places, homes for personal things),
-    so sharing a kind of thing that people rarely share (a mailbox, a phone) counts for more
-    than sharing one families share (a home, a tablet), and a family's tablet is no reference
-    for a device passed among strangers.
+    ``P_K`` is the share of the graph's non-hub things of the same kind used by at least that
+    many accounts, so sharing a kind of thing that people rarely share (a mailbox, a phone)
+    counts for more than sharing one families share (a home, a device).
 
     Parameters
     ----------
@@ -222,23 +182,20 @@ def sharing_surprise(
         The projection (its identifiers give the per-kind distributions).
     shared
         As :func:`shared_identifiers` returns.
-    sharers
-        Per row, the sharers that count (:func:`sharing_homes`: co-residents count once).
     """
     identifiers = projection.identifiers
     usable = ~identifiers["hub"].to_numpy()
     kind = identifiers["kind"].cat.codes.to_numpy(np.int64)
-    users = identifiers["homes"].to_numpy(np.int64)
+    users = identifiers["accounts"].to_numpy(np.int64)
     ident = shared["identifier"].to_numpy(np.int64)
-    members = sharers
+    members = shared["members"].to_numpy(np.int64)
     tail = np.ones(len(ident))
     for code in np.unique(kind[ident]).tolist():
         population = np.sort(users[usable & (kind == code)])
         rows = kind[ident] == code
         at_least = len(population) - np.searchsorted(population, members[rows], side="left")
         tail[rows] = np.maximum(at_least, 1) / max(len(population), 1)
-    exclusive = shared["members"].to_numpy() / np.maximum(shared["accounts"].to_numpy(), 1)
-    return -np.log10(tail) * exclusive
+    return -np.log10(tail) * members / np.maximum(shared["accounts"].to_numpy(), 1)
 
 
 def distinct_evidence(shared: pd.DataFrame, uses: pd.DataFrame, evidence: np.ndarray) -> np.ndarray:
@@ -279,14 +236,12 @@ def distinct_evidence(shared: pd.DataFrame, uses: pd.DataFrame, evidence: np.nda
 
 def household_reference(signals: pd.DataFrame, *, settings: DetectionSettings) -> float:
     """The sharing surprise households reach: its ``household_quantile`` over the candidate
-    groups of at most ``household_size`` accounts living in one home (``homes``): groups of
-    strangers, small rings among them, are no reference for what families do.
+    groups of at most ``household_size`` accounts (they are mostly households).
 
     With no such group, the surprise of ``household_size`` accounts sharing a thing no one
     else uses, when one thing in a hundred of its kind is that widely shared.
     """
-    household = (signals["size"] <= settings.household_size) & (signals["homes"] == 1)
-    small = signals.loc[household, "surprise"]
+    small = signals.loc[signals["size"] <= settings.household_size, "surprise"]
     if len(small) == 0:
         return float(-np.log10(0.01))
     return float(max(np.quantile(small.to_numpy("float64"), settings.household_quantile), 1e-9))

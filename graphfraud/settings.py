@@ -148,11 +148,6 @@ class DetectionSettings(BaseModel):
     #: such groups may be a small ring or a very odd family). Chosen on the training seeds
     #: over 0.95 and 0.99, which let households with a friend or two through.
     household_quantile: float = 0.999
-    #: Kinds of thing that are places, not personal: a place used by at most
-    #: ``household_size`` accounts is a home, and sharing among accounts of one home is
-    #: explained by co-residence (a family shares its device and card). Cards, phones, devices
-    #: and mailboxes are personal: many homes on one of them is what rings do.
-    place_kinds: list[str] = Field(default_factory=lambda: ["Address", "IP"])
     #: Rings scoring below this are not reported: ``structure`` alone (1.5 at most) passes it
     #: at 40% of its range (sharing 1.4 times as surprising as households reach); a household's
     #: chance burst (at most 0.47 for four members) or one labelled member (0.25) does not.

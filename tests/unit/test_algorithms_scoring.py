@@ -9,14 +9,7 @@ import pytest
 from algorithms.pipeline import find_rings
 from algorithms.scoring import CONTRIBUTIONS, densest_window, score_rings
 from graphfraud.settings import DetectionSettings
-from tests.unit.planted_graphs import (
-    DAY,
-    EPOCH,
-    GraphBuilder,
-    device_farm,
-    household,
-    marketplace,
-)
+from tests.unit.planted_graphs import GraphBuilder, device_farm, household, marketplace
 
 EVERYTHING = DetectionSettings(min_score=0.0)
 DEFAULTS = DetectionSettings()
@@ -153,27 +146,3 @@ def test_every_contribution_is_in_the_evidence_and_they_add_up() -> None:
         contributions = ring.evidence.score.contributions
         assert set(contributions) == set(CONTRIBUTIONS)
         assert sum(contributions.values()) == pytest.approx(ring.score, abs=1e-3)
-
-
-def _sharing(g: GraphBuilder, prefix: str, *, together: bool) -> list[str]:
-    """Four accounts created years apart sharing a tablet and a card: at one home address
-    (a family) or each at an address of its own (strangers)."""
-    members = [g.account(f"{prefix}{i}", created=EPOCH - (400 * i + 30) * DAY) for i in range(4)]
-    for i, member in enumerate(members):
-        home = f"{prefix}-home" if together else f"{prefix}-home{i}"
-        g.use(member, "Address", "SHIPS_TO", home)
-        g.use(member, "Device", "USES_DEVICE", f"{prefix}-tablet")
-        g.use(member, "PaymentInstrument", "PAYS_WITH", f"{prefix}-card")
-    return members
-
-
-def test_sharing_among_people_of_one_home_is_explained_by_co_residence() -> None:
-    g = GraphBuilder()
-    families = [_sharing(g, f"H{k}", together=True) for k in range(3)]
-    strangers = _sharing(g, "S", together=False)
-    structure = {
-        frozenset(r.accounts): r.evidence.score.contributions["structure"]
-        for r in find_rings(g.links(), g.accounts(), settings=EVERYTHING, seed=0).rings
-    }
-    assert structure[frozenset(strangers)] > 0
-    assert all(structure.get(frozenset(family), 0.0) == 0 for family in families)
