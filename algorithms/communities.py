@@ -12,6 +12,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from algorithms.components import connected_components
 from algorithms.engines import Engine, check_engine, dense_labels, igraph_graph, networkx_graph
 
 
@@ -190,7 +191,7 @@ def attach_dominated(
 
 
 def merge_entangled(
-    edges: pd.DataFrame, labels: np.ndarray, *, share: float, max_size: int
+    edges: pd.DataFrame, labels: np.ndarray, *, share: float, max_size: int, engine: Engine
 ) -> np.ndarray:
     """Merge back communities that are mostly tied to each other.
 
@@ -211,6 +212,8 @@ def merge_entangled(
     max_size
         A merge that would make a group larger than this is not made: merging may not
         rebuild the giant that splitting took apart.
+    engine
+        Graph engine that joins the entangled pairs into groups.
 
     Returns
     -------
@@ -220,7 +223,8 @@ def merge_entangled(
     Examples
     --------
     >>> edges = pd.DataFrame({"a": [0, 1, 0, 3], "b": [1, 2, 2, 4], "weight": 1.0})
-    >>> merge_entangled(edges, np.array([0, 0, 1, 1, 1]), share=0.3, max_size=300).tolist()
+    >>> merge_entangled(edges, np.array([0, 0, 1, 1, 1]), share=0.3, max_size=300,
+    ...                 engine="igraph").tolist()
     [0, 0, 0, 0, 0]
     """
     a = edges["a"].to_numpy(np.int64)
@@ -238,8 +242,8 @@ def merge_entangled(
     tie = np.bincount(inverse, weight[across], minlength=len(pair))
     first, second = pair // max(n_labels, 1), pair % max(n_labels, 1)
     entangled = tie >= share * np.minimum(volume[first], volume[second])
-    graph = igraph_graph(n_labels, first[entangled], second[entangled], tie[entangled])
-    merged = np.asarray(graph.connected_components().membership, dtype=np.int64)
+    pairs = pd.DataFrame({"a": first[entangled], "b": second[entangled], "weight": tie[entangled]})
+    merged = connected_components(n_labels, pairs, engine=engine)
     return capped_merge(labels, merged[labels], max_size=max_size)
 
 
@@ -265,6 +269,7 @@ def merge_dominating(
     *,
     share: float,
     max_size: int,
+    engine: Engine,
 ) -> np.ndarray:
     """Merge groups that between them hold most users of an identifier they share.
 
@@ -273,14 +278,14 @@ def merge_dominating(
     say it is one farm. Groups of two or more accounts that each use an identifier, and
     together hold at least ``share`` of its users, become one group. A café IP's users belong
     to hundreds of households, none of which holds a real part of it. A merge past
-    ``max_size`` is not made.
+    ``max_size`` is not made. ``engine`` joins the chained groups.
 
     Examples
     --------
     >>> usage = pd.DataFrame({"node": [0, 1, 2, 3, 4], "identifier": [0, 0, 0, 0, 0]})
     >>> identifiers = pd.DataFrame({"accounts": [5], "hub": [True]})
     >>> merge_dominating(np.array([0, 0, 1, 1, 2]), usage, identifiers,
-    ...                  share=0.66, max_size=300).tolist()
+    ...                  share=0.66, max_size=300, engine="igraph").tolist()
     [0, 0, 0, 0, 1]
     """
     sizes = np.bincount(labels)
@@ -301,6 +306,6 @@ def merge_dominating(
     groups = chained["group"].to_numpy()
     same = ident[1:] == ident[:-1]
     n_labels = len(sizes)
-    graph = igraph_graph(n_labels, groups[:-1][same], groups[1:][same], np.ones(int(same.sum())))
-    merged = np.asarray(graph.connected_components().membership, dtype=np.int64)
+    chain = pd.DataFrame({"a": groups[:-1][same], "b": groups[1:][same], "weight": 1.0})
+    merged = connected_components(n_labels, chain, engine=engine)
     return capped_merge(labels, merged[labels], max_size=max_size)

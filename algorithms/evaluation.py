@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import igraph as ig
@@ -23,9 +24,10 @@ import numpy as np
 import pandas as pd
 
 from algorithms.engines import igraph_graph
-from algorithms.pipeline import detect_rings
+from algorithms.pipeline import Candidates, DetectionResult, detect_rings
 from algorithms.projection import Projection, project_accounts
-from graphfraud.model import ACCOUNT_LINKS, EntityKind, GroundTruth, Ring
+from algorithms.scoring import CONTRIBUTIONS
+from graphfraud.model import ACCOUNT_LINKS, EntityKind, GroundTruth
 from graphfraud.settings import DetectionSettings
 from graphfraud.store.base import GraphStore
 
@@ -46,6 +48,34 @@ COUNTS: tuple[str, ...] = (
     "benign_in_top",
     "typed",
     "typed_correct",
+)
+#: Size bands misses are read by (the last is open-ended).
+SIZE_BANDS: tuple[tuple[int, int], ...] = ((3, 5), (6, 10), (11, 30), (31, 1_000_000_000))
+#: Columns of :func:`explain_misses`' missed rings.
+MISS_COLUMNS: tuple[str, ...] = (
+    "ring_id",
+    "typology",
+    "size",
+    "band",
+    "camouflaged",
+    "shares",
+    "hub_shares",
+    "cause",
+    "candidate_size",
+    "held",
+    "score",
+    "contributions",
+    "detail",
+)
+#: Columns of :func:`explain_misses`' false positives among the best rings.
+FALSE_POSITIVE_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "size",
+    "structure",
+    "held",
+    "score",
+    "contributions",
+    "shares",
 )
 RATIOS: tuple[str, ...] = (
     "ring_recall",
@@ -86,26 +116,8 @@ def evaluate_rings(
     pandas.DataFrame
         Index: each planted typology and ``"all"``; columns :data:`COUNTS` and :data:`RATIOS`.
     """
-    found = pd.DataFrame(
-        {
-            "ring": np.repeat(np.arange(len(detected)), [len(m) for m in detected]),
-            "account_id": [str(a) for members in detected for a in members],
-        }
-    ).drop_duplicates()
-    planted = truth.rings.drop_duplicates(["ring_id", "account_id"])
-    overlap = (
-        found.merge(planted, on="account_id")
-        .groupby(["ring", "ring_id"])
-        .size()
-        .reset_index(name="inter")
-    )
+    found, planted, overlap = _overlaps(detected, truth)
     det_size = found.groupby("ring").size()
-    true_size = planted.groupby("ring_id").size()
-    overlap["jaccard"] = overlap["inter"] / (
-        det_size.reindex(overlap["ring"]).to_numpy()
-        + true_size.reindex(overlap["ring_id"]).to_numpy()
-        - overlap["inter"].to_numpy()
-    )
     # Attribute each detected ring to the planted ring it overlaps most.
     best = overlap.sort_values(["ring", "inter", "jaccard"], ascending=[True, False, False])
     best = best.drop_duplicates("ring").set_index("ring")
@@ -149,6 +161,34 @@ def evaluate_rings(
             else int((typed & (given.reindex(typed.index) == ring_typology)).sum()),
         }
     return with_ratios(pd.DataFrame.from_dict(rows, orient="index")[list(COUNTS)])
+
+
+def _overlaps(
+    detected: Sequence[Sequence[str]], truth: GroundTruth
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Detected members (``ring``, ``account_id``), planted members (deduplicated), and every
+    overlapping (detected ``ring``, planted ``ring_id``) pair with ``inter`` and ``jaccard``."""
+    found = pd.DataFrame(
+        {
+            "ring": np.repeat(np.arange(len(detected)), [len(m) for m in detected]),
+            "account_id": [str(a) for members in detected for a in members],
+        }
+    ).drop_duplicates()
+    planted = truth.rings.drop_duplicates(["ring_id", "account_id"])
+    overlap = (
+        found.merge(planted[["ring_id", "account_id"]], on="account_id")
+        .groupby(["ring", "ring_id"])
+        .size()
+        .reset_index(name="inter")
+    )
+    det_size = found.groupby("ring").size()
+    true_size = planted.groupby("ring_id").size()
+    overlap["jaccard"] = overlap["inter"] / (
+        det_size.reindex(overlap["ring"]).to_numpy()
+        + true_size.reindex(overlap["ring_id"]).to_numpy()
+        - overlap["inter"].to_numpy()
+    )
+    return found, planted, overlap
 
 
 def with_ratios(counts: pd.DataFrame) -> pd.DataFrame:
@@ -215,6 +255,25 @@ def louvain_baseline(
     return _ranked_groups(labels, projection.accounts.to_numpy(), min_size)
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """One marketplace's evaluation: every method's figures, and (when asked) the diagnosis.
+
+    Attributes
+    ----------
+    tables
+        Method name (:data:`METHODS`) → :func:`evaluate_rings` table.
+    misses, false_positives
+        As :func:`explain_misses` returns (empty frames unless asked for).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    misses: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MISS_COLUMNS))
+    false_positives: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=FALSE_POSITIVE_COLUMNS)
+    )
+
+
 def evaluate_store(
     store: GraphStore,
     truth: GroundTruth,
@@ -222,7 +281,8 @@ def evaluate_store(
     settings: DetectionSettings,
     seed: int,
     top: int,
-) -> dict[str, pd.DataFrame]:
+    explain: bool,
+) -> Evaluation:
     """Detect rings in a loaded marketplace and score them and both baselines.
 
     Parameters
@@ -235,23 +295,234 @@ def evaluate_store(
         Detection settings and seed.
     top
         How many of the best rings count for precision at top and benign structures in it.
+    explain
+        Whether to diagnose every missed ring and false positive (:func:`explain_misses`).
 
     Returns
     -------
-    dict[str, pandas.DataFrame]
-        Method name (:data:`METHODS`) → :func:`evaluate_rings` table.
+    Evaluation
+        Every method's figures, and the diagnosis when asked for.
     """
-    result = detect_rings(store, settings=settings, seed=seed, write=False)
+    result = detect_rings(store, settings=settings, seed=seed, write=False, keep_candidates=explain)
     links = store.links()
-    rings: list[Ring] = result.rings
+    rings = result.rings
     projection = project_accounts(links, accounts=None, settings=settings, engine="igraph")
-    return {
+    tables = {
         "graphfraud": evaluate_rings(
             [r.accounts for r in rings], truth, typologies=[r.typology for r in rings], top=top
         ),
         "components": evaluate_rings(components_baseline(links), truth, top=top),
         "louvain": evaluate_rings(louvain_baseline(projection, seed=seed), truth, top=top),
     }
+    if not explain:
+        return Evaluation(tables)
+    misses, false_positives = explain_misses(result, truth, settings=settings, top=top)
+    return Evaluation(tables, misses, false_positives)
+
+
+def explain_misses(
+    result: DetectionResult,
+    truth: GroundTruth,
+    *,
+    settings: DetectionSettings,
+    top: int,
+    min_jaccard: float = 0.5,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Why each planted ring was missed, and what each false positive among the best is.
+
+    A missed ring is described by what its members share (non-hub things by kind, and the
+    hubs among what they share), then by the candidate holding most of its members: that
+    candidate's size, how many members it holds, its score and contributions. The ``cause``
+    names the stage that lost it:
+
+    - ``not in graph``: no member reached the projection (no link survived loading);
+    - ``hubs only`` / ``nothing shared``: its members share only hubs, or nothing at all;
+    - ``weak ties``: no strong edges join three of its members, so it never formed a
+      candidate;
+    - ``split apart``: it sat in a component that splitting cut into parts too small to keep,
+      or the candidate holding most of it holds under half;
+    - ``merged``: a candidate holds most of it among many others (Jaccard under
+      ``min_jaccard``); past ``max_ring_size`` it is a giant;
+    - ``scored low``: a candidate matches it but scored under ``min_score``.
+
+    Parameters
+    ----------
+    result
+        A run with ``keep_candidates`` set (its ``candidates_scored``).
+    truth
+        The planted rings and benign structures.
+    settings
+        The run's settings (``min_score``, ``min_ring_size``, ``max_ring_size``).
+    top
+        How many of the best rings the false positives are read from.
+    min_jaccard
+        Overlap at which a detected ring matches a planted one.
+
+    Returns
+    -------
+    tuple[pandas.DataFrame, pandas.DataFrame]
+        Missed rings (:data:`MISS_COLUMNS`), and false positives among the ``top`` best
+        (:data:`FALSE_POSITIVE_COLUMNS`: which benign structure holds most of the ring, or
+        which planted ring it is a fragment of, and why it scored).
+    """
+    scored = result.candidates_scored
+    if scored is None:
+        raise ValueError("explain_misses needs a run with keep_candidates=True")
+    found, planted, overlap = _overlaps([r.accounts for r in result.rings], truth)
+    matched = set(overlap.loc[overlap["jaccard"] >= min_jaccard, "ring_id"])
+    missed = planted[~planted["ring_id"].isin(matched)]
+    rows = [
+        _miss(str(ring_id), members, scored, settings=settings, min_jaccard=min_jaccard)
+        for ring_id, members in missed.groupby("ring_id", sort=True)
+    ]
+    misses = pd.DataFrame(rows, columns=list(MISS_COLUMNS))
+
+    # Per detected ring: the planted ring it overlaps most, and the benign structure.
+    best = overlap.sort_values(["ring", "jaccard"], ascending=[True, False]).drop_duplicates("ring")
+    closest = dict(zip(best["ring"].tolist(), best["ring_id"].tolist(), strict=True))
+    closeness = dict(zip(best["ring"].tolist(), best["jaccard"].tolist(), strict=True))
+    sharing = dict(zip(best["ring"].tolist(), best["inter"].tolist(), strict=True))
+    benign = found[found["ring"] < top].merge(truth.benign, on="account_id")
+    held = benign.groupby(["ring", "kind", "structure_id"]).size().rename("held").reset_index()
+    held = held.sort_values(["ring", "held"], ascending=[True, False]).drop_duplicates("ring")
+    benign_kind = dict(zip(held["ring"].tolist(), held["kind"].tolist(), strict=True))
+    benign_held = dict(zip(held["ring"].tolist(), held["held"].tolist(), strict=True))
+    positives = []
+    for rank, ring in enumerate(result.rings[:top]):
+        if closeness.get(rank, 0.0) >= min_jaccard:
+            continue
+        if benign_held.get(rank, 0) * 2 >= len(ring.accounts):
+            structure, count = str(benign_kind[rank]), int(benign_held[rank])
+        elif rank in closest:
+            structure, count = f"fragment of {closest[rank]}", int(sharing[rank])
+        else:
+            structure, count = "background", 0
+        contributions = ring.evidence.score.contributions if ring.evidence else {}
+        shares = ring.evidence.shared_by_kind if ring.evidence else {}
+        positives.append(
+            {
+                "rank": rank + 1,
+                "size": len(ring.accounts),
+                "structure": structure,
+                "held": count,
+                "score": ring.score,
+                "contributions": _named(contributions),
+                "shares": _counted(shares),
+            }
+        )
+    return misses, pd.DataFrame(positives, columns=list(FALSE_POSITIVE_COLUMNS))
+
+
+def size_band(size: int) -> str:
+    """The band of :data:`SIZE_BANDS` a ring of ``size`` members falls in, e.g. ``"6-10"``.
+
+    Examples
+    --------
+    >>> size_band(4), size_band(31)
+    ('3-5', '31+')
+    """
+    for low, high in SIZE_BANDS:
+        if low <= size <= high:
+            return f"{low}+" if high == SIZE_BANDS[-1][1] else f"{low}-{high}"
+    return f"<{SIZE_BANDS[0][0]}"
+
+
+def _miss(
+    ring_id: str,
+    members: pd.DataFrame,
+    scored: Candidates,
+    *,
+    settings: DetectionSettings,
+    min_jaccard: float,
+) -> dict[str, Any]:
+    """One missed ring's row of :data:`MISS_COLUMNS`."""
+    projection = scored.projection
+    size = len(members)
+    nodes = projection.accounts.get_indexer(pd.Index(members["account_id"].astype(str)))
+    nodes = nodes[nodes >= 0]
+    row: dict[str, Any] = {
+        "ring_id": ring_id,
+        "typology": members["typology"].iloc[0],
+        "size": size,
+        "band": size_band(size),
+        "camouflaged": bool(members["camouflaged"].iloc[0]),
+        "shares": "",
+        "hub_shares": "",
+        "cause": "not in graph",
+        "candidate_size": 0,
+        "held": 0,
+        "score": float("nan"),
+        "contributions": "",
+        "detail": "",
+    }
+    if len(nodes) == 0:
+        return row
+    usage = projection.usage
+    mine = usage[np.isin(usage["node"].to_numpy(), nodes)]
+    counts = mine.groupby("identifier").size()
+    shared = counts[counts >= 2].index.to_numpy()
+    things = projection.identifiers.iloc[shared]
+    hub = things["hub"].to_numpy(bool)
+    row["shares"] = _counted(things.loc[~hub, "kind"].astype(str).value_counts().to_dict())
+    row["hub_shares"] = _counted(things.loc[hub, "kind"].astype(str).value_counts().to_dict())
+    direct = projection.direct
+    internal = np.isin(direct["src"].to_numpy(), nodes) & np.isin(direct["dst"].to_numpy(), nodes)
+
+    groups = scored.groups[nodes]
+    if (groups < 0).all():
+        components = scored.components[nodes]
+        piece = np.bincount(components).max()
+        component = int(np.bincount(components).argmax())
+        component_size = int(np.sum(scored.components == component))
+        if not (~hub).any() and not internal.any():
+            row["cause"] = "hubs only" if hub.any() else "nothing shared"
+        elif piece >= settings.min_ring_size and component_size > settings.split_above:
+            row["cause"] = "split apart"
+            row["detail"] = (
+                f"{piece} members in a component of {component_size}, split into parts "
+                f"under {settings.min_ring_size} members or dropped"
+            )
+        else:
+            row["cause"] = "weak ties"
+            row["detail"] = f"at most {piece} members joined by strong edges"
+        return row
+    group = int(np.bincount(groups[groups >= 0]).argmax())
+    held = int(np.sum(groups == group))
+    group_size = int(scored.signals["size"].iloc[group])
+    score = float(scored.scores["score"].iloc[group])
+    contributions = {name: float(scored.scores[name].iloc[group]) for name in CONTRIBUTIONS}
+    row.update(
+        candidate_size=group_size,
+        held=held,
+        score=score,
+        contributions=_named(contributions),
+    )
+    jaccard = held / (group_size + size - held)
+    pieces = len(np.unique(groups[groups >= 0]))
+    if jaccard >= min_jaccard:
+        row["cause"] = "scored low"
+        row["detail"] = f"score {score:.2f} < min_score {settings.min_score}"
+    elif held * 2 < size:
+        row["cause"] = "split apart"
+        row["detail"] = f"held by {pieces} candidates, the largest share {held} of {size}"
+    else:
+        kept = "kept" if score >= settings.min_score else "dropped"
+        giant = " (a giant)" if group_size > settings.max_ring_size else ""
+        row["cause"] = "merged"
+        row["detail"] = f"in a candidate of {group_size}{giant}, {kept}"
+    return row
+
+
+def _named(values: dict[str, float]) -> str:
+    """Non-zero contributions as ``name=0.42`` text, largest first."""
+    ranked = sorted(((v, k) for k, v in values.items() if v > 0.005), reverse=True)
+    return " ".join(f"{name}={value:.2f}" for value, name in ranked)
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """Counts per kind as ``Device:3 Phone:1`` text, most first."""
+    ranked = sorted(((v, k) for k, v in counts.items() if v > 0), reverse=True)
+    return " ".join(f"{kind}:{count}" for count, kind in ranked)
 
 
 def as_nested(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, dict[str, Any]]]:

@@ -56,6 +56,29 @@ STAGES: tuple[str, ...] = (
 _PAGE = 1_000
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """Every candidate a run scored, kept or not: what a miss is diagnosed from.
+
+    Attributes
+    ----------
+    projection
+        The account projection (node ids index ``projection.accounts``).
+    components
+        Connected component of the strong edges per node (before any split).
+    groups
+        Final candidate per node (``-1``: in none), rows of ``signals`` and ``scores``.
+    signals, scores
+        Each candidate's measured signals and contributions (:mod:`algorithms.scoring`).
+    """
+
+    projection: Projection
+    components: np.ndarray
+    groups: np.ndarray
+    signals: pd.DataFrame
+    scores: pd.DataFrame
+
+
 @dataclass
 class DetectionResult:
     """What a detection run found and how long each stage took.
@@ -76,6 +99,8 @@ class DetectionResult:
         The span of the links read: the earliest first and the latest last sighting.
     run
         The run as the store recorded it, once written (see :func:`detect_rings`).
+    candidates_scored
+        Every candidate scored, when asked for (``keep_candidates``): for diagnosing misses.
     """
 
     rings: list[Ring]
@@ -87,6 +112,7 @@ class DetectionResult:
     data_from: datetime | None = None
     data_to: datetime | None = None
     run: DetectionRun | None = None
+    candidates_scored: Candidates | None = None
 
     @property
     def seconds(self) -> float:
@@ -103,6 +129,7 @@ def detect_rings(
     write: bool = True,
     progress: Progress | None = None,
     run_id: str | None = None,
+    keep_candidates: bool = False,
 ) -> DetectionResult:
     """Detect rings in a store's graph and write them back with stable ids.
 
@@ -123,6 +150,9 @@ def detect_rings(
         Called as ``progress(stage, done, total)`` as stages start and at the end.
     run_id
         Id to record the run under; default: a fresh one.
+    keep_candidates
+        Whether to return every candidate scored (``candidates_scored``), kept or not, with
+        the projection: what the evaluation's miss analysis reads.
 
     Returns
     -------
@@ -160,6 +190,7 @@ def detect_rings(
         previous=previous,
         describe=describe,
         progress=progress,
+        keep_candidates=keep_candidates,
     )
     result.timings["reading"] = result.timings.get("reading", 0.0) + reading
     if write:
@@ -204,6 +235,7 @@ def find_rings(
     previous: Mapping[str, Sequence[str]] | None = None,
     describe: Describe | None = None,
     progress: Progress | None = None,
+    keep_candidates: bool = False,
 ) -> DetectionResult:
     """Detect rings in frames, without a store.
 
@@ -215,7 +247,7 @@ def find_rings(
     accounts
         Account entities (``ENTITY_COLUMNS``): ``created_at`` and ``label`` (non-null = a
         known-bad seed) are used.
-    settings, seed, engine, progress
+    settings, seed, engine, progress, keep_candidates
         As for :func:`detect_rings` (settings default to ``get_settings().detection``, so
         both entry points read one source: defaults, then the environment).
     previous
@@ -275,6 +307,7 @@ def find_rings(
         communities,
         share=settings.merge_share,
         max_size=settings.max_ring_size,
+        engine=engine,
     )
     communities = merge_dominating(
         communities,
@@ -282,6 +315,7 @@ def find_rings(
         projection.identifiers,
         share=settings.attach_share,
         max_size=settings.max_ring_size,
+        engine=engine,
     )
     attached = attach_dominated(
         communities, projection.usage, projection.identifiers, share=settings.attach_share
@@ -309,6 +343,9 @@ def find_rings(
         projection, candidates, signals, scores,
         measure=measure, reference=reference, settings=settings, seed=seed, engine=engine,
     )  # fmt: skip
+    scored = (
+        Candidates(projection, components, candidates, signals, scores) if keep_candidates else None
+    )
     kept = np.flatnonzero(scores["score"].to_numpy() >= settings.min_score)
     kept = kept[np.argsort(-scores["score"].to_numpy()[kept], kind="stable")]
     rank = np.full(len(signals) + 1, -1, dtype=np.int64)
@@ -368,6 +405,7 @@ def find_rings(
         candidates=int(candidates.max(initial=-1)) + 1,
         data_from=data_from,
         data_to=data_to,
+        candidates_scored=scored,
     )
 
 

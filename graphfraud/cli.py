@@ -693,8 +693,29 @@ def evaluate(
         ),
     ] = None,
     top: Annotated[int, typer.Option(min=1, help="Rings counted by precision at top.")] = 50,
+    locales: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--locale",
+            help="Markets to generate (repeat for several; each is a row of its own), as "
+            "generate --locale takes them: us, sea, id, my, th, vn, ph, sg. Default: us.",
+        ),
+    ] = None,
+    payment_format: Annotated[
+        str,
+        typer.Option(help="How payment instruments are written: card numbers or token."),
+    ] = "card",
     by_typology: Annotated[
         bool, typer.Option(help="Also print each method's figures per typology.")
+    ] = False,
+    explain_misses: Annotated[
+        bool,
+        typer.Option(
+            "--explain-misses",
+            help="Also list every missed planted ring (what it shares, the candidate holding "
+            "most of it and why it was lost) and every false positive in the top, with a "
+            "count of misses per size band and cause.",
+        ),
     ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print family → method → typology → metric as JSON.")
@@ -704,69 +725,151 @@ def evaluate(
 ) -> None:
     """Measure detection against planted ground truth per scenario family, next to baselines.
 
-    For every family, size and seed: generate a marketplace, load it into a temporary DuckDB
-    store, detect rings, and score them and two baselines (connected components over all shared
-    identifiers; unweighted Louvain on the projection). Counts are summed over sizes and seeds
-    within a family. Settings were chosen on seeds 1 and 2; the default seeds are held out.
+    For every family, locale, size and seed: generate a marketplace, load it into a temporary
+    DuckDB store, detect rings, and score them and two baselines (connected components over
+    all shared identifiers; unweighted Louvain on the projection). Counts are summed over sizes
+    and seeds within a family and locale. Settings were chosen on seeds 1 and 2; the default
+    seeds are held out.
     """
     from algorithms.evaluation import as_nested
     from loaders.generator import FAMILIES
 
     settings = _detection_settings(settings_file, assignments)
     chosen = families or list(FAMILIES)
-    results = {
-        family: _evaluate_family(
-            family, accounts or [20_000], seeds or [11, 12, 13], settings=settings, top=top
-        )
-        for family in chosen
-    }
+    markets = locales or ["us"]
+    results: dict[str, dict[str, pd.DataFrame]] = {}
+    misses: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    for family in chosen:
+        for locale in markets:
+            name = family if (locale, payment_format) == ("us", "card") else (
+                f"{family} · {locale} · {payment_format}"
+            )  # fmt: skip
+            results[name], misses[name] = _evaluate_family(
+                family,
+                accounts or [20_000],
+                seeds or [11, 12, 13],
+                settings=settings,
+                top=top,
+                locale=locale,
+                payment_format=payment_format,
+                explain=explain_misses,
+            )
     if as_json:
-        typer.echo(json.dumps({f: as_nested(tables) for f, tables in results.items()}, indent=2))
+        nested: dict[str, Any] = {f: as_nested(tables) for f, tables in results.items()}
+        if explain_misses:
+            for name, (missed, positives) in misses.items():
+                nested[name]["misses"] = json.loads(missed.to_json(orient="records"))
+                nested[name]["false_positives"] = json.loads(positives.to_json(orient="records"))
+        typer.echo(json.dumps(nested, indent=2))
         return
     _print_families(results, top=top)
     if by_typology:
         for family, tables in results.items():
             for method, table in tables.items():
                 _print_evaluation(f"{family} · {method}", table, top=top)
+    if explain_misses:
+        for name, (missed, positives) in misses.items():
+            _print_misses(name, missed, positives, top=top)
 
 
 def _evaluate_family(
-    family: str, sizes: list[int], seeds: list[int], *, settings: DetectionSettings, top: int
-) -> dict[str, pd.DataFrame]:
-    """Every method's evaluation of one family, summed over sizes and seeds."""
+    family: str,
+    sizes: list[int],
+    seeds: list[int],
+    *,
+    settings: DetectionSettings,
+    top: int,
+    locale: str,
+    payment_format: str,
+    explain: bool,
+) -> tuple[dict[str, pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]]:
+    """Every method's evaluation of one family, summed over sizes and seeds, and the misses
+    and false positives of every run (empty unless ``explain``)."""
+    import pandas as pd
+
     from algorithms.evaluation import METHODS, combine_evaluations, evaluate_store
     from graphfraud.settings import get_settings
     from graphfraud.store import open_store
     from loaders.generator import generate_marketplace
     from loaders.load import load_tables
-    from loaders.mapping import builtin_mapping
+    from loaders.mapping import folder_mapping
     from loaders.normalise import NormaliseOptions
     from loaders.truth import read_ground_truth
 
     configured = get_settings()
     runs: dict[str, list[pd.DataFrame]] = {method: [] for method in METHODS}
+    missed: list[pd.DataFrame] = []
+    positives: list[pd.DataFrame] = []
     for size in sizes:
         for seed in seeds:
             with tempfile.TemporaryDirectory(prefix="graphfraud-eval-") as folder:
                 data = Path(folder) / "data"
                 with progress_bar() as progress:
                     generate_marketplace(
-                        data, accounts=size, seed=seed, family=family, progress=progress
-                    )
+                        data, accounts=size, seed=seed, family=family, locale=locale,
+                        payment_format=payment_format, progress=progress,
+                    )  # fmt: skip
                     with open_store(f"duckdb:///{folder}/graph.duckdb") as store:
                         load_tables(
-                            store, builtin_mapping("marketplace"), data,
+                            store, folder_mapping(data), data,
                             rejects_path=Path(folder) / "rejects.csv", progress=progress,
                         )  # fmt: skip
                         options = NormaliseOptions.from_settings(
                             configured, fingerprint_key=store.fingerprint_key()
                         )
                         truth = read_ground_truth(data, store.links(), options=options)
-                        tables = evaluate_store(store, truth, settings=settings, seed=seed, top=top)
-            for method, table in tables.items():
+                        evaluation = evaluate_store(
+                            store, truth, settings=settings, seed=seed, top=top, explain=explain
+                        )
+            for method, table in evaluation.tables.items():
                 runs[method].append(table)
-            err_console.print(f"evaluated {family}: {size:,} accounts, seed {seed}")
-    return {method: combine_evaluations(frames) for method, frames in runs.items()}
+            run = {"accounts": size, "seed": seed}
+            missed.append(evaluation.misses.assign(**run))
+            positives.append(evaluation.false_positives.assign(**run))
+            err_console.print(f"evaluated {family} ({locale}): {size:,} accounts, seed {seed}")
+    tables = {method: combine_evaluations(frames) for method, frames in runs.items()}
+    return tables, (pd.concat(missed, ignore_index=True), pd.concat(positives, ignore_index=True))
+
+
+def _print_misses(name: str, missed: pd.DataFrame, positives: pd.DataFrame, *, top: int) -> None:
+    """Misses per size band and cause, then every miss and every false positive in the top."""
+    import pandas as pd
+
+    from algorithms.evaluation import FALSE_POSITIVE_COLUMNS, SIZE_BANDS, size_band
+
+    bands = [size_band(low) for low, _ in SIZE_BANDS]
+    causes = pd.crosstab(
+        pd.Categorical(missed["band"], categories=bands), missed["cause"], dropna=False
+    )
+    summary = Table(title=f"{name}: missed rings per size band and cause")
+    summary.add_column("band")
+    for cause in causes.columns:
+        summary.add_column(str(cause), justify="right")
+    for band, row in causes.iterrows():
+        summary.add_row(str(band), *(f"{int(v)}" for v in row))
+    console.print(summary)
+    detail = Table(title=f"{name}: missed rings")
+    shown = ("seed", "ring_id", "typology", "size", "camouflaged", "shares", "hub_shares",
+             "cause", "candidate_size", "held", "score", "contributions", "detail")  # fmt: skip
+    for column in shown:
+        detail.add_column(column)
+    for _, row in missed.iterrows():
+        detail.add_row(*(_cell(row[column]) for column in shown))
+    console.print(detail)
+    wrong = Table(title=f"{name}: false positives in the top {top}")
+    listed = ("seed", *FALSE_POSITIVE_COLUMNS)
+    for column in listed:
+        wrong.add_column(column)
+    for _, row in positives.iterrows():
+        wrong.add_row(*(_cell(row[column]) for column in listed))
+    console.print(wrong)
+
+
+def _cell(value: object) -> str:
+    """A table cell: floats to two places, missing values blank."""
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.2f}"
+    return str(value)
 
 
 def _print_evaluation(method: str, metrics: pd.DataFrame, *, top: int) -> None:

@@ -661,7 +661,8 @@ class GroundTruth:
     Attributes
     ----------
     rings
-        Planted rings: ``ring_id``, ``typology``, ``account_id`` (one row per member).
+        Planted rings: ``ring_id``, ``typology``, ``account_id`` (one row per member) and
+        whether the ring is ``camouflaged`` (its members also act normally).
     benign
         Innocent look-alikes (households, café IPs, lockers, ...): ``structure_id``, ``kind``,
         ``account_id`` (one row per account using the structure's identifiers).

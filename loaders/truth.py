@@ -36,7 +36,13 @@ def read_ground_truth(
         Planted rings, and benign structures as the accounts linked to their identifiers.
     """
     truth = Path(folder) / "ground_truth"
-    rings = pd.read_csv(truth / "rings.csv", dtype=str)[["ring_id", "typology", "account_id"]]
+    rings = pd.read_csv(truth / "rings.csv", dtype=str)
+    # Files written before rings were marked camouflaged say nothing of it.
+    if "camouflaged" not in rings:
+        rings["camouflaged"] = "0"
+    rings = rings[["ring_id", "typology", "account_id", "camouflaged"]].assign(
+        camouflaged=lambda frame: frame["camouflaged"] == "1"
+    )
     raw = pd.read_csv(truth / "benign.csv", dtype=str)
     keys = pd.concat(
         [

@@ -235,6 +235,24 @@ def test_evaluate_beats_both_baselines_per_family() -> None:
 
 
 @pytest.mark.slow
+def test_evaluate_explains_misses_on_southeast_asian_data_with_tokens() -> None:
+    result = runner.invoke(
+        app,
+        ["evaluate", "--accounts", "3000", "--seed", "1", "--family", "standard",
+         "--locale", "sea", "--payment-format", "token", "--explain-misses", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output[result.output.index("{") :])
+    (family,) = metrics
+    assert family == "standard · sea · token"
+    ours = metrics[family]["graphfraud"]["all"]
+    assert ours["found"] > 0
+    misses = metrics[family]["misses"]
+    assert len(misses) == ours["planted"] - ours["found"]
+    assert all(miss["cause"] and miss["band"] for miss in misses)
+
+
+@pytest.mark.slow
 def test_the_same_data_loaded_in_another_row_order_gives_the_same_rings(tmp_path: Path) -> None:
     from loaders.generator import generate_marketplace
     from loaders.load import load_tables

@@ -119,14 +119,14 @@ def test_small_components_are_not_split() -> None:
 def test_pieces_mostly_tied_to_each_other_merge_back() -> None:
     bridges = [(a, b) for a in range(4) for b in range(4, 8)]
     edges = _cliques(4, 4, bridges=bridges, bridge_weight=0.5)
-    labels = merge_entangled(edges, np.repeat([0, 1], 4), share=0.3, max_size=300)
+    labels = merge_entangled(edges, np.repeat([0, 1], 4), share=0.3, max_size=300, engine="igraph")
     assert len(np.unique(labels)) == 1
 
 
 def test_a_merge_never_rebuilds_a_group_past_the_largest_ring_size() -> None:
     bridges = [(a, b) for a in range(4) for b in range(4, 8)]
     edges = _cliques(4, 4, bridges=bridges, bridge_weight=0.5)
-    labels = merge_entangled(edges, np.repeat([0, 1], 4), share=0.3, max_size=6)
+    labels = merge_entangled(edges, np.repeat([0, 1], 4), share=0.3, max_size=6, engine="igraph")
     assert _partition(labels) == {frozenset(range(4)), frozenset(range(4, 8))}
 
 
@@ -137,7 +137,9 @@ def test_a_capped_merge_keeps_merged_groups_within_the_cap() -> None:
 
 def test_a_group_hanging_on_another_by_one_tie_stays_apart() -> None:
     edges = _cliques(6, 4, bridges=[(0, 6)])
-    labels = merge_entangled(edges, np.repeat([0, 1], [6, 4]), share=0.3, max_size=300)
+    labels = merge_entangled(
+        edges, np.repeat([0, 1], [6, 4]), share=0.3, max_size=300, engine="igraph"
+    )
     assert len(np.unique(labels)) == 2
 
 
@@ -145,7 +147,12 @@ def test_groups_holding_most_users_of_a_shared_identifier_merge() -> None:
     usage = pd.DataFrame({"node": range(6), "identifier": 0})
     identifiers = pd.DataFrame({"accounts": [6], "hub": [True]})
     labels = merge_dominating(
-        np.array([0, 0, 0, 1, 1, 2]), usage, identifiers, share=0.66, max_size=300
+        np.array([0, 0, 0, 1, 1, 2]),
+        usage,
+        identifiers,
+        share=0.66,
+        max_size=300,
+        engine="networkx",
     )
     assert _partition(labels) == {frozenset(range(5)), frozenset({5})}
 
@@ -154,7 +161,7 @@ def test_groups_holding_a_small_part_of_a_popular_identifier_stay_apart() -> Non
     usage = pd.DataFrame({"node": range(30), "identifier": 0})
     identifiers = pd.DataFrame({"accounts": [30], "hub": [True]})
     labels = np.r_[[0, 0, 1, 1], np.arange(2, 28)]
-    merged = merge_dominating(labels, usage, identifiers, share=0.66, max_size=300)
+    merged = merge_dominating(labels, usage, identifiers, share=0.66, max_size=300, engine="igraph")
     assert len(np.unique(merged)) == 28
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import igraph
 import pandas as pd
 import pytest
 
@@ -103,6 +104,17 @@ def test_the_networkx_engine_finds_the_same_rings() -> None:
     reference = find_rings(g.links(), g.accounts(), engine="networkx")
     assert _memberships(fast) == _memberships(reference)
     assert [r.score for r in fast.rings] == pytest.approx([r.score for r in reference.rings])
+
+
+def test_the_networkx_engine_never_calls_igraph(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The reference engine is an independent path only if no stage falls back to igraph.
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("igraph called by the networkx engine")
+
+    g, _ = marketplace()
+    monkeypatch.setattr(igraph, "Graph", refuse)
+    reference = find_rings(g.links(), g.accounts(), engine="networkx")
+    assert len(reference.rings) == len(RINGS)
 
 
 def test_stored_ids_persist_when_membership_mostly_persists() -> None:

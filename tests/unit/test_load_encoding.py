@@ -53,6 +53,12 @@ def test_each_distinct_value_is_normalised_once_across_columns(
     assert second.codes.tolist() == [0, 1]
 
 
+def test_a_column_of_an_empty_table_encodes_to_nothing() -> None:
+    # A P2P export has a creators table with its header only.
+    found = encode(encoder(), "Creator")
+    assert (found.codes.tolist(), found.errors.tolist()) == ([], [])
+
+
 def test_columns_encoded_together_share_one_call_per_kind(
     calls: list[tuple[str, list[str]]],
 ) -> None:
