@@ -48,9 +48,11 @@ from graphfraud.errors import ConfigError, InputError, NotFound
 from graphfraud.model import (
     ENTITY_COLUMNS,
     EVENT_COLUMNS,
+    HUB_COLUMNS,
     LINK_COLUMNS,
     RING_INDEX_COLUMNS,
     RING_SORTS,
+    RISK_COLUMNS,
     AuditEntry,
     Columns,
     DetectionRun,
@@ -83,6 +85,32 @@ __all__ = ["LINK_KEY", "MAX_HOPS", "GraphStore", "conform_entities", "conform_li
 
 #: The name under which a store keeps its fingerprint key.
 FINGERPRINT_KEY = "fingerprint_key"
+#: The name under which a store keeps the id of the run whose risk and hubs it holds.
+SCORES_RUN = "scores_run"
+#: Arrow layout of stored account risk (``RISK_COLUMNS``).
+RISK_SCHEMA = pa.schema(
+    [
+        ("account", pa.string()),
+        ("risk", pa.float64()),
+        ("score", pa.float64()),
+        ("known_bad", pa.bool_()),
+        ("nearest", pa.string()),
+        ("hops", pa.int64()),
+        ("via", pa.string()),
+    ]
+)
+#: Arrow layout of stored hubs (``HUB_COLUMNS``).
+HUB_SCHEMA = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("key", pa.string()),
+        ("link", pa.string()),
+        ("accounts", pa.int64()),
+        ("group_accounts", pa.int64()),
+        ("fence", pa.float64()),
+        ("cohesion", pa.float64()),
+    ]
+)
 #: Keys that were ever published (the development default of earlier versions): anyone can
 #: recompute fingerprints made with them and so recover card numbers, in well under a second.
 PUBLIC_FINGERPRINT_KEYS: frozenset[str] = frozenset({"graphfraud-development-key"})
@@ -516,6 +544,48 @@ class GraphStore(ABC):
             appearances=records.appearances_from_rows(self._appearances(ring_id)),
         )
 
+    # -- risk and hubs of the latest detection run ------------------------------------------
+
+    @final
+    def write_scores(self, risk: pd.DataFrame, hubs: pd.DataFrame, *, run_id: str) -> None:
+        """Keep a detection run's account risk (``RISK_COLUMNS``) and hubs (``HUB_COLUMNS``),
+        replacing those of the run before: what a product check answers from."""
+        _require(risk, RISK_COLUMNS, "risk")
+        _require(hubs, HUB_COLUMNS, "hubs")
+        risk_table = pa.Table.from_pandas(
+            risk[list(RISK_COLUMNS)], schema=RISK_SCHEMA, preserve_index=False
+        )
+        hub_table = pa.Table.from_pandas(
+            hubs[list(HUB_COLUMNS)].astype({"kind": str, "key": str, "link": str}),
+            schema=HUB_SCHEMA,
+            preserve_index=False,
+        )
+        self._write_scores(risk_table, hub_table)
+        self._put_meta(SCORES_RUN, run_id, replace=True)
+
+    @final
+    def scores_run(self) -> str | None:
+        """The id of the detection run whose risk and hubs the store keeps (None: none yet)."""
+        run = self._put_meta(SCORES_RUN, "", replace=False)
+        return run or None
+
+    @final
+    def risk(self, *, accounts: list[str] | None = None) -> pd.DataFrame:
+        """Account risk of the latest run (``RISK_COLUMNS``), riskiest first; of these
+        accounts only, if given (accounts the run did not see are left out)."""
+        found = self._risk(accounts)
+        order = np.lexsort((found["account"].to_numpy(dtype=str), -found["score"].to_numpy()))
+        order = order[np.argsort(-found["risk"].to_numpy()[order], kind="stable")]
+        return found.iloc[order].reset_index(drop=True)
+
+    @final
+    def hubs(self) -> pd.DataFrame:
+        """Hubs of the latest run (``HUB_COLUMNS``), most used first."""
+        found = self._hubs()
+        return found.sort_values(
+            ["group_accounts", "kind", "key"], ascending=[False, True, True], kind="stable"
+        ).reset_index(drop=True)
+
     @final
     def stats(self) -> StoreStats:
         """Counts of entities per kind, links per kind, and active rings."""
@@ -543,6 +613,16 @@ class GraphStore(ABC):
 
     @abstractmethod
     def _ensure_schema(self) -> None: ...
+
+    @abstractmethod
+    def _write_scores(self, risk: pa.Table, hubs: pa.Table) -> None:
+        """Replace the stored risk and hubs with these, in one transaction."""
+
+    @abstractmethod
+    def _risk(self, accounts: list[str] | None) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def _hubs(self) -> pd.DataFrame: ...
 
     @abstractmethod
     def _close(self) -> None: ...

@@ -327,6 +327,10 @@ class CachedStore(GraphStore):
             if self._ring_cache is not None:
                 self._ring_cache = self._read_rings()
 
+    def _write_scores(self, risk: pa.Table, hubs: pa.Table) -> None:
+        with self._lock:
+            self.inner._write_scores(risk, hubs)
+
     def _update_verdict(self, ring_id: str, decide: Decide) -> VerdictChange:
         with self._lock:
             change = self.inner._update_verdict(ring_id, decide)
@@ -394,6 +398,14 @@ class CachedStore(GraphStore):
     ) -> pd.DataFrame:
         with self._lock:
             return self.inner._events(accounts, refs, since, until)
+
+    def _risk(self, accounts: list[str] | None) -> pd.DataFrame:
+        with self._lock:
+            return self.inner._risk(accounts)
+
+    def _hubs(self) -> pd.DataFrame:
+        with self._lock:
+            return self.inner._hubs()
 
     def _ring_rows(self, ids: list[str]) -> pd.DataFrame:
         with self._lock:

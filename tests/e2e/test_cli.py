@@ -119,3 +119,37 @@ def test_data_that_looks_like_markup_prints_as_itself(tmp_path: Path) -> None:
     assert explained.returncode == 0, explained.stderr
     assert "[/red]M" in explained.stdout
     assert "MarkupError" not in explained.stderr
+
+
+def test_risk_lists_accounts_by_risk_with_their_path_to_a_known_bad_account(
+    demo: subprocess.CompletedProcess[str], workdir: Path
+) -> None:
+    import json
+
+    shown = graphfraud("risk", "--format", "json", "--top", "20", cwd=workdir)
+    assert shown.returncode == 0, shown.stderr
+    found = json.loads(shown.stdout)
+    assert 0 < len(found) <= 20
+    risks = [row["risk"] for row in found]
+    assert risks == sorted(risks, reverse=True) and all(0 < r < 1 for r in risks)
+    reason = found[0]["reasons"][0]
+    assert reason["kind"] == "tied_to_known_bad"
+    assert reason["path"][0] == found[0]["account"] and reason["path"][-1] == reason["account"]
+    assert len(reason["path"]) == reason["hops"] + 1
+    assert reason["shared"], "the first step names what the two accounts share"
+
+
+def test_risk_as_csv_and_table(demo: subprocess.CompletedProcess[str], workdir: Path) -> None:
+    as_csv = graphfraud("risk", "--format", "csv", "--top", "3", cwd=workdir)
+    assert as_csv.returncode == 0, as_csv.stderr
+    lines = as_csv.stdout.splitlines()
+    assert lines[0] == "account,risk,nearest_known_bad,hops,path,shared" and len(lines) == 4
+    as_table = graphfraud("risk", "--top", "3", cwd=workdir)
+    assert "riskiest accounts" in as_table.stdout
+
+
+def test_risk_before_any_detection_says_what_to_do(tmp_path: Path) -> None:
+    shown = graphfraud("risk", cwd=tmp_path)
+    assert shown.returncode == 2
+    assert "run a detection first" in shown.stderr
+    assert "Traceback" not in shown.stderr

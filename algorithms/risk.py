@@ -1,0 +1,183 @@
+"""Guilt by association: a risk score per account, propagated from known-bad accounts.
+
+Where some accounts carry a known-bad label (a chargeback, a confirmed fraud), an account's
+risk is how much of a random walk that keeps restarting at the known-bad accounts it receives,
+walking the hub-aware account projection (:mod:`algorithms.projection`): a personalised
+PageRank (Jeh and Widom, 2003) whose restart set is the known-bad accounts. The walk takes the
+ties detection trusts (edges of at least ``min_edge_weight``: a shared device, card, address or
+phone, not a lone login IP or payment, which strangers share too), follows heavier ones more
+often, and never walks through a hub (hubs link no one), so a café's IP or a parcel locker does
+not spread suspicion to everyone who used it. On the training seeds, walking every edge instead
+found a third fewer hidden known-bad accounts among the riskiest hundred.
+
+The walk's mass is divided by the account's weighted degree (Andersen, Chung and Lang, 2006):
+raw PageRank favours busy accounts whoever they are tied to, the degree-normalised value ranks
+accounts by how much of their ties lead back to the known-bad.
+
+The score reaches a person as ``risk``: the share of the graph's accounts scoring lower (0: tied
+to no known-bad account by any path; 0.99: riskier than 99% of the accounts; known-bad accounts
+themselves are 1). With it, every account keeps its reason: the nearest known-bad account (in
+hops over the projection, ties broken by account order), the number of hops, and the next
+account on the way (``via``), so the whole path can be read back from the stored rows.
+
+References
+----------
+G. Jeh, J. Widom, "Scaling personalized web search", WWW 2003.
+R. Andersen, F. Chung, K. Lang, "Local graph partitioning using PageRank vectors", FOCS 2006.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from algorithms.engines import igraph_graph
+from algorithms.projection import Projection
+from graphfraud.model import RISK_COLUMNS
+from graphfraud.settings import DetectionSettings
+
+
+def account_risk(
+    projection: Projection, known_bad: np.ndarray, *, settings: DetectionSettings
+) -> pd.DataFrame:
+    """Risk of every projected account, propagated from the known-bad ones, with its reason.
+
+    Parameters
+    ----------
+    projection
+        The hub-aware account projection.
+    known_bad
+        Per projected account (node order), whether it carries a known-bad label.
+    settings
+        ``risk_restart``: the walk's chance to restart at the known-bad accounts each step;
+        ``min_edge_weight``: the lightest tie it walks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per account (:data:`graphfraud.model.RISK_COLUMNS`), riskiest first: its
+        ``account`` key, ``risk`` (share of accounts scoring lower; 1 for known-bad ones),
+        ``score`` (degree-normalised personalised PageRank), ``known_bad``, and the reason:
+        ``nearest`` known-bad account, ``hops`` to it and the next account ``via`` which the
+        path leads there (``None`` / -1 where there is no path; a known-bad account is its own
+        nearest, at 0 hops).
+
+    Examples
+    --------
+    A chain a - b - c with a labelled, and d on its own:
+
+    >>> import pandas as pd
+    >>> from algorithms.projection import project_accounts
+    >>> links = pd.DataFrame({
+    ...     "src_kind": "Account", "src_key": ["a", "b", "b", "c"], "kind": "USES_DEVICE",
+    ...     "dst_kind": "Device", "dst_key": ["d1", "d1", "d2", "d2"],
+    ...     "first_seen": "2024-05-01", "last_seen": "2024-05-02", "count": 1, "amount": None})
+    >>> settings = DetectionSettings()
+    >>> projection = project_accounts(
+    ...     links, accounts=pd.Index(["a", "b", "c", "d"]), settings=settings, engine="igraph")
+    >>> risk = account_risk(projection, np.array([True, False, False, False]), settings=settings)
+    >>> risk[["account", "risk", "nearest", "hops", "via"]].to_dict("records")[1:]
+    [{'account': 'b', 'risk': 0.5, 'nearest': 'a', 'hops': 1, 'via': 'a'}, \
+{'account': 'c', 'risk': 0.25, 'nearest': 'a', 'hops': 2, 'via': 'b'}, \
+{'account': 'd', 'risk': 0.0, 'nearest': None, 'hops': -1, 'via': None}]
+    """
+    n = len(projection.accounts)
+    known_bad = np.asarray(known_bad, dtype=bool)
+    edges = projection.edges
+    edges = edges[edges["weight"].to_numpy() >= settings.min_edge_weight]
+    a, b = edges["a"].to_numpy(np.int64), edges["b"].to_numpy(np.int64)
+    weight = edges["weight"].to_numpy("float64")
+    score = _propagate(n, a, b, weight, known_bad, restart=settings.risk_restart)
+    nearest, hops, via = _nearest_known_bad(n, a, b, known_bad)
+
+    # Share of accounts scoring strictly lower: ties share a value, no path means 0.
+    ordered = np.sort(score)
+    risk = np.searchsorted(ordered, score, side="left") / max(n, 1)
+    risk = np.where(score > 0, risk, 0.0)
+    risk[known_bad] = 1.0
+
+    keys = projection.accounts.to_numpy(dtype=object)
+    frame = pd.DataFrame(
+        {
+            "account": keys,
+            "risk": risk,
+            "score": score,
+            "known_bad": known_bad,
+            "nearest": pd.Series(
+                np.where(nearest >= 0, keys[np.maximum(nearest, 0)], None), dtype=object
+            ),
+            "hops": hops,
+            "via": pd.Series(np.where(via >= 0, keys[np.maximum(via, 0)], None), dtype=object),
+        }
+    )[list(RISK_COLUMNS)]
+    order = np.lexsort((keys.astype(str), -score, -risk))
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def _propagate(
+    n: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    weight: np.ndarray,
+    seeds: np.ndarray,
+    *,
+    restart: float,
+) -> np.ndarray:
+    """Personalised PageRank from ``seeds`` divided by weighted degree (0 where unreachable)."""
+    if not seeds.any() or n == 0:
+        return np.zeros(n)
+    graph = igraph_graph(n, a, b, weight)
+    rank = np.asarray(
+        graph.personalized_pagerank(
+            directed=False,
+            damping=1.0 - restart,
+            reset_vertices=np.flatnonzero(seeds).tolist(),
+            weights="weight",
+        )
+    )
+    strength = np.bincount(a, weights=weight, minlength=n) + np.bincount(
+        b, weights=weight, minlength=n
+    )
+    # PRPACK sends an isolated account's mass back to the restart set; an account with no
+    # ties at all is reached by no walk (a known-bad one keeps its own, divided by one).
+    reached = _reachable(n, a, b, seeds)
+    return np.where(reached, rank / np.maximum(strength, 1.0), 0.0)
+
+
+def _reachable(n: int, a: np.ndarray, b: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """Whether each node lies in a connected component holding a seed."""
+    labels = np.asarray(
+        igraph_graph(n, a, b, np.ones(len(a))).connected_components().membership, dtype=np.int64
+    )
+    return np.isin(labels, labels[seeds])
+
+
+def _nearest_known_bad(
+    n: int, a: np.ndarray, b: np.ndarray, seeds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per node: the nearest seed, the hops to it and the next node on the way (-1: none).
+
+    One breadth-first search from a virtual node tied to every seed: each node's parent in
+    the search tree is the next step towards its nearest seed.
+    """
+    source = n
+    starts = np.flatnonzero(seeds)
+    graph = igraph_graph(
+        n + 1,
+        np.concatenate([a, np.full(len(starts), source)]),
+        np.concatenate([b, starts]),
+        np.ones(len(a) + len(starts)),
+    )
+    order, layers, parents = graph.bfs(source)
+    order = np.asarray(order, dtype=np.int64)
+    parent = np.asarray(parents, dtype=np.int64)
+    nearest = np.full(n + 1, -1, dtype=np.int64)
+    hops = np.full(n + 1, -1, dtype=np.int64)
+    for depth, (lo, hi) in enumerate(itertools.pairwise(layers[1:])):
+        layer = order[lo:hi]
+        nearest[layer] = np.where(depth == 0, layer, nearest[parent[layer]])
+        hops[layer] = depth
+    via = np.where(hops[:n] > 0, parent[:n], -1)
+    return nearest[:n], hops[:n], via
