@@ -610,7 +610,7 @@ def _risk_rows(accounts: list[str], risk: list[float]) -> pd.DataFrame:
             "known_bad": [r == 1.0 for r in risk],
             "nearest": [accounts[0] if r > 0 else None for r in risk],
             "hops": [i if r > 0 else -1 for i, r in enumerate(risk)],
-            "via": [accounts[i - 1] if 0 < i and r > 0 else None for i, r in enumerate(risk)],
+            "via": [accounts[i - 1] if i > 0 and r > 0 else None for i, r in enumerate(risk)],
         }
     )
 
@@ -638,7 +638,8 @@ def test_a_store_keeps_the_risk_and_hubs_of_the_latest_run(loaded: GraphStore) -
     assert risk["account"].tolist() == ["A1", "A2", "A3"]
     assert risk.loc[1, ["nearest", "hops", "via"]].tolist() == ["A1", 1, "A1"]
     assert risk.loc[2, "nearest"] is None or pd.isna(risk.loc[2, "nearest"])
-    assert bool(risk.loc[0, "known_bad"]) and not bool(risk.loc[1, "known_bad"])
+    assert bool(risk.loc[0, "known_bad"])
+    assert not bool(risk.loc[1, "known_bad"])
     assert loaded.risk(accounts=["A2", "nobody"])["account"].tolist() == ["A2"]
     assert loaded.hubs()[["kind", "key", "accounts"]].values.tolist() == [["IP", "9.9.9.9", 300]]
     assert loaded.scores_run() == "r1"
@@ -646,9 +647,7 @@ def test_a_store_keeps_the_risk_and_hubs_of_the_latest_run(loaded: GraphStore) -
 
 def test_a_later_run_replaces_risk_and_hubs_whole(loaded: GraphStore) -> None:
     loaded.write_scores(_risk_rows(["A1", "A2"], [1.0, 0.5]), _hub_rows(["1.1.1.1"]), run_id="r1")
-    loaded.write_scores(
-        _risk_rows(["A3"], [1.0]), _hub_rows(["2.2.2.2", "3.3.3.3"]), run_id="r2"
-    )
+    loaded.write_scores(_risk_rows(["A3"], [1.0]), _hub_rows(["2.2.2.2", "3.3.3.3"]), run_id="r2")
     assert loaded.risk()["account"].tolist() == ["A3"]
     assert loaded.hubs()["key"].tolist() == ["3.3.3.3", "2.2.2.2"]  # most used first
     assert loaded.scores_run() == "r2"

@@ -131,10 +131,12 @@ def test_risk_lists_accounts_by_risk_with_their_path_to_a_known_bad_account(
     found = json.loads(shown.stdout)
     assert 0 < len(found) <= 20
     risks = [row["risk"] for row in found]
-    assert risks == sorted(risks, reverse=True) and all(0 < r < 1 for r in risks)
+    assert risks == sorted(risks, reverse=True)
+    assert all(0 < r < 1 for r in risks)
     reason = found[0]["reasons"][0]
     assert reason["kind"] == "tied_to_known_bad"
-    assert reason["path"][0] == found[0]["account"] and reason["path"][-1] == reason["account"]
+    assert reason["path"][0] == found[0]["account"]
+    assert reason["path"][-1] == reason["account"]
     assert len(reason["path"]) == reason["hops"] + 1
     assert reason["shared"], "the first step names what the two accounts share"
 
@@ -143,7 +145,8 @@ def test_risk_as_csv_and_table(demo: subprocess.CompletedProcess[str], workdir: 
     as_csv = graphfraud("risk", "--format", "csv", "--top", "3", cwd=workdir)
     assert as_csv.returncode == 0, as_csv.stderr
     lines = as_csv.stdout.splitlines()
-    assert lines[0] == "account,risk,nearest_known_bad,hops,path,shared" and len(lines) == 4
+    assert lines[0] == "account,risk,nearest_known_bad,hops,path,shared"
+    assert len(lines) == 4
     as_table = graphfraud("risk", "--top", "3", cwd=workdir)
     assert "riskiest accounts" in as_table.stdout
 
