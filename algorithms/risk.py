@@ -29,12 +29,13 @@ R. Andersen, F. Chung, K. Lang, "Local graph partitioning using PageRank vectors
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from algorithms.engines import igraph_graph
-from algorithms.projection import Projection
+from algorithms.projection import Projection, rarity
 from graphfraud.model import RISK_COLUMNS
 from graphfraud.settings import DetectionSettings
 
@@ -181,3 +182,110 @@ def _nearest_known_bad(
         hops[layer] = depth
     via = np.where(hops[:n] > 0, parent[:n], -1)
     return nearest[:n], hops[:n], via
+
+
+@dataclass(frozen=True)
+class RiskModel:
+    """A detection run's account risk held as arrays, for answering product checks.
+
+    Built once per run from what the store keeps (:meth:`GraphStore.risk`,
+    :meth:`GraphStore.hubs`); lookups of any number of accounts are array operations.
+
+    Attributes
+    ----------
+    run_id
+        The detection run the risk comes from.
+    accounts
+        Account keys; a key's position indexes every array below.
+    risk, score, known_bad, nearest, hops, via
+        The stored columns (:data:`graphfraud.model.RISK_COLUMNS`).
+    ordered
+        Every account's score, sorted: where a new score ranks.
+    hubs
+        ``(kind, key)`` of each hub → its users (all spellings).
+    """
+
+    run_id: str
+    accounts: pd.Index
+    risk: np.ndarray
+    score: np.ndarray
+    known_bad: np.ndarray
+    nearest: np.ndarray
+    hops: np.ndarray
+    via: np.ndarray
+    ordered: np.ndarray
+    hubs: dict[tuple[str, str], int]
+
+    @classmethod
+    def of(cls, run_id: str, risk: pd.DataFrame, hubs: pd.DataFrame) -> RiskModel:
+        """The model of a run's risk rows (``RISK_COLUMNS``) and hubs (``HUB_COLUMNS``)."""
+        score = risk["score"].to_numpy("float64")
+        return cls(
+            run_id=run_id,
+            accounts=pd.Index(risk["account"].astype(str).to_numpy(dtype=object)),
+            risk=risk["risk"].to_numpy("float64"),
+            score=score,
+            known_bad=risk["known_bad"].to_numpy(dtype=bool),
+            nearest=_texts(risk["nearest"]),
+            hops=risk["hops"].to_numpy(np.int64),
+            via=_texts(risk["via"]),
+            ordered=np.sort(score),
+            hubs={
+                (str(kind), str(key)): int(users)
+                for kind, key, users in zip(
+                    hubs["kind"], hubs["key"], hubs["group_accounts"], strict=True
+                )
+            },
+        )
+
+    def positions(self, keys: list[str]) -> np.ndarray:
+        """Each key's position among :attr:`accounts` (-1: not seen by the run)."""
+        return np.asarray(self.accounts.get_indexer(pd.Index(keys, dtype=object)), dtype=np.int64)
+
+    def risk_of(self, score: float) -> float:
+        """The risk of an account scoring ``score``: the share of accounts scoring lower."""
+        if score <= 0 or not len(self.ordered):
+            return 0.0
+        return float(np.searchsorted(self.ordered, score, side="left") / len(self.ordered))
+
+    def newcomer_score(
+        self, positions: np.ndarray, weights: np.ndarray, *, settings: DetectionSettings
+    ) -> float:
+        """The score of an account tied to these accounts (positions) with these weights, as
+        if it had been in the graph when risk was propagated.
+
+        One step of the propagation: with ``s_j`` the degree-normalised score of each
+        neighbour and ``w_j`` the tie, ``(1 - restart) * sum(w_j * s_j) / sum(w_j)`` is the
+        fixed point of the personalised PageRank at the new account (its walk mass divided by
+        its weighted degree). Ties lighter than ``min_edge_weight`` are not walked, as in
+        :func:`account_risk`.
+        """
+        strong = (positions >= 0) & (weights >= settings.min_edge_weight)
+        total = float(weights[strong].sum())
+        if total <= 0:
+            return 0.0
+        mass = float((weights[strong] * self.score[positions[strong]]).sum())
+        return (1.0 - settings.risk_restart) * mass / total
+
+
+def tie_weights(
+    links: np.ndarray, users: np.ndarray, own_links: np.ndarray, *, settings: DetectionSettings
+) -> np.ndarray:
+    """The projection's weight of sharing one identifier with a new account, per use.
+
+    ``links``: the link kind of the existing account's use; ``own_links``: the new account's
+    link kind to the same identifier; ``users``: the identifier's users before the new account
+    (it makes one more). As in :func:`algorithms.projection.project_accounts`: the weaker of
+    the two link kinds' weights times the identifier's rarity.
+    """
+    weight = {kind: settings.link_weights.get(str(kind), 1.0) for kind in {*links, *own_links}}
+    theirs = np.array([weight[k] for k in links], dtype="float64")
+    mine = np.array([weight[k] for k in own_links], dtype="float64")
+    return np.minimum(theirs, mine) * rarity(
+        np.asarray(users, dtype=np.int64) + 1, exponent=settings.rarity_exponent
+    )
+
+
+def _texts(values: pd.Series) -> np.ndarray:
+    """Text or None per value (a store may hand nulls back as NaN)."""
+    return np.array([None if pd.isna(v) else str(v) for v in values.tolist()], dtype=object)

@@ -499,6 +499,160 @@ class IdentifierSharing(BaseModel):
         return cls(identifier=identifier, total=int(frame["account"].nunique()), accounts=rows)
 
 
+# -- risk checks ---------------------------------------------------------------------------
+
+
+class RiskCheckRequest(BaseModel):
+    """Raw identifiers of a prospective or existing account, as the product has them.
+
+    Give any of them (at least one). They are normalised exactly as the loader normalises
+    the same column (an e-mail's dots and tags, a phone in the country's format, a card
+    number fingerprinted with the store's key: it is never stored or logged).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "J.Doe+promo@GoogleMail.com",
+                    "phone": "0812-3456-7890",
+                    "phone_country": "ID",
+                    "device": "9f3a-77c1",
+                    "card": "4111 1111 1111 1111",
+                    "ip": "203.0.113.7",
+                }
+            ]
+        },
+    )
+
+    account: str | None = Field(
+        default=None, min_length=1, max_length=500, description="An existing account's key."
+    )
+    email: str | None = Field(default=None, min_length=1, max_length=500)
+    phone: str | None = Field(default=None, min_length=1, max_length=100)
+    phone_country: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=100,
+        description="Where the phone is from (ISO code or name); default: the server's region.",
+    )
+    device: str | None = Field(default=None, min_length=1, max_length=500)
+    card: str | None = Field(
+        default=None, min_length=1, max_length=100, description="A card number (PAN)."
+    )
+    payment_token: str | None = Field(
+        default=None, min_length=1, max_length=500, description="A PSP's payment token."
+    )
+    address: str | None = Field(default=None, min_length=1, max_length=1000)
+    address_country: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=100,
+        description="Where the address is (ISO code or name); default: the server's region.",
+    )
+    ip: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class CheckedIdentifier(BaseModel):
+    """One identifier of a risk check, as normalised and as the graph knows it."""
+
+    field: str = Field(description="The request field it came from, e.g. 'email'.")
+    ref: str = Field(description="The identifier as 'Kind:key' (cards: their fingerprint).")
+    accounts: int = Field(description="Accounts in the graph using it (0: never seen).")
+    hub: bool = Field(description="Whether detection found it a hub: it ties no one.")
+
+
+class RiskReasonRecord(BaseModel):
+    """One reason behind a risk answer.
+
+    ``kind`` is one of: ``known_bad`` (the account is labelled known-bad), ``tied_to_known_bad``
+    (a path over shared identifiers leads to the known-bad ``account``; ``path`` lists the
+    accounts on it), ``shares_with_known_bad`` (the identifiers in ``shared`` are also used by
+    the known-bad ``account``), ``ring`` (an account within ``hops`` is in ring ``ring_id``).
+    """
+
+    kind: str
+    account: str | None = Field(default=None, description="The known-bad account.")
+    ring_id: str | None = None
+    hops: int = Field(description="Accounts between the checked identifiers and it, plus one.")
+    path: list[str] = Field(default_factory=list, description="Accounts on the way, in order.")
+    shared: list[str] = Field(
+        default_factory=list, description="Identifiers ('Kind:key') the first step shares."
+    )
+
+
+class RiskRing(BaseModel):
+    """A ring within two hops of a risk check."""
+
+    ring_id: str
+    score: float
+    typology: str
+    status: RingStatus
+    hops: int = Field(description="1: a member uses a checked identifier; 2: one step further.")
+    view_url: str
+
+
+class TiedAccount(BaseModel):
+    """A known-bad account within two hops of a risk check."""
+
+    account: str
+    hops: int
+    shared: list[str] = Field(description="What ties it (or the account on the way) to the check.")
+
+
+class RiskCheck(BaseModel):
+    """The answer to a risk check: how risky, what it ties to, and why."""
+
+    risk: float = Field(
+        description="0-1: the share of the graph's accounts with a lower propagated risk "
+        "(1: a known-bad account; 0: tied to none by any path)."
+    )
+    known_bad: bool = Field(description="Whether the account checked is itself known-bad.")
+    account: str | None = Field(description="The existing account checked, if one was given.")
+    run_id: str = Field(description="The detection run the risk comes from.")
+    identifiers: list[CheckedIdentifier]
+    hubs: list[CheckedIdentifier] = Field(
+        description="Checked identifiers left out because they are hubs (a café's IP)."
+    )
+    rings: list[RiskRing]
+    known_bad_accounts: list[TiedAccount]
+    reasons: list[RiskReasonRecord]
+    truncated: bool = Field(description="Whether the two-hop neighbourhood was cut short.")
+
+
+class RiskAccountsRequest(BaseModel):
+    """Account keys to score in one call."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"accounts": ["A0000320", "A0000951"]}]}
+    )
+
+    accounts: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        min_length=1, max_length=1000, description="Up to 1,000 account keys."
+    )
+
+
+class AccountRiskRecord(BaseModel):
+    """One account's risk and its nearest known-bad account."""
+
+    account: str
+    found: bool = Field(description="Whether the latest detection run saw the account.")
+    risk: float | None = None
+    known_bad: bool | None = None
+    nearest_known_bad: str | None = None
+    hops: int | None = Field(default=None, description="Steps to the nearest known-bad account.")
+    via: str | None = Field(default=None, description="The next account on the way there.")
+    rings: list[str] = Field(default_factory=list, description="Active rings it is in.")
+
+
+class AccountRiskList(BaseModel):
+    """Risk of each account asked for, in the order asked."""
+
+    run_id: str
+    accounts: list[AccountRiskRecord]
+
+
 # -- jobs and health -----------------------------------------------------------------------
 
 

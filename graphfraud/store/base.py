@@ -493,6 +493,16 @@ class GraphStore(ABC):
         return index, flt.select(index, with_account=with_account)
 
     @final
+    def ring_ids_of(self, accounts: list[str]) -> dict[str, list[str]]:
+        """Per account, the ids of the rings (active or retired) it is a member of."""
+        return {account: self._ring_ids_with(account) for account in dict.fromkeys(accounts)}
+
+    @final
+    def rings_by_id(self, ids: list[str]) -> list[Ring]:
+        """The rings with these ids that exist (active or retired), in the order of ``ids``."""
+        return self._rings_by_id(ids)
+
+    @final
     def ring(self, ring_id: str) -> Ring:
         """One ring, active or retired, with its members, evidence and verdict; raises
         NotFound."""
