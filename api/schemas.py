@@ -87,6 +87,15 @@ class Entity(BaseModel):
     label: str | None = Field(
         default=None, description="A known-bad label such as 'fraud', if any."
     )
+    degree: int | None = Field(
+        default=None,
+        description="Links touching it in the graph (for an identifier: the accounts using it).",
+    )
+    hub: bool = Field(
+        default=False,
+        description="Whether the latest detection run found it a hub: used so widely, by "
+        "strangers, that it links no one (a café's IP, a parcel locker).",
+    )
     attributes: dict[str, str | int | float | bool] | None = Field(
         default=None,
         description="What the sources say about it besides its links, e.g. "
@@ -126,6 +135,16 @@ class Link(BaseModel):
 
 #: A frame, or columns as arrays by name: what :func:`entities_of` and :func:`links_of` read.
 Columns = pd.DataFrame | Mapping[str, np.ndarray]
+
+
+def with_degrees(
+    entities: list[Entity], degrees: list[int], hubs: Mapping[tuple[str, str], int]
+) -> list[Entity]:
+    """``entities`` with their degree (aligned) and hub flag set."""
+    for entity, degree in zip(entities, degrees, strict=True):
+        entity.degree = degree
+        entity.hub = (entity.kind, entity.key) in hubs
+    return entities
 
 
 def entities_of(columns: Columns) -> list[Entity]:
@@ -459,6 +478,11 @@ class AccountPath(BaseModel):
     shared_identifiers: list[Entity] = Field(
         description="The identifiers (non-account entities) on the path."
     )
+    hubs_crossed: list[Entity] = Field(
+        description="Hubs on the path (only when through_hubs was asked for): a tie through "
+        "one says little."
+    )
+    through_hubs: bool = Field(description="Whether the path was allowed through hubs.")
 
 
 class SharingAccount(BaseModel):
@@ -487,16 +511,29 @@ class SharingAccount(BaseModel):
 
 
 class IdentifierSharing(BaseModel):
-    """The accounts sharing one identifier."""
+    """One page of the accounts sharing one identifier (one row per account and link kind)."""
 
     identifier: Entity
-    total: int = Field(description="Distinct accounts linked to the identifier.")
+    total: int = Field(description="Rows in all (accounts and the kinds of link each has).")
+    accounts_total: int = Field(description="Distinct accounts linked to the identifier.")
+    offset: int
+    limit: int
     accounts: list[SharingAccount]
 
     @classmethod
-    def from_frame(cls, identifier: Entity, frame: pd.DataFrame) -> IdentifierSharing:
-        rows = [SharingAccount.from_row(row) for row in frame.itertuples(index=False)]
-        return cls(identifier=identifier, total=int(frame["account"].nunique()), accounts=rows)
+    def from_frame(
+        cls, identifier: Entity, frame: pd.DataFrame, *, offset: int, limit: int
+    ) -> IdentifierSharing:
+        page = frame.iloc[offset : offset + limit]
+        rows = [SharingAccount.from_row(row) for row in page.itertuples(index=False)]
+        return cls(
+            identifier=identifier,
+            total=len(frame),
+            accounts_total=int(frame["account"].nunique()),
+            offset=offset,
+            limit=limit,
+            accounts=rows,
+        )
 
 
 # -- risk checks ---------------------------------------------------------------------------

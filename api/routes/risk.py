@@ -17,17 +17,16 @@ association (:mod:`algorithms.risk`) and the graph as it is now:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.exceptions import RequestValidationError
 
 from algorithms.risk import RiskModel, tie_weights
-from api.deps import SettingsDep, StoreDep, require_reader, run_read
+from api.deps import RiskModelsDep, SettingsDep, StoreDep, require_reader, run_read
 from api.schemas import (
     AccountRiskList,
     AccountRiskRecord,
@@ -41,7 +40,6 @@ from api.schemas import (
     error_responses,
     view_path,
 )
-from graphfraud.association import require_scores
 from graphfraud.errors import ConfigError, NotFound
 from graphfraud.model import (
     ACCOUNT_LINKS,
@@ -73,37 +71,9 @@ IDENTIFIER_FIELDS: dict[str, tuple[str, str, str | None]] = {
 MAX_ACCOUNTS_PER_HOP = 500
 
 
-class RiskModels:
-    """The risk model of the latest run, read from the store once per run (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._model: RiskModel | None = None
-
-    def of(self, store: GraphStore) -> RiskModel:
-        """The model of the run whose risk ``store`` keeps; NotFound before any run."""
-        run = require_scores(store)
-        model = self._model
-        if model is not None and model.run_id == run:
-            return model
-        with self._lock:
-            if self._model is None or self._model.run_id != run:
-                self._model = RiskModel.of(run, store.risk(), store.hubs())
-            return self._model
-
-
-def risk_models(request: Request) -> RiskModels:
-    """The app's risk models (made on first use)."""
-    state = request.app.state
-    if not hasattr(state, "risk_models"):
-        state.risk_models = RiskModels()
-    models: RiskModels = state.risk_models
-    return models
-
-
 @router.post("/check", responses=error_responses(401, 404, 422, 503))
 async def check(
-    body: RiskCheckRequest, request: Request, store: StoreDep, settings: SettingsDep
+    body: RiskCheckRequest, models: RiskModelsDep, store: StoreDep, settings: SettingsDep
 ) -> RiskCheck:
     """Risk of a prospective or existing account from its raw identifiers and/or its id.
 
@@ -111,16 +81,16 @@ async def check(
     accounts use each, the hubs left out, the rings and known-bad accounts within two hops,
     and the reasons. 404 before any detection run has stored risk.
     """
-    models = risk_models(request)
     return await run_read(store, lambda s: check_risk(s, models.of(s), body, settings))
 
 
 @router.post("/accounts", responses=error_responses(401, 404, 422, 503))
-async def accounts(body: RiskAccountsRequest, request: Request, store: StoreDep) -> AccountRiskList:
+async def accounts(
+    body: RiskAccountsRequest, models: RiskModelsDep, store: StoreDep
+) -> AccountRiskList:
     """Risk of up to 1,000 accounts by id, in the order given, with each one's nearest
     known-bad account and the rings it is in. Accounts the latest run did not see come back
     with ``found: false``."""
-    models = risk_models(request)
     return await run_read(store, lambda s: score_accounts(s, models.of(s), body.accounts))
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any, final
@@ -418,15 +418,32 @@ class GraphStore(ABC):
         return walk.surroundings(self._links_touching, self._lookup, wanted, limit)
 
     @final
-    def path(self, a: EntityRef, b: EntityRef, *, max_hops: int = 4) -> Subgraph | None:
-        """A shortest chain of links from ``a`` to ``b``, or None within ``max_hops``."""
+    def path(
+        self,
+        a: EntityRef,
+        b: EntityRef,
+        *,
+        max_hops: int = 4,
+        avoid: Collection[EntityRef] = (),
+    ) -> Subgraph | None:
+        """A shortest chain of links from ``a`` to ``b``, or None within ``max_hops``; it
+        never steps on an entity of ``avoid`` (the hubs, say)."""
         if not 1 <= max_hops <= MAX_HOPS:
             raise InputError(f"max_hops must be between 1 and {MAX_HOPS}, got {max_hops}")
         self._exists(a)
         self._exists(b)
         if a == b:
             return Subgraph(self._lookup([a]), empty_frame(LINK_COLUMNS))
-        return walk.path(self._links_touching, self._lookup, a, b, max_hops=max_hops)
+        return walk.path(
+            self._links_touching, self._lookup, a, b, max_hops=max_hops,
+            avoid={(ref.kind, ref.key) for ref in avoid},
+        )  # fmt: skip
+
+    @final
+    def degrees(self, refs: list[EntityRef]) -> list[int]:
+        """How many links touch each of ``refs`` (0 for one that is not an entity): for an
+        identifier, the accounts using it (by each kind of link)."""
+        return self._degrees(list(refs)) if refs else []
 
     @final
     def accounts_sharing(self, ref: EntityRef) -> pd.DataFrame:
@@ -623,6 +640,15 @@ class GraphStore(ABC):
 
     @abstractmethod
     def _ensure_schema(self) -> None: ...
+
+    def _degrees(self, refs: list[EntityRef]) -> list[int]:
+        """Links touching each ref; engines holding the graph in memory count faster."""
+        links = walk.links_of(self._links_touching(refs, outgoing=False))
+        count: dict[tuple[str, str], int] = {}
+        for ends in (("src_kind", "src_key"), ("dst_kind", "dst_key")):
+            for node in zip(links[ends[0]].tolist(), links[ends[1]].tolist(), strict=True):
+                count[node] = count.get(node, 0) + 1
+        return [count.get((ref.kind, ref.key), 0) for ref in refs]
 
     @abstractmethod
     def _write_scores(self, risk: pa.Table, hubs: pa.Table) -> None:

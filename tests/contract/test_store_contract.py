@@ -266,6 +266,24 @@ def test_path_longer_than_allowed_is_none(loaded: GraphStore) -> None:
     assert loaded.path(A1, A3, max_hops=3) is None
 
 
+def test_path_avoids_the_entities_it_is_told_to(loaded: GraphStore) -> None:
+    loaded.upsert_links(
+        pd.DataFrame(
+            [
+                link("A1", "LOGS_IN_FROM", "IP", "9.9.9.9"),
+                link("A3", "LOGS_IN_FROM", "IP", "9.9.9.9"),
+            ]
+        )
+    )
+    shortest = loaded.path(A1, A3, max_hops=4)
+    assert shortest is not None
+    assert shortest.nodes["key"].tolist() == ["A1", "9.9.9.9", "A3"]
+    around = loaded.path(A1, A3, max_hops=4, avoid=[EntityRef("IP", "9.9.9.9")])
+    assert around is not None
+    assert around.nodes["key"].tolist() == ["A1", "dev-1", "A2", "pi_abc", "A3"]
+    assert loaded.path(A1, A3, max_hops=4, avoid=[DEVICE, EntityRef("IP", "9.9.9.9")]) is None
+
+
 def test_path_to_unknown_account_is_not_found(loaded: GraphStore) -> None:
     with pytest.raises(NotFound):
         loaded.path(A1, EntityRef("Account", "nope"))
@@ -658,3 +676,8 @@ def test_risk_with_a_missing_column_is_rejected(loaded: GraphStore) -> None:
         loaded.write_scores(
             _risk_rows(["A1"], [1.0]).drop(columns="via"), _hub_rows([]), run_id="r1"
         )
+
+
+def test_degrees_count_the_links_touching_each_entity(loaded: GraphStore) -> None:
+    nowhere = EntityRef("Device", "nowhere")
+    assert loaded.degrees([DEVICE, CARD, A2, nowhere]) == [2, 2, 2, 0]
