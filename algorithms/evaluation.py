@@ -5,6 +5,12 @@ detected ring is *attributed* to the planted ring it overlaps most (if any), whi
 per-typology precision for methods that name no typology. Counts are kept next to the ratios
 so runs over several seeds and sizes combine by summing counts (micro-averages).
 
+Risk by association (:mod:`algorithms.risk`) is measured by hiding half the known-bad labels:
+propagated from the other half, how many of the ``k`` riskiest accounts (known-bad ones
+excluded) carry a hidden label, next to the plain-components rule (accounts in connected
+components over all shared identifiers holding a known-bad account, components with the largest
+share of known-bad members first).
+
 Baselines, run on the same graph:
 
 - ``components``: connected components of accounts over *all* shared identifiers (no weights,
@@ -26,6 +32,7 @@ import pandas as pd
 from algorithms.engines import igraph_graph
 from algorithms.pipeline import Candidates, DetectionResult, detect_rings
 from algorithms.projection import Projection, project_accounts
+from algorithms.risk import account_risk
 from algorithms.scoring import CONTRIBUTIONS
 from graphfraud.model import ACCOUNT_LINKS, EntityKind, GroundTruth
 from graphfraud.settings import DetectionSettings
@@ -523,6 +530,100 @@ def _counted(counts: dict[str, int]) -> str:
     """Counts per kind as ``Device:3 Phone:1`` text, most first."""
     ranked = sorted(((v, k) for k, v in counts.items() if v > 0), reverse=True)
     return " ".join(f"{kind}:{count}" for count, kind in ranked)
+
+
+#: Methods ranking accounts by risk: propagation, and the plain-components rule.
+RISK_METHODS: tuple[str, ...] = ("risk", "components")
+#: Counts of a risk evaluation, summed across runs: labels ``hidden``, accounts the method
+#: ``ranked``, the ``k`` looked at and the ``hits`` (hidden known-bad accounts) among them.
+RISK_COUNTS: tuple[str, ...] = ("hidden", "ranked", "k", "hits")
+#: Ratios of a risk evaluation: precision and recall at ``k`` of the hidden known-bad accounts.
+RISK_RATIOS: tuple[str, ...] = ("precision_at_k", "recall_at_k")
+
+
+def evaluate_risk(
+    links: pd.DataFrame,
+    accounts: pd.DataFrame,
+    *,
+    settings: DetectionSettings,
+    seed: int,
+    k: int,
+) -> pd.DataFrame:
+    """Hide half the known-bad labels and find them again: risk against plain components.
+
+    Parameters
+    ----------
+    links
+        Links frame (``LINK_COLUMNS``).
+    accounts
+        Account entities (``ENTITY_COLUMNS``): a non-null ``label`` is a known-bad account.
+    settings
+        Detection settings (the projection and ``risk_restart``).
+    seed
+        Seed of the choice of labels hidden.
+    k
+        How many of the riskiest accounts each method is judged on.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index :data:`RISK_METHODS`; columns :data:`RISK_COUNTS` and :data:`RISK_RATIOS`.
+    """
+    accounts = accounts.drop_duplicates("key")
+    keys = pd.Index(accounts["key"].astype(str))
+    projection = project_accounts(links, accounts=keys, settings=settings, engine="igraph")
+    labels = accounts.set_index(keys)["label"].reindex(projection.accounts)
+    labelled = np.flatnonzero(labels.notna().to_numpy())
+    rng = np.random.default_rng([seed, 7])
+    hidden = np.zeros(len(projection.accounts), dtype=bool)
+    hidden[rng.choice(labelled, size=len(labelled) // 2, replace=False)] = True
+    visible = np.zeros(len(projection.accounts), dtype=bool)
+    visible[labelled] = True
+    visible &= ~hidden
+
+    risk = account_risk(projection, visible, settings=settings)
+    by_risk = risk.loc[~risk["known_bad"] & (risk["score"] > 0), "account"].tolist()
+    known = set(projection.accounts[visible])
+    by_components = components_rule(links, known)
+    secret = set(projection.accounts[hidden])
+    rows = {
+        method: {
+            "hidden": len(secret),
+            "ranked": len(ranked),
+            "k": k,
+            "hits": sum(account in secret for account in ranked[:k]),
+        }
+        for method, ranked in (("risk", by_risk), ("components", by_components))
+    }
+    return with_risk_ratios(pd.DataFrame.from_dict(rows, orient="index"))
+
+
+def components_rule(links: pd.DataFrame, known_bad: set[str]) -> list[str]:
+    """Accounts in connected components (over every shared identifier) that hold a known-bad
+    account, the components with the largest share of known-bad members first (smaller first
+    on ties), accounts in key order within one; known-bad accounts themselves left out."""
+    ranked: list[tuple[float, int, list[str]]] = []
+    for members in components_baseline(links, min_size=1):
+        bad = sum(account in known_bad for account in members)
+        if bad:
+            others = sorted(a for a in members if a not in known_bad)
+            ranked.append((-bad / len(members), len(members), others))
+    ranked.sort(key=lambda row: (row[0], row[1], row[2][:1]))
+    return [account for _, _, members in ranked for account in members]
+
+
+def with_risk_ratios(counts: pd.DataFrame) -> pd.DataFrame:
+    """Add :data:`RISK_RATIOS` to :data:`RISK_COUNTS` (NaN where a denominator is zero)."""
+    out = counts[list(RISK_COUNTS)].astype("int64").copy()
+    out["precision_at_k"] = (out["hits"] / out["k"].where(out["k"] > 0)).astype("float64")
+    out["recall_at_k"] = (out["hits"] / out["hidden"].where(out["hidden"] > 0)).astype("float64")
+    return out
+
+
+def combine_risk_evaluations(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Sum the counts of several risk evaluations and recompute the ratios."""
+    summed = pd.concat([frame[list(RISK_COUNTS)] for frame in frames]).groupby(level=0).sum()
+    return with_risk_ratios(summed.reindex(list(RISK_METHODS)))
 
 
 def as_nested(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, dict[str, Any]]]:

@@ -28,6 +28,7 @@ from algorithms.components import connected_components, peel_pendants, strong_ed
 from algorithms.engines import Engine, check_engine, dense_labels
 from algorithms.evidence import RingTables, ring_evidence
 from algorithms.projection import Projection, project_accounts
+from algorithms.risk import account_risk
 from algorithms.scoring import household_reference, ring_signals, score_rings, shared_identifiers
 from algorithms.stable_ids import assign_ring_ids
 from algorithms.typology import classify_ring
@@ -51,6 +52,7 @@ STAGES: tuple[str, ...] = (
     "centrality",
     "evidence",
     "ids",
+    "risk",
     "writing",
 )
 _PAGE = 1_000
@@ -101,6 +103,9 @@ class DetectionResult:
         The run as the store recorded it, once written (see :func:`detect_rings`).
     candidates_scored
         Every candidate scored, when asked for (``keep_candidates``): for diagnosing misses.
+    risk
+        Every account's risk by association with the known-bad accounts, riskiest first, with
+        its reason (:func:`algorithms.risk.account_risk`).
     """
 
     rings: list[Ring]
@@ -113,6 +118,7 @@ class DetectionResult:
     data_to: datetime | None = None
     run: DetectionRun | None = None
     candidates_scored: Candidates | None = None
+    risk: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def seconds(self) -> float:
@@ -145,7 +151,8 @@ def detect_rings(
         ``"igraph"`` (default) or ``"networkx"`` (the slow reference).
     write
         Whether to write the rings to the store, recording the run (its settings, data span
-        and counts) and what it did to each ring.
+        and counts) and what it did to each ring, and to keep its account risk and hubs
+        (what a product check answers from).
     progress
         Called as ``progress(stage, done, total)`` as stages start and at the end.
     run_id
@@ -208,6 +215,7 @@ def detect_rings(
             candidates=result.candidates,
         )
         result.run = store.write_rings(result.rings, run=run)
+        store.write_scores(result.risk, result.hubs, run_id=result.run.run_id)
         result.timings["writing"] = time.perf_counter() - began
     tell("done", len(STAGES), len(STAGES))
     return result
@@ -395,6 +403,8 @@ def find_rings(
         for ring_id, e in zip(ids, evidence, strict=True)
     ]
     stage("ids")
+    risk = account_risk(projection, labelled, settings=settings)
+    stage("risk")
     hubs = projection.hubs
     return DetectionResult(
         rings=found,
@@ -406,6 +416,7 @@ def find_rings(
         data_from=data_from,
         data_to=data_to,
         candidates_scored=scored,
+        risk=risk,
     )
 
 

@@ -25,35 +25,13 @@ import pandas as pd
 
 from algorithms.engines import Engine, strong_components
 from algorithms.hubs import decide_hubs, spelling_stems
-from graphfraud.model import ACCOUNT_LINKS, EntityKind, LinkKind
+from graphfraud.model import ACCOUNT_LINKS, HUB_COLUMNS, EntityKind, LinkKind
 from graphfraud.settings import DetectionSettings
 
 #: Columns of :attr:`Projection.edges`.
 EDGE_COLUMNS: tuple[str, ...] = ("a", "b", "weight", "shared")
 #: Columns of :attr:`Projection.identifiers`.
-IDENTIFIER_COLUMNS: tuple[str, ...] = (
-    "kind",
-    "key",
-    "link",
-    "accounts",
-    "group_accounts",
-    "fence",
-    "cohesion",
-    "rarity",
-    "hub",
-)
-#: Columns of :attr:`Projection.hubs`: what the hub is, its users (``accounts``: of this
-#: spelling; ``group_accounts``: of all its spellings), its kind's ``fence`` and the
-#: ``cohesion`` of its users that was below ``hub_cohesion``.
-HUB_COLUMNS: tuple[str, ...] = (
-    "kind",
-    "key",
-    "link",
-    "accounts",
-    "group_accounts",
-    "fence",
-    "cohesion",
-)
+IDENTIFIER_COLUMNS: tuple[str, ...] = (*HUB_COLUMNS, "rarity", "hub")
 
 
 @dataclass(frozen=True)

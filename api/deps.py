@@ -31,6 +31,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, APIKeyQuery
 from starlette.concurrency import run_in_threadpool
 
+from algorithms.risk import RiskModel
+from graphfraud.association import require_scores
 from graphfraud.errors import ConfigError
 from graphfraud.settings import ApiKey, Settings
 from graphfraud.store import GraphStore, open_store
@@ -201,7 +203,42 @@ async def run_read(store: GraphStore, work: Callable[[GraphStore], T]) -> T:
     return await run_in_threadpool(work, store)
 
 
+class RiskModels:
+    """The risk model of the latest run, read from the store once per run (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._model: RiskModel | None = None
+
+    def of(self, store: GraphStore) -> RiskModel:
+        """The model of the run whose risk ``store`` keeps; NotFound before any run."""
+        run = require_scores(store)
+        model = self._model
+        if model is not None and model.run_id == run:
+            return model
+        with self._lock:
+            if self._model is None or self._model.run_id != run:
+                self._model = RiskModel.of(run, store.risk(), store.hubs())
+            return self._model
+
+    def hubs(self, store: GraphStore) -> dict[tuple[str, str], int]:
+        """The latest run's hubs (``(kind, key)`` → users); none before any run."""
+        if store.scores_run() is None:
+            return {}
+        return self.of(store).hubs
+
+
+async def get_risk_models(request: Request) -> RiskModels:
+    """The app's risk models (made on first use)."""
+    state = request.app.state
+    if not hasattr(state, "risk_models"):
+        state.risk_models = RiskModels()
+    models: RiskModels = state.risk_models
+    return models
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+RiskModelsDep = Annotated[RiskModels, Depends(get_risk_models)]
 StoreDep = Annotated[GraphStore, Depends(get_store)]
 WriterDep = Annotated[GraphStore, Depends(get_writer)]
 

@@ -87,6 +87,15 @@ class Entity(BaseModel):
     label: str | None = Field(
         default=None, description="A known-bad label such as 'fraud', if any."
     )
+    degree: int | None = Field(
+        default=None,
+        description="Links touching it in the graph (for an identifier: the accounts using it).",
+    )
+    hub: bool = Field(
+        default=False,
+        description="Whether the latest detection run found it a hub: used so widely, by "
+        "strangers, that it links no one (a café's IP, a parcel locker).",
+    )
     attributes: dict[str, str | int | float | bool] | None = Field(
         default=None,
         description="What the sources say about it besides its links, e.g. "
@@ -126,6 +135,16 @@ class Link(BaseModel):
 
 #: A frame, or columns as arrays by name: what :func:`entities_of` and :func:`links_of` read.
 Columns = pd.DataFrame | Mapping[str, np.ndarray]
+
+
+def with_degrees(
+    entities: list[Entity], degrees: list[int], hubs: Mapping[tuple[str, str], int]
+) -> list[Entity]:
+    """``entities`` with their degree (aligned) and hub flag set."""
+    for entity, degree in zip(entities, degrees, strict=True):
+        entity.degree = degree
+        entity.hub = (entity.kind, entity.key) in hubs
+    return entities
 
 
 def entities_of(columns: Columns) -> list[Entity]:
@@ -459,6 +478,11 @@ class AccountPath(BaseModel):
     shared_identifiers: list[Entity] = Field(
         description="The identifiers (non-account entities) on the path."
     )
+    hubs_crossed: list[Entity] = Field(
+        description="Hubs on the path (only when through_hubs was asked for): a tie through "
+        "one says little."
+    )
+    through_hubs: bool = Field(description="Whether the path was allowed through hubs.")
 
 
 class SharingAccount(BaseModel):
@@ -487,16 +511,183 @@ class SharingAccount(BaseModel):
 
 
 class IdentifierSharing(BaseModel):
-    """The accounts sharing one identifier."""
+    """One page of the accounts sharing one identifier (one row per account and link kind)."""
 
     identifier: Entity
-    total: int = Field(description="Distinct accounts linked to the identifier.")
+    total: int = Field(description="Rows in all (accounts and the kinds of link each has).")
+    accounts_total: int = Field(description="Distinct accounts linked to the identifier.")
+    offset: int
+    limit: int
     accounts: list[SharingAccount]
 
     @classmethod
-    def from_frame(cls, identifier: Entity, frame: pd.DataFrame) -> IdentifierSharing:
-        rows = [SharingAccount.from_row(row) for row in frame.itertuples(index=False)]
-        return cls(identifier=identifier, total=int(frame["account"].nunique()), accounts=rows)
+    def from_frame(
+        cls, identifier: Entity, frame: pd.DataFrame, *, offset: int, limit: int
+    ) -> IdentifierSharing:
+        page = frame.iloc[offset : offset + limit]
+        rows = [SharingAccount.from_row(row) for row in page.itertuples(index=False)]
+        return cls(
+            identifier=identifier,
+            total=len(frame),
+            accounts_total=int(frame["account"].nunique()),
+            offset=offset,
+            limit=limit,
+            accounts=rows,
+        )
+
+
+# -- risk checks ---------------------------------------------------------------------------
+
+
+class RiskCheckRequest(BaseModel):
+    """Raw identifiers of a prospective or existing account, as the product has them.
+
+    Give any of them (at least one). They are normalised exactly as the loader normalises
+    the same column (an e-mail's dots and tags, a phone in the country's format, a card
+    number fingerprinted with the store's key: it is never stored or logged).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "J.Doe+promo@GoogleMail.com",
+                    "phone": "0812-3456-7890",
+                    "phone_country": "ID",
+                    "device": "9f3a-77c1",
+                    "card": "4111 1111 1111 1111",
+                    "ip": "203.0.113.7",
+                }
+            ]
+        },
+    )
+
+    account: str | None = Field(
+        default=None, min_length=1, max_length=500, description="An existing account's key."
+    )
+    email: str | None = Field(default=None, min_length=1, max_length=500)
+    phone: str | None = Field(default=None, min_length=1, max_length=100)
+    phone_country: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=100,
+        description="Where the phone is from (ISO code or name); default: the server's region.",
+    )
+    device: str | None = Field(default=None, min_length=1, max_length=500)
+    card: str | None = Field(
+        default=None, min_length=1, max_length=100, description="A card number (PAN)."
+    )
+    payment_token: str | None = Field(
+        default=None, min_length=1, max_length=500, description="A PSP's payment token."
+    )
+    address: str | None = Field(default=None, min_length=1, max_length=1000)
+    address_country: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=100,
+        description="Where the address is (ISO code or name); default: the server's region.",
+    )
+    ip: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class CheckedIdentifier(BaseModel):
+    """One identifier of a risk check, as normalised and as the graph knows it."""
+
+    field: str = Field(description="The request field it came from, e.g. 'email'.")
+    ref: str = Field(description="The identifier as 'Kind:key' (cards: their fingerprint).")
+    accounts: int = Field(description="Accounts in the graph using it (0: never seen).")
+    hub: bool = Field(description="Whether detection found it a hub: it ties no one.")
+
+
+class RiskReasonRecord(BaseModel):
+    """One reason behind a risk answer.
+
+    ``kind`` is one of: ``known_bad`` (the account is labelled known-bad), ``tied_to_known_bad``
+    (a path over shared identifiers leads to the known-bad ``account``; ``path`` lists the
+    accounts on it), ``shares_with_known_bad`` (the identifiers in ``shared`` are also used by
+    the known-bad ``account``), ``ring`` (an account within ``hops`` is in ring ``ring_id``).
+    """
+
+    kind: str
+    account: str | None = Field(default=None, description="The known-bad account.")
+    ring_id: str | None = None
+    hops: int = Field(description="Accounts between the checked identifiers and it, plus one.")
+    path: list[str] = Field(default_factory=list, description="Accounts on the way, in order.")
+    shared: list[str] = Field(
+        default_factory=list, description="Identifiers ('Kind:key') the first step shares."
+    )
+
+
+class RiskRing(BaseModel):
+    """A ring within two hops of a risk check."""
+
+    ring_id: str
+    score: float
+    typology: str
+    status: RingStatus
+    hops: int = Field(description="1: a member uses a checked identifier; 2: one step further.")
+    view_url: str
+
+
+class TiedAccount(BaseModel):
+    """A known-bad account within two hops of a risk check."""
+
+    account: str
+    hops: int
+    shared: list[str] = Field(description="What ties it (or the account on the way) to the check.")
+
+
+class RiskCheck(BaseModel):
+    """The answer to a risk check: how risky, what it ties to, and why."""
+
+    risk: float = Field(
+        description="0-1: the share of the graph's accounts with a lower propagated risk "
+        "(1: a known-bad account; 0: tied to none by any path)."
+    )
+    known_bad: bool = Field(description="Whether the account checked is itself known-bad.")
+    account: str | None = Field(description="The existing account checked, if one was given.")
+    run_id: str = Field(description="The detection run the risk comes from.")
+    identifiers: list[CheckedIdentifier]
+    hubs: list[CheckedIdentifier] = Field(
+        description="Checked identifiers left out because they are hubs (a café's IP)."
+    )
+    rings: list[RiskRing]
+    known_bad_accounts: list[TiedAccount]
+    reasons: list[RiskReasonRecord]
+    truncated: bool = Field(description="Whether the two-hop neighbourhood was cut short.")
+
+
+class RiskAccountsRequest(BaseModel):
+    """Account keys to score in one call."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"accounts": ["A0000320", "A0000951"]}]}
+    )
+
+    accounts: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        min_length=1, max_length=1000, description="Up to 1,000 account keys."
+    )
+
+
+class AccountRiskRecord(BaseModel):
+    """One account's risk and its nearest known-bad account."""
+
+    account: str
+    found: bool = Field(description="Whether the latest detection run saw the account.")
+    risk: float | None = None
+    known_bad: bool | None = None
+    nearest_known_bad: str | None = None
+    hops: int | None = Field(default=None, description="Steps to the nearest known-bad account.")
+    via: str | None = Field(default=None, description="The next account on the way there.")
+    rings: list[str] = Field(default_factory=list, description="Active rings it is in.")
+
+
+class AccountRiskList(BaseModel):
+    """Risk of each account asked for, in the order asked."""
+
+    run_id: str
+    accounts: list[AccountRiskRecord]
 
 
 # -- jobs and health -----------------------------------------------------------------------

@@ -645,6 +645,78 @@ def _print_rings(rings: list[Ring]) -> None:
     console.print(table)
 
 
+@app.command("risk")
+def risk_command(
+    store: StoreOption = None,
+    output: Annotated[
+        RingFormat, typer.Option("--format", help="table, json or csv (for other tools).")
+    ] = RingFormat.TABLE,
+    top: Annotated[int, typer.Option(min=1, help="How many of the riskiest accounts.")] = 50,
+    known_bad: Annotated[
+        bool, typer.Option("--known-bad", help="Also list the known-bad accounts themselves.")
+    ] = False,
+) -> None:
+    """List accounts by risk of association with known-bad accounts, with the reasons.
+
+    Risk is propagated by the latest detection run from the accounts labelled known-bad
+    (personalised PageRank over the hub-aware projection): the share of accounts scoring
+    lower. Each account's reason is its nearest known-bad account, the path there and what it
+    shares with the next account on it. JSON: [{"account", "risk", "reasons": [...]}].
+    """
+    from graphfraud.association import explain_risk, require_scores
+
+    with open_configured_store(store) as opened:
+        require_scores(opened)
+        rows = opened.risk()
+        if not known_bad:
+            rows = rows[~rows["known_bad"].to_numpy(dtype=bool)]
+        rows = rows[rows["risk"].to_numpy() > 0].head(top)
+        found = explain_risk(opened, rows)
+    records = [
+        {
+            "account": item.account,
+            "risk": round(item.risk, 6),
+            "reasons": [
+                {**dataclasses.asdict(reason), "kind": str(reason.kind)} for reason in item.reasons
+            ],
+        }
+        for item in found
+    ]
+    if output is RingFormat.JSON:
+        typer.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    flat: list[dict[str, Any]] = []
+    for item in found:
+        first = item.reasons[0] if item.reasons else None
+        flat.append(
+            {
+                "account": item.account,
+                "risk": round(item.risk, 6),
+                "nearest_known_bad": first.account if first else "",
+                "hops": first.hops if first else "",
+                "path": " ".join(first.path) if first else "",
+                "shared": " ".join(first.shared) if first else "",
+            }
+        )
+    if output is RingFormat.CSV:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(RISK_EXPORT), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(flat)
+        typer.echo(buffer.getvalue(), nl=False)
+        return
+    table = Table(title=f"{len(flat):,} riskiest accounts (risk: share of accounts scoring lower)")
+    for column in RISK_EXPORT:
+        table.add_column(column, justify="right" if column in ("risk", "hops") else "left")
+    for row in flat:
+        table.add_row(*(f"{row[c]:.4f}" if c == "risk" else str(row[c]) for c in RISK_EXPORT))
+    console.print(table)
+
+
+#: What ``risk --format csv`` gives per account (the table shows the same).
+RISK_EXPORT = ("account", "risk", "nearest_known_bad", "hops", "path", "shared")
+
+
 @app.command("runs")
 def runs_command(
     store: StoreOption = None,
@@ -720,6 +792,9 @@ def evaluate(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print family → method → typology → metric as JSON.")
     ] = False,
+    risk_k: Annotated[
+        int, typer.Option(min=1, help="Riskiest accounts judged by the label-hiding test.")
+    ] = 100,
     assignments: SetOption = None,
     settings_file: SettingsFileOption = None,
 ) -> None:
@@ -730,6 +805,11 @@ def evaluate(
     all shared identifiers; unweighted Louvain on the projection). Counts are summed over sizes
     and seeds within a family and locale. Settings were chosen on seeds 1 and 2; the default
     seeds are held out.
+
+    Risk by association is measured by hiding half the known-bad labels: of the --risk-k
+    riskiest accounts (risk propagated from the other half), how many carry a hidden label,
+    next to the plain-components rule (components over all shared identifiers that hold a
+    known-bad account, highest known-bad share first).
     """
     from algorithms.evaluation import as_nested
     from loaders.generator import FAMILIES
@@ -738,13 +818,14 @@ def evaluate(
     chosen = families or list(FAMILIES)
     markets = locales or ["us"]
     results: dict[str, dict[str, pd.DataFrame]] = {}
+    risks: dict[str, pd.DataFrame] = {}
     misses: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     for family in chosen:
         for locale in markets:
             name = family if (locale, payment_format) == ("us", "card") else (
                 f"{family} · {locale} · {payment_format}"
             )  # fmt: skip
-            results[name], misses[name] = _evaluate_family(
+            results[name], risks[name], misses[name] = _evaluate_family(
                 family,
                 accounts or [20_000],
                 seeds or [11, 12, 13],
@@ -753,9 +834,16 @@ def evaluate(
                 locale=locale,
                 payment_format=payment_format,
                 explain=explain_misses,
+                risk_k=risk_k,
             )
     if as_json:
-        nested: dict[str, Any] = {f: as_nested(tables) for f, tables in results.items()}
+        nested: dict[str, Any] = {
+            name: {
+                **as_nested(tables),
+                "risk_by_association": json.loads(risks[name].to_json(orient="index")),
+            }
+            for name, tables in results.items()
+        }
         if explain_misses:
             for name, (missed, positives) in misses.items():
                 nested[name]["misses"] = json.loads(missed.to_json(orient="records"))
@@ -763,6 +851,7 @@ def evaluate(
         typer.echo(json.dumps(nested, indent=2))
         return
     _print_families(results, top=top)
+    _print_risk_evaluation(risks, k=risk_k)
     if by_typology:
         for family, tables in results.items():
             for method, table in tables.items():
@@ -782,12 +871,19 @@ def _evaluate_family(
     locale: str,
     payment_format: str,
     explain: bool,
-) -> tuple[dict[str, pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]]:
-    """Every method's evaluation of one family, summed over sizes and seeds, and the misses
-    and false positives of every run (empty unless ``explain``)."""
+    risk_k: int,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, tuple[pd.DataFrame, pd.DataFrame]]:
+    """Every method's evaluation of one family, the risk evaluation, summed over sizes and
+    seeds, and the misses and false positives of every run (empty unless ``explain``)."""
     import pandas as pd
 
-    from algorithms.evaluation import METHODS, combine_evaluations, evaluate_store
+    from algorithms.evaluation import (
+        METHODS,
+        combine_evaluations,
+        combine_risk_evaluations,
+        evaluate_risk,
+        evaluate_store,
+    )
     from graphfraud.settings import get_settings
     from graphfraud.store import open_store
     from loaders.generator import generate_marketplace
@@ -800,6 +896,7 @@ def _evaluate_family(
     runs: dict[str, list[pd.DataFrame]] = {method: [] for method in METHODS}
     missed: list[pd.DataFrame] = []
     positives: list[pd.DataFrame] = []
+    risks: list[pd.DataFrame] = []
     for size in sizes:
         for seed in seeds:
             with tempfile.TemporaryDirectory(prefix="graphfraud-eval-") as folder:
@@ -821,6 +918,15 @@ def _evaluate_family(
                         evaluation = evaluate_store(
                             store, truth, settings=settings, seed=seed, top=top, explain=explain
                         )
+                        risks.append(
+                            evaluate_risk(
+                                store.links(),
+                                store.entities(kind="Account"),
+                                settings=settings,
+                                seed=seed,
+                                k=risk_k,
+                            )
+                        )
             for method, table in evaluation.tables.items():
                 runs[method].append(table)
             run = {"accounts": size, "seed": seed}
@@ -828,7 +934,8 @@ def _evaluate_family(
             positives.append(evaluation.false_positives.assign(**run))
             err_console.print(f"evaluated {family} ({locale}): {size:,} accounts, seed {seed}")
     tables = {method: combine_evaluations(frames) for method, frames in runs.items()}
-    return tables, (pd.concat(missed, ignore_index=True), pd.concat(positives, ignore_index=True))
+    explained = (pd.concat(missed, ignore_index=True), pd.concat(positives, ignore_index=True))
+    return tables, combine_risk_evaluations(risks), explained
 
 
 def _print_misses(name: str, missed: pd.DataFrame, positives: pd.DataFrame, *, top: int) -> None:
@@ -923,6 +1030,31 @@ def _print_families(results: dict[str, dict[str, pd.DataFrame]], *, top: int) ->
                     f"{int(row[name]):,}" if name in counts else f"{row[name]:.3f}"
                     for name in columns
                 ),
+            )  # fmt: skip
+        table.add_section()
+    console.print(table)
+
+
+def _print_risk_evaluation(risks: dict[str, pd.DataFrame], *, k: int) -> None:
+    """One row per family and method: hidden known-bad accounts among the k riskiest."""
+    table = Table(
+        title=f"risk by association: half the known-bad labels hidden; of the {k} riskiest "
+        "accounts per run, how many carry a hidden label (counts summed over runs)"
+    )
+    for column in ("family", "method", "hidden", "ranked", f"hits in top {k}"):
+        table.add_column(column, justify="left" if column in ("family", "method") else "right")
+    for column in (f"P@{k}", f"R@{k}", "P vs components"):
+        table.add_column(column, justify="right")
+    for family, metrics in risks.items():
+        precisions = dict(zip(metrics.index, metrics["precision_at_k"].tolist(), strict=True))
+        baseline = precisions["components"]
+        for method, row in metrics.iterrows():
+            precision = precisions[method]
+            ratio = precision / baseline if baseline > 0 else float("nan")
+            table.add_row(
+                family, str(method), f"{int(row['hidden']):,}", f"{int(row['ranked']):,}",
+                f"{int(row['hits']):,}", f"{precision:.3f}",
+                f"{row['recall_at_k']:.3f}", "-" if ratio != ratio else f"{ratio:.1f}x",
             )  # fmt: skip
         table.add_section()
     console.print(table)

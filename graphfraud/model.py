@@ -95,6 +95,28 @@ LINK_COLUMNS: tuple[str, ...] = (
 #: ``"Kind:key"`` strings (``["PaymentInstrument:pi_…", "Account:A-17"]``).
 EVENT_COLUMNS: tuple[str, ...] = ("event_id", "source", "kind", "account", "time", "amount", "refs")
 
+#: Columns of an account risk frame (``algorithms.risk``), one row per account: ``risk`` (the
+#: share of accounts scoring lower; 1 for a known-bad account), the propagated ``score`` behind
+#: it, whether the account is ``known_bad``, and the reason: the ``nearest`` known-bad account,
+#: the ``hops`` to it over the account projection and the next account ``via`` which the path
+#: leads there (null / -1 where no path leads to a known-bad account).
+RISK_COLUMNS: tuple[str, ...] = ("account", "risk", "score", "known_bad", "nearest", "hops", "via")
+
+#: Columns of a hubs frame: things so widely used, by strangers, that detection let them link
+#: no one (``algorithms.hubs``): the entity ``kind`` and ``key`` (kind ``Account``: an account
+#: whose direct counterparties make it one), the ``link`` kind of its use, its users
+#: (``accounts``: of this spelling; ``group_accounts``: of all its spellings), its kind's
+#: ``fence`` and its users' ``cohesion``.
+HUB_COLUMNS: tuple[str, ...] = (
+    "kind",
+    "key",
+    "link",
+    "accounts",
+    "group_accounts",
+    "fence",
+    "cohesion",
+)
+
 #: The ring typologies detection names and the synthetic generator plants (DESIGN.md).
 TYPOLOGIES: tuple[str, ...] = (
     "device_farm",
@@ -652,6 +674,55 @@ class StoreStats:
     @property
     def link_total(self) -> int:
         return sum(self.links.values())
+
+
+class RiskReasonKind(StrEnum):
+    """Why an account carries risk."""
+
+    #: The account itself carries a known-bad label.
+    KNOWN_BAD = "known_bad"
+    #: A path over shared identifiers leads from it to a known-bad account.
+    TIED_TO_KNOWN_BAD = "tied_to_known_bad"
+
+
+@dataclass(frozen=True)
+class RiskReason:
+    """One reason for an account's risk: the nearest known-bad account and the way there.
+
+    Attributes
+    ----------
+    kind
+        :class:`RiskReasonKind`.
+    account
+        The known-bad account (the account itself for ``known_bad``).
+    hops
+        Steps from the account to it over the account projection.
+    path
+        The accounts along the way, from the account to the known-bad one.
+    shared
+        What the account and the next on the path share (``"Kind:key"``; an ``Account:``
+        entry is a direct link between them), hubs left out.
+    """
+
+    kind: RiskReasonKind
+    account: str
+    hops: int
+    path: tuple[str, ...]
+    shared: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AccountRisk:
+    """An account's risk by association with known-bad accounts, and why.
+
+    ``risk`` is the share of the graph's accounts whose propagated score is lower (1 for a
+    known-bad account, 0 when no path leads to one).
+    """
+
+    account: str
+    risk: float
+    known_bad: bool
+    reasons: tuple[RiskReason, ...]
 
 
 @dataclass(frozen=True)

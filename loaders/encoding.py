@@ -222,11 +222,9 @@ class Encoder:
 
     def _encoded(self, seen: _Seen, where: np.ndarray, rows: np.ndarray) -> Encoded:
         """Codes and errors per row, from each lookup's position among the values seen."""
-        if not seen.codes:  # a table with no rows (a P2P export's creators) brought no values
-            nothing = np.zeros(0, dtype=np.int64)
-            return Encoded(nothing, nothing, np.zeros(0, dtype=object))
-        codes = np.concatenate(seen.codes)[where]
-        errors = np.concatenate(seen.errors)[where]
+        # An empty table brings no values: nothing seen yet is no error.
+        codes = np.concatenate([np.empty(0, np.int64), *seen.codes])[where]
+        errors = np.concatenate([np.empty(0, object), *seen.errors])[where]
         failed = np.flatnonzero(pd.notna(errors)[rows])
         return Encoded(codes[rows], failed, errors[rows[failed]])
 

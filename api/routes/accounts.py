@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.deps import StoreDep, require_reader, run_read
+from api.deps import RiskModelsDep, StoreDep, require_reader, run_read
 from api.schemas import (
     AccountLinkage,
     AccountPath,
@@ -15,6 +16,7 @@ from api.schemas import (
     error_responses,
     links_of,
     view_path,
+    with_degrees,
 )
 from graphfraud.errors import InputError
 from graphfraud.model import EntityKind, EntityRef, Page, RingFilter
@@ -30,7 +32,9 @@ AccountKey = Annotated[
     Path(
         min_length=1,
         max_length=500,
-        description="The account's key, e.g. 'A-000017' (or 'Account:A-000017').",
+        description="The account's key, e.g. 'A0000320' (or 'Account:A0000320'); any "
+        "character works, '/' too (sent as is or as %2F).",
+        examples=["A0000320"],
     ),
 ]
 
@@ -43,24 +47,31 @@ def account_ref(text: str) -> EntityRef:
     return ref
 
 
-@router.get("/{account}/linkage", responses=error_responses(400, 401, 404, 422, 503))
+@router.get("/{account:path}/linkage", responses=error_responses(400, 401, 404, 422, 503))
 async def account_linkage(
     account: AccountKey,
     store: StoreDep,
+    models: RiskModelsDep,
     hops: Annotated[int, Query(ge=1, le=3, description="How far to walk.")] = 1,
     limit: Annotated[int, Query(ge=1, le=2000, description="Most entities returned.")] = 200,
 ) -> AccountLinkage:
-    """The rings an account is in and the entities it is linked to."""
+    """The rings an account is in and the entities it is linked to, each with its degree and
+    whether it is a hub."""
     ref = account_ref(account)
-    return await run_read(store, lambda s: linkage(s, ref, hops=hops, limit=limit))
+    return await run_read(
+        store, lambda s: linkage(s, ref, hops=hops, limit=limit, hubs=models.hubs(s))
+    )
 
 
-def linkage(store: GraphStore, ref: EntityRef, *, hops: int, limit: int) -> AccountLinkage:
+def linkage(
+    store: GraphStore, ref: EntityRef, *, hops: int, limit: int, hubs: Mapping[tuple[str, str], int]
+) -> AccountLinkage:
     """What :func:`account_linkage` answers."""
     around = store.neighbourhood(ref, hops=hops, limit=limit)
     rings = store.rings(RingFilter(account=ref.key), Page(limit=MAX_RINGS)).rings
     # Read column by column: building the frames would cost more than the walk.
     entities, links = entities_of(around.node_columns), links_of(around.edge_columns)
+    with_degrees(entities, store.degrees([EntityRef(e.kind, e.key) for e in entities]), hubs)
     me = next(e for e in entities if e.kind == ref.kind and e.key == ref.key)
     return AccountLinkage(
         account=me,
@@ -81,28 +92,50 @@ def linkage(store: GraphStore, ref: EntityRef, *, hops: int, limit: int) -> Acco
     )
 
 
-@router.get("/{account}/path", responses=error_responses(400, 401, 404, 422, 503))
+@router.get("/{account:path}/path", responses=error_responses(400, 401, 404, 422, 503))
 def account_path(
     account: AccountKey,
     store: StoreDep,
-    to: Annotated[str, Query(min_length=1, max_length=500, description="The other account.")],
+    models: RiskModelsDep,
+    to: Annotated[
+        str,
+        Query(
+            min_length=1, max_length=500, description="The other account.", examples=["A0000951"]
+        ),
+    ],
     max_hops: Annotated[int, Query(ge=1, le=6, description="Longest path looked for.")] = 4,
+    through_hubs: Annotated[
+        bool,
+        Query(
+            description="Also walk through hubs (a café's IP, a parcel locker): such a path says "
+            "little, and the hubs it crosses are flagged."
+        ),
+    ] = False,
 ) -> AccountPath:
-    """A shortest chain of links between two accounts and the identifiers they share on it."""
+    """A shortest chain of links between two accounts and the identifiers they share on it.
+
+    Hubs of the latest detection run are stepped around unless ``through_hubs`` is set;
+    every entity on the path carries its degree and hub flag, and ``hubs_crossed`` lists the
+    hubs it goes through."""
     source, target = account_ref(account), account_ref(to)
-    path = store.path(source, target, max_hops=max_hops)
+    hubs = models.hubs(store)
+    avoid = [] if through_hubs else [EntityRef(kind, key) for kind, key in hubs]
+    path = store.path(source, target, max_hops=max_hops, avoid=avoid)
     if path is None:
         return AccountPath(
             source=source.key, target=target.key, linked=False, nodes=[], links=[],
-            shared_identifiers=[],
+            shared_identifiers=[], hubs_crossed=[], through_hubs=through_hubs,
         )  # fmt: skip
-    nodes = entities_of(path.nodes)
+    nodes = entities_of(path.node_columns)
+    with_degrees(nodes, store.degrees([EntityRef(n.kind, n.key) for n in nodes]), hubs)
     return AccountPath(
         source=source.key,
         target=target.key,
         linked=True,
-        hops=len(path.edges),
+        hops=len(path.edge_columns["kind"]),
         nodes=nodes,
-        links=links_of(path.edges),
+        links=links_of(path.edge_columns),
         shared_identifiers=[n for n in nodes if n.kind != EntityKind.ACCOUNT],
+        hubs_crossed=[n for n in nodes if n.hub],
+        through_hubs=through_hubs,
     )

@@ -7,8 +7,10 @@ import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
+from algorithms.typology import MIXED
 from api.deps import InvestigatorDep, StoreDep, WriterDep, require_reader, run_read
 from api.schemas import (
     AssigneeUpdate,
@@ -30,10 +32,13 @@ from api.schemas import (
     links_of,
 )
 from graphfraud.explain import explain
-from graphfraud.model import Page, Ring, RingFilter, RingStatus
+from graphfraud.model import TYPOLOGIES, Page, Ring, RingFilter, RingStatus
 from graphfraud.network import ring_network
 from graphfraud.store import GraphStore
 from graphfraud.store.cached import CachedStore
+
+#: The typologies a ring can be given.
+RING_TYPOLOGIES: tuple[str, ...] = (*TYPOLOGIES, MIXED)
 
 router = APIRouter(prefix="/api/rings", tags=["rings"], dependencies=[Depends(require_reader)])
 
@@ -49,7 +54,15 @@ Surroundings = Annotated[
 async def list_rings(
     store: StoreDep,
     min_score: Annotated[float | None, Query(allow_inf_nan=False)] = None,
-    typology: Annotated[str | None, Query(max_length=100)] = None,
+    typology: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description=f"One of: {', '.join(RING_TYPOLOGIES)}.",
+            examples=["device_farm"],
+            json_schema_extra={"enum": list(RING_TYPOLOGIES)},
+        ),
+    ] = None,
     status: RingStatus | None = None,
     min_size: Annotated[int | None, Query(ge=0, le=10**9)] = None,
     max_size: Annotated[int | None, Query(ge=0, le=10**9)] = None,
@@ -68,6 +81,16 @@ async def list_rings(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> RingList:
     """Rings matching every filter given, sorted and paginated."""
+    if typology is not None and typology not in RING_TYPOLOGIES:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "typology"),
+                    "msg": f"unknown typology; use one of {', '.join(RING_TYPOLOGIES)}",
+                    "type": "enum",
+                }
+            ]
+        )
     flt = RingFilter(
         min_score=min_score,
         typology=typology,

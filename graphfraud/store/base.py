@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any, final
@@ -48,9 +48,11 @@ from graphfraud.errors import ConfigError, InputError, NotFound
 from graphfraud.model import (
     ENTITY_COLUMNS,
     EVENT_COLUMNS,
+    HUB_COLUMNS,
     LINK_COLUMNS,
     RING_INDEX_COLUMNS,
     RING_SORTS,
+    RISK_COLUMNS,
     AuditEntry,
     Columns,
     DetectionRun,
@@ -83,6 +85,32 @@ __all__ = ["LINK_KEY", "MAX_HOPS", "GraphStore", "conform_entities", "conform_li
 
 #: The name under which a store keeps its fingerprint key.
 FINGERPRINT_KEY = "fingerprint_key"
+#: The name under which a store keeps the id of the run whose risk and hubs it holds.
+SCORES_RUN = "scores_run"
+#: Arrow layout of stored account risk (``RISK_COLUMNS``).
+RISK_SCHEMA = pa.schema(
+    [
+        ("account", pa.string()),
+        ("risk", pa.float64()),
+        ("score", pa.float64()),
+        ("known_bad", pa.bool_()),
+        ("nearest", pa.string()),
+        ("hops", pa.int64()),
+        ("via", pa.string()),
+    ]
+)
+#: Arrow layout of stored hubs (``HUB_COLUMNS``).
+HUB_SCHEMA = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("key", pa.string()),
+        ("link", pa.string()),
+        ("accounts", pa.int64()),
+        ("group_accounts", pa.int64()),
+        ("fence", pa.float64()),
+        ("cohesion", pa.float64()),
+    ]
+)
 #: Keys that were ever published (the development default of earlier versions): anyone can
 #: recompute fingerprints made with them and so recover card numbers, in well under a second.
 PUBLIC_FINGERPRINT_KEYS: frozenset[str] = frozenset({"graphfraud-development-key"})
@@ -390,15 +418,32 @@ class GraphStore(ABC):
         return walk.surroundings(self._links_touching, self._lookup, wanted, limit)
 
     @final
-    def path(self, a: EntityRef, b: EntityRef, *, max_hops: int = 4) -> Subgraph | None:
-        """A shortest chain of links from ``a`` to ``b``, or None within ``max_hops``."""
+    def path(
+        self,
+        a: EntityRef,
+        b: EntityRef,
+        *,
+        max_hops: int = 4,
+        avoid: Collection[EntityRef] = (),
+    ) -> Subgraph | None:
+        """A shortest chain of links from ``a`` to ``b``, or None within ``max_hops``; it
+        never steps on an entity of ``avoid`` (the hubs, say)."""
         if not 1 <= max_hops <= MAX_HOPS:
             raise InputError(f"max_hops must be between 1 and {MAX_HOPS}, got {max_hops}")
         self._exists(a)
         self._exists(b)
         if a == b:
             return Subgraph(self._lookup([a]), empty_frame(LINK_COLUMNS))
-        return walk.path(self._links_touching, self._lookup, a, b, max_hops=max_hops)
+        return walk.path(
+            self._links_touching, self._lookup, a, b, max_hops=max_hops,
+            avoid={(ref.kind, ref.key) for ref in avoid},
+        )  # fmt: skip
+
+    @final
+    def degrees(self, refs: list[EntityRef]) -> list[int]:
+        """How many links touch each of ``refs`` (0 for one that is not an entity): for an
+        identifier, the accounts using it (by each kind of link)."""
+        return self._degrees(list(refs)) if refs else []
 
     @final
     def accounts_sharing(self, ref: EntityRef) -> pd.DataFrame:
@@ -465,6 +510,16 @@ class GraphStore(ABC):
         return index, flt.select(index, with_account=with_account)
 
     @final
+    def ring_ids_of(self, accounts: list[str]) -> dict[str, list[str]]:
+        """Per account, the ids of the rings (active or retired) it is a member of."""
+        return {account: self._ring_ids_with(account) for account in dict.fromkeys(accounts)}
+
+    @final
+    def rings_by_id(self, ids: list[str]) -> list[Ring]:
+        """The rings with these ids that exist (active or retired), in the order of ``ids``."""
+        return self._rings_by_id(ids)
+
+    @final
     def ring(self, ring_id: str) -> Ring:
         """One ring, active or retired, with its members, evidence and verdict; raises
         NotFound."""
@@ -516,6 +571,48 @@ class GraphStore(ABC):
             appearances=records.appearances_from_rows(self._appearances(ring_id)),
         )
 
+    # -- risk and hubs of the latest detection run ------------------------------------------
+
+    @final
+    def write_scores(self, risk: pd.DataFrame, hubs: pd.DataFrame, *, run_id: str) -> None:
+        """Keep a detection run's account risk (``RISK_COLUMNS``) and hubs (``HUB_COLUMNS``),
+        replacing those of the run before: what a product check answers from."""
+        _require(risk, RISK_COLUMNS, "risk")
+        _require(hubs, HUB_COLUMNS, "hubs")
+        risk_table = pa.Table.from_pandas(
+            risk[list(RISK_COLUMNS)], schema=RISK_SCHEMA, preserve_index=False
+        )
+        hub_table = pa.Table.from_pandas(
+            hubs[list(HUB_COLUMNS)].astype({"kind": str, "key": str, "link": str}),
+            schema=HUB_SCHEMA,
+            preserve_index=False,
+        )
+        self._write_scores(risk_table, hub_table)
+        self._put_meta(SCORES_RUN, run_id, replace=True)
+
+    @final
+    def scores_run(self) -> str | None:
+        """The id of the detection run whose risk and hubs the store keeps (None: none yet)."""
+        run = self._put_meta(SCORES_RUN, "", replace=False)
+        return run or None
+
+    @final
+    def risk(self, *, accounts: list[str] | None = None) -> pd.DataFrame:
+        """Account risk of the latest run (``RISK_COLUMNS``), riskiest first; of these
+        accounts only, if given (accounts the run did not see are left out)."""
+        found = self._risk(accounts)
+        order = np.lexsort((found["account"].to_numpy(dtype=str), -found["score"].to_numpy()))
+        order = order[np.argsort(-found["risk"].to_numpy()[order], kind="stable")]
+        return found.iloc[order].reset_index(drop=True)
+
+    @final
+    def hubs(self) -> pd.DataFrame:
+        """Hubs of the latest run (``HUB_COLUMNS``), most used first."""
+        found = self._hubs()
+        return found.sort_values(
+            ["group_accounts", "kind", "key"], ascending=[False, True, True], kind="stable"
+        ).reset_index(drop=True)
+
     @final
     def stats(self) -> StoreStats:
         """Counts of entities per kind, links per kind, and active rings."""
@@ -543,6 +640,25 @@ class GraphStore(ABC):
 
     @abstractmethod
     def _ensure_schema(self) -> None: ...
+
+    def _degrees(self, refs: list[EntityRef]) -> list[int]:
+        """Links touching each ref; engines holding the graph in memory count faster."""
+        links = walk.links_of(self._links_touching(refs, outgoing=False))
+        count: dict[tuple[str, str], int] = {}
+        for ends in (("src_kind", "src_key"), ("dst_kind", "dst_key")):
+            for node in zip(links[ends[0]].tolist(), links[ends[1]].tolist(), strict=True):
+                count[node] = count.get(node, 0) + 1
+        return [count.get((ref.kind, ref.key), 0) for ref in refs]
+
+    @abstractmethod
+    def _write_scores(self, risk: pa.Table, hubs: pa.Table) -> None:
+        """Replace the stored risk and hubs with these, in one transaction."""
+
+    @abstractmethod
+    def _risk(self, accounts: list[str] | None) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def _hubs(self) -> pd.DataFrame: ...
 
     @abstractmethod
     def _close(self) -> None: ...

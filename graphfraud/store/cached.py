@@ -173,6 +173,16 @@ class LinkIndex:
             **{name: column[links] for name, column in self._links.items()},
         }
 
+    def degrees(self, refs: list[EntityRef]) -> list[int]:
+        """Links touching each of ``refs`` (0 for one that is not an entity)."""
+        nodes = self._ids(
+            np.asarray([ref.kind for ref in refs], dtype=object),
+            np.asarray([ref.key for ref in refs], dtype=object),
+        )
+        known = np.maximum(nodes, 0)
+        found = self._start[known + 1] - self._start[known]
+        return np.where(nodes >= 0, found, 0).tolist()
+
     def _ids(self, kinds: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """Node ids of (kind, key) pairs; -1 for those that are not entities."""
         if len(keys) <= FEW:
@@ -327,6 +337,10 @@ class CachedStore(GraphStore):
             if self._ring_cache is not None:
                 self._ring_cache = self._read_rings()
 
+    def _write_scores(self, risk: pa.Table, hubs: pa.Table) -> None:
+        with self._lock:
+            self.inner._write_scores(risk, hubs)
+
     def _update_verdict(self, ring_id: str, decide: Decide) -> VerdictChange:
         with self._lock:
             change = self.inner._update_verdict(ring_id, decide)
@@ -357,6 +371,13 @@ class CachedStore(GraphStore):
             return links.touching(refs, outgoing=outgoing)
         with self._lock:
             return self.inner._links_touching(refs, outgoing=outgoing)
+
+    def _degrees(self, refs: list[EntityRef]) -> list[int]:
+        links = self._link_index()
+        if links is not None:
+            return links.degrees(refs)
+        with self._lock:
+            return self.inner._degrees(refs)
 
     def _ring_index(self, ids: list[str] | None) -> Columns:
         rings = self._ring_cache
@@ -394,6 +415,14 @@ class CachedStore(GraphStore):
     ) -> pd.DataFrame:
         with self._lock:
             return self.inner._events(accounts, refs, since, until)
+
+    def _risk(self, accounts: list[str] | None) -> pd.DataFrame:
+        with self._lock:
+            return self.inner._risk(accounts)
+
+    def _hubs(self) -> pd.DataFrame:
+        with self._lock:
+            return self.inner._hubs()
 
     def _ring_rows(self, ids: list[str]) -> pd.DataFrame:
         with self._lock:

@@ -24,11 +24,17 @@ MEMBER = "HAS_MEMBER"
 EVENT = "Event"
 #: One node per stored setting of the database (its fingerprint key).
 META = "GraphfraudMeta"
+#: The latest detection run's account risk and hubs: nodes of their own, replaced whole by each
+#: run, outside the entity graph (an entity's own node is never rewritten by detection).
+RISK = "AccountRisk"
+HUB = "Hub"
 #: Entity attributes are node properties named with this prefix (``attr.country``), so that a
 #: merge is ``SET n += $attributes`` and an attribute never shadows ``key`` or ``label``.
 ATTRIBUTE_PREFIX = "attr."
 #: Labels of the nodes that are not entities.
-INTERNAL_LABELS = frozenset({RING, "Verdict", "Note", "AuditEntry", "Run", "RingRun", EVENT, META})
+INTERNAL_LABELS = frozenset(
+    {RING, "Verdict", "Note", "AuditEntry", "Run", "RingRun", EVENT, META, RISK, HUB}
+)
 
 # -- schema ----------------------------------------------------------------------------------
 
@@ -373,6 +379,40 @@ MATCH (a:RingRun {{ring_id: $ring_id}})
 MATCH (r:Run {{run_id: a.run_id}})
 RETURN collect([a.run_id, a.ring_id, a.change, a.size, a.score, a.joined, a.left,
                 {_micros("r.finished_at")}]) AS rows
+"""
+
+# -- risk and hubs of the latest detection run ----------------------------------------------
+
+RISK_INDEX = "CREATE INDEX account_risk IF NOT EXISTS FOR (r:AccountRisk) ON (r.account)"
+
+#: Needs an auto-commit transaction (``session.run``), as every ``IN TRANSACTIONS`` does.
+DROP_SCORES = """
+MATCH (n) WHERE n:AccountRisk OR n:Hub
+CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS
+"""
+
+ADD_RISK = """
+UNWIND $rows AS row
+CREATE (r:AccountRisk)
+SET r = row
+"""
+
+ADD_HUBS = """
+UNWIND $rows AS row
+CREATE (h:Hub)
+SET h = row
+"""
+
+RISK_OF = """
+MATCH (r:AccountRisk)
+WHERE $accounts IS NULL OR r.account IN $accounts
+RETURN collect([r.account, r.risk, r.score, r.known_bad, r.nearest, r.hops, r.via]) AS rows
+"""
+
+HUBS = """
+MATCH (h:Hub)
+RETURN collect([h.kind, h.key, h.link, h.accounts, h.group_accounts, h.fence, h.cohesion])
+       AS rows
 """
 
 # -- stats (count-store lookups: constant time whatever the graph size) ----------------------

@@ -97,6 +97,7 @@ class DuckDBStore(GraphStore):
         self._db.execute(sql.SCHEMA)
         self._db.execute(sql.CREATE_KEY_INDEXES)
         self._ensure_ring_schema()
+        self._db.execute(sql.SCORES_SCHEMA)
 
     def _ensure_ring_schema(self) -> None:
         columns = {row[0] for row in self._db.execute(sql.RING_TABLE_COLUMNS).fetchall()}
@@ -204,6 +205,21 @@ class DuckDBStore(GraphStore):
                 db.execute(statement)
             for name in tables:
                 db.unregister(name)
+
+    def _write_scores(self, risk: pa.Table, hubs: pa.Table) -> None:
+        with self._transaction() as db:
+            db.register("incoming_risk", risk)
+            db.register("incoming_hubs", hubs)
+            db.execute(sql.REPLACE_RISK)
+            db.execute(sql.REPLACE_HUBS)
+            db.unregister("incoming_risk")
+            db.unregister("incoming_hubs")
+
+    def _risk(self, accounts: list[str] | None) -> pd.DataFrame:
+        return self._frame(sql.SELECT_RISK, accounts=accounts)
+
+    def _hubs(self) -> pd.DataFrame:
+        return self._frame(sql.SELECT_HUBS)
 
     def _update_verdict(self, ring_id: str, decide: Decide) -> VerdictChange:
         # DuckDB's transactions are optimistic: of two concurrent changes to one verdict, the

@@ -29,8 +29,10 @@ from graphfraud.errors import InputError, StoreError, StoreUnavailable
 from graphfraud.model import (
     ENTITY_COLUMNS,
     EVENT_COLUMNS,
+    HUB_COLUMNS,
     LINK_COLUMNS,
     RING_INDEX_COLUMNS,
+    RISK_COLUMNS,
     EntityKind,
     EntityRef,
     StoreStats,
@@ -169,6 +171,7 @@ class Neo4jStore(GraphStore):
         self._run(cypher.EVENT_CONSTRAINT, "creating the event constraint")
         self._run(cypher.EVENT_ACCOUNT_INDEX, "creating the event index")
         self._run(cypher.META_CONSTRAINT, "creating the settings constraint")
+        self._run(cypher.RISK_INDEX, "creating the account risk index")
         self._constrained.clear()
         for kind in EntityKind:
             self._label(kind.value)
@@ -221,6 +224,39 @@ class Neo4jStore(GraphStore):
             self._driver.session(database=self._database) as session,
         ):
             session.execute_write(record)
+
+    def _write_scores(self, risk: pa.Table, hubs: pa.Table) -> None:
+        # Replaced in bounded batches, as ring history is not: a million rows do not fit one
+        # transaction's memory. A reader in between sees a part; the run id is set after.
+        with (
+            self._errors("replacing account risk and hubs"),
+            self._driver.session(database=self._database) as session,
+        ):
+            session.run(cypher.DROP_SCORES).consume()
+        for query, table, what in (
+            (cypher.ADD_RISK, risk, "account risk"),
+            (cypher.ADD_HUBS, hubs, "hubs"),
+        ):
+            for batch in table.to_batches(max_chunksize=self.batch_size or 10_000):
+                rows = _records(pa.Table.from_batches([batch]))
+                self._run(query, f"writing {len(rows):,} rows of {what}", rows=rows)
+
+    def _risk(self, accounts: list[str] | None) -> pd.DataFrame:
+        frame = self._frame(cypher.RISK_OF, RISK_COLUMNS, "reading account risk", accounts=accounts)
+        return frame.astype(
+            {"risk": "float64", "score": "float64", "known_bad": bool, "hops": "int64"}
+        )
+
+    def _hubs(self) -> pd.DataFrame:
+        frame = self._frame(cypher.HUBS, HUB_COLUMNS, "reading hubs")
+        return frame.astype(
+            {
+                "accounts": "int64",
+                "group_accounts": "int64",
+                "fence": "float64",
+                "cohesion": "float64",
+            }
+        )
 
     def _update_verdict(self, ring_id: str, decide: Decide) -> VerdictChange:
         def change(tx: neo4j.ManagedTransaction) -> VerdictChange:

@@ -392,3 +392,44 @@ ENTITY_COUNTS = "SELECT kind, count(*) FROM entities GROUP BY kind ORDER BY kind
 LINK_COUNTS = "SELECT kind, count(*) FROM links GROUP BY kind ORDER BY kind"
 
 ACTIVE_RING_COUNT = "SELECT count(*) FROM rings WHERE active"
+
+# -- risk and hubs of the latest detection run --------------------------------------------------
+# Replaced whole by each run that keeps them: no key index (a run writes a million rows at once,
+# and the API reads them into memory; a lookup of a few accounts scans in milliseconds).
+
+SCORES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS account_risk (
+    account VARCHAR NOT NULL,
+    risk DOUBLE NOT NULL,
+    score DOUBLE NOT NULL,
+    known_bad BOOLEAN NOT NULL,
+    nearest VARCHAR,
+    hops BIGINT NOT NULL,
+    via VARCHAR
+);
+CREATE TABLE IF NOT EXISTS hubs (
+    kind VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    link VARCHAR NOT NULL,
+    accounts BIGINT NOT NULL,
+    group_accounts BIGINT NOT NULL,
+    fence DOUBLE,
+    cohesion DOUBLE
+);
+"""
+
+REPLACE_RISK = """
+DELETE FROM account_risk;
+INSERT INTO account_risk SELECT * FROM incoming_risk;
+"""
+
+REPLACE_HUBS = """
+DELETE FROM hubs;
+INSERT INTO hubs SELECT * FROM incoming_hubs;
+"""
+
+SELECT_RISK = """
+SELECT * FROM account_risk WHERE $accounts IS NULL OR account = ANY($accounts)
+"""
+
+SELECT_HUBS = "SELECT * FROM hubs"

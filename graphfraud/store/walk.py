@@ -16,7 +16,7 @@ at every step, frames made a one-hop walk thirty times slower than the walk itse
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from typing import Any, Protocol
 
 import numpy as np
@@ -99,13 +99,20 @@ def surroundings(touching: Touching, lookup: Lookup, refs: list[EntityRef], limi
 
 
 def path(
-    touching: Touching, lookup: Lookup, a: EntityRef, b: EntityRef, *, max_hops: int
+    touching: Touching,
+    lookup: Lookup,
+    a: EntityRef,
+    b: EntityRef,
+    *,
+    max_hops: int,
+    avoid: Collection[Node] = frozenset(),
 ) -> Subgraph | None:
     """A shortest chain of links from ``a`` to ``b`` within ``max_hops``, or None.
 
     Bidirectional breadth-first search: the smaller side expands one level at a time; of
     several shortest paths, the one through the first meeting node in ``(kind, key)`` order,
-    each node reached through the first link (in ``LINK_KEY`` order) that reaches it.
+    each node reached through the first link (in ``LINK_KEY`` order) that reaches it. Nodes
+    in ``avoid`` (hubs) are never stepped on, so never fanned out of either.
     """
     parents: list[dict[Node, tuple[Node, dict[Hashable, Any]] | None]] = [
         {(a.kind, a.key): None},
@@ -119,7 +126,7 @@ def path(
         for edge in _records(edges):
             src, dst = (edge["src_kind"], edge["src_key"]), (edge["dst_kind"], edge["dst_key"])
             for here, there in ((src, dst), (dst, src)):
-                if here in parents[side] and there not in parents[side]:
+                if here in parents[side] and there not in parents[side] and there not in avoid:
                     parents[side][there] = (here, edge)
                     level.append(there)
         meeting = sorted(set(level) & parents[1 - side].keys())

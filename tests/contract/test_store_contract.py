@@ -266,6 +266,24 @@ def test_path_longer_than_allowed_is_none(loaded: GraphStore) -> None:
     assert loaded.path(A1, A3, max_hops=3) is None
 
 
+def test_path_avoids_the_entities_it_is_told_to(loaded: GraphStore) -> None:
+    loaded.upsert_links(
+        pd.DataFrame(
+            [
+                link("A1", "LOGS_IN_FROM", "IP", "9.9.9.9"),
+                link("A3", "LOGS_IN_FROM", "IP", "9.9.9.9"),
+            ]
+        )
+    )
+    shortest = loaded.path(A1, A3, max_hops=4)
+    assert shortest is not None
+    assert shortest.nodes["key"].tolist() == ["A1", "9.9.9.9", "A3"]
+    around = loaded.path(A1, A3, max_hops=4, avoid=[EntityRef("IP", "9.9.9.9")])
+    assert around is not None
+    assert around.nodes["key"].tolist() == ["A1", "dev-1", "A2", "pi_abc", "A3"]
+    assert loaded.path(A1, A3, max_hops=4, avoid=[DEVICE, EntityRef("IP", "9.9.9.9")]) is None
+
+
 def test_path_to_unknown_account_is_not_found(loaded: GraphStore) -> None:
     with pytest.raises(NotFound):
         loaded.path(A1, EntityRef("Account", "nope"))
@@ -599,3 +617,67 @@ def test_stats_count_by_kind(loaded: GraphStore) -> None:
     stats = loaded.stats()
     assert stats.links == {"PAYS_WITH": 2, "USES_DEVICE": 3}
     assert (stats.entity_total, stats.rings) == (7, 1)
+
+
+def _risk_rows(accounts: list[str], risk: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account": accounts,
+            "risk": risk,
+            "score": risk,
+            "known_bad": [r == 1.0 for r in risk],
+            "nearest": [accounts[0] if r > 0 else None for r in risk],
+            "hops": [i if r > 0 else -1 for i, r in enumerate(risk)],
+            "via": [accounts[i - 1] if i > 0 and r > 0 else None for i, r in enumerate(risk)],
+        }
+    )
+
+
+def _hub_rows(keys: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "kind": "IP",
+            "key": keys,
+            "link": "LOGS_IN_FROM",
+            "accounts": [300 + i for i in range(len(keys))],
+            "group_accounts": [300 + i for i in range(len(keys))],
+            "fence": 40.0,
+            "cohesion": 0.05,
+        }
+    )
+
+
+def test_a_store_keeps_the_risk_and_hubs_of_the_latest_run(loaded: GraphStore) -> None:
+    assert loaded.scores_run() is None
+    loaded.write_scores(
+        _risk_rows(["A1", "A2", "A3"], [1.0, 0.5, 0.0]), _hub_rows(["9.9.9.9"]), run_id="r1"
+    )
+    risk = loaded.risk()
+    assert risk["account"].tolist() == ["A1", "A2", "A3"]
+    assert risk.loc[1, ["nearest", "hops", "via"]].tolist() == ["A1", 1, "A1"]
+    assert risk.loc[2, "nearest"] is None or pd.isna(risk.loc[2, "nearest"])
+    assert bool(risk.loc[0, "known_bad"])
+    assert not bool(risk.loc[1, "known_bad"])
+    assert loaded.risk(accounts=["A2", "nobody"])["account"].tolist() == ["A2"]
+    assert loaded.hubs()[["kind", "key", "accounts"]].values.tolist() == [["IP", "9.9.9.9", 300]]
+    assert loaded.scores_run() == "r1"
+
+
+def test_a_later_run_replaces_risk_and_hubs_whole(loaded: GraphStore) -> None:
+    loaded.write_scores(_risk_rows(["A1", "A2"], [1.0, 0.5]), _hub_rows(["1.1.1.1"]), run_id="r1")
+    loaded.write_scores(_risk_rows(["A3"], [1.0]), _hub_rows(["2.2.2.2", "3.3.3.3"]), run_id="r2")
+    assert loaded.risk()["account"].tolist() == ["A3"]
+    assert loaded.hubs()["key"].tolist() == ["3.3.3.3", "2.2.2.2"]  # most used first
+    assert loaded.scores_run() == "r2"
+
+
+def test_risk_with_a_missing_column_is_rejected(loaded: GraphStore) -> None:
+    with pytest.raises(InputError, match="via"):
+        loaded.write_scores(
+            _risk_rows(["A1"], [1.0]).drop(columns="via"), _hub_rows([]), run_id="r1"
+        )
+
+
+def test_degrees_count_the_links_touching_each_entity(loaded: GraphStore) -> None:
+    nowhere = EntityRef("Device", "nowhere")
+    assert loaded.degrees([DEVICE, CARD, A2, nowhere]) == [2, 2, 2, 0]

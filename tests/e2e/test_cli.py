@@ -148,3 +148,40 @@ def test_a_generated_token_export_loads_without_naming_a_mapping(tmp_path: Path)
     nodes = re.search(r"PaymentInstrument\W+([\d,]+)", stats.stdout)
     assert nodes is not None, stats.stdout
     assert int(nodes.group(1).replace(",", "")) == len(tokens - set(refused))
+
+
+def test_risk_lists_accounts_by_risk_with_their_path_to_a_known_bad_account(
+    demo: subprocess.CompletedProcess[str], workdir: Path
+) -> None:
+    import json
+
+    shown = graphfraud("risk", "--format", "json", "--top", "20", cwd=workdir)
+    assert shown.returncode == 0, shown.stderr
+    found = json.loads(shown.stdout)
+    assert 0 < len(found) <= 20
+    risks = [row["risk"] for row in found]
+    assert risks == sorted(risks, reverse=True)
+    assert all(0 < r < 1 for r in risks)
+    reason = found[0]["reasons"][0]
+    assert reason["kind"] == "tied_to_known_bad"
+    assert reason["path"][0] == found[0]["account"]
+    assert reason["path"][-1] == reason["account"]
+    assert len(reason["path"]) == reason["hops"] + 1
+    assert reason["shared"], "the first step names what the two accounts share"
+
+
+def test_risk_as_csv_and_table(demo: subprocess.CompletedProcess[str], workdir: Path) -> None:
+    as_csv = graphfraud("risk", "--format", "csv", "--top", "3", cwd=workdir)
+    assert as_csv.returncode == 0, as_csv.stderr
+    lines = as_csv.stdout.splitlines()
+    assert lines[0] == "account,risk,nearest_known_bad,hops,path,shared"
+    assert len(lines) == 4
+    as_table = graphfraud("risk", "--top", "3", cwd=workdir)
+    assert "riskiest accounts" in as_table.stdout
+
+
+def test_risk_before_any_detection_says_what_to_do(tmp_path: Path) -> None:
+    shown = graphfraud("risk", cwd=tmp_path)
+    assert shown.returncode == 2
+    assert "run a detection first" in shown.stderr
+    assert "Traceback" not in shown.stderr

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
+from graphfraud.model import EntityRef
 from tests.api_server import ServedApi
 
 
@@ -136,7 +139,7 @@ def test_no_path_within_the_hops_is_not_linked(api: ServedApi, ring: dict[str, A
     path = get(api, f"/api/accounts/{a}/path", to=b, max_hops=1)
     assert path == {
         "source": a, "target": b, "linked": False, "hops": None, "nodes": [], "links": [],
-        "shared_identifiers": [],
+        "shared_identifiers": [], "hubs_crossed": [], "through_hubs": False,
     }  # fmt: skip
 
 
@@ -175,3 +178,87 @@ def test_unknown_identifier_is_404(api: ServedApi) -> None:
 def test_identifier_without_kind_is_422_naming_ref(api: ServedApi) -> None:
     body = get(api, "/api/identifiers/accounts", status=422, ref="just-a-key")
     assert [e["field"] for e in body["errors"]] == ["ref"]
+
+
+@pytest.fixture(scope="module")
+def hub_pair(api: ServedApi) -> tuple[str, str, str]:
+    """Two accounts whose shortest tie is a hub IP they both logged in from, and the hub."""
+    with api.open_store() as store:
+        hubs = store.hubs()
+        ip = hubs[hubs["kind"] == "IP"].iloc[0]["key"]
+        users = store.accounts_sharing(EntityRef("IP", ip))["account"].tolist()
+    return users[0], users[-1], ip
+
+
+def test_paths_step_around_hubs_unless_asked(
+    api: ServedApi, hub_pair: tuple[str, str, str]
+) -> None:
+    a, b, ip = hub_pair
+    through = get(api, f"/api/accounts/{a}/path", to=b, through_hubs=True, max_hops=2)
+    assert through["linked"]
+    assert [n["ref"] for n in through["hubs_crossed"]] == [f"IP:{ip}"]
+    assert through["nodes"][1]["hub"]
+    around = get(api, f"/api/accounts/{a}/path", to=b, max_hops=6)
+    assert f"IP:{ip}" not in [n["ref"] for n in around["nodes"]]
+    assert around["hubs_crossed"] == []
+
+
+def test_entities_carry_their_degree_and_hub_flag(
+    api: ServedApi, hub_pair: tuple[str, str, str]
+) -> None:
+    a, _, ip = hub_pair
+    linkage = get(api, f"/api/accounts/{a}/linkage")
+    hub = next(n for n in linkage["neighbours"] if n["ref"] == f"IP:{ip}")
+    assert hub["hub"]
+    assert hub["degree"] >= 10
+    mine = linkage["account"]["ref"]
+    touching = [li for li in linkage["links"] if mine in (li["source"], li["target"])]
+    assert linkage["account"]["degree"] == len(touching)
+    assert not linkage["account"]["hub"]
+
+
+def test_identifier_listings_are_paginated(api: ServedApi, hub_pair: tuple[str, str, str]) -> None:
+    _, _, ip = hub_pair
+    first = get(api, "/api/identifiers/accounts", ref=f"IP:{ip}", limit=5)
+    assert (first["offset"], first["limit"], len(first["accounts"])) == (0, 5, 5)
+    assert first["total"] > 5
+    assert first["identifier"]["hub"]
+    assert first["identifier"]["degree"] == first["total"]
+    second = get(api, "/api/identifiers/accounts", ref=f"IP:{ip}", limit=5, offset=5)
+    assert not {a["account"] for a in first["accounts"]} & {
+        a["account"] for a in second["accounts"]
+    }
+
+
+def test_a_malformed_identifier_is_a_422_saying_why(api: ServedApi) -> None:
+    body = get(api, "/api/identifiers/accounts", status=422, ref="Email:notanemail")
+    assert "@" in body["errors"][0]["message"]
+
+
+def test_an_unknown_kind_is_a_422_naming_the_kinds(api: ServedApi) -> None:
+    body = get(api, "/api/identifiers/accounts", status=422, ref="Widget:x1")
+    assert "Device" in body["errors"][0]["message"]
+    assert "Email" in body["errors"][0]["message"]
+
+
+def test_a_card_number_is_looked_up_by_its_fingerprint(api: ServedApi, marketplace: Path) -> None:
+    cards = pd.read_csv(marketplace / "payment_methods.csv", dtype=str)
+    number = cards["card_number"].iloc[0]
+    found = get(api, "/api/identifiers/accounts", ref=f"PaymentInstrument:{number}")
+    assert found["identifier"]["key"].startswith("pi_")
+    assert cards["account_id"].iloc[0] in {a["account"] for a in found["accounts"]}
+    unknown = get(api, "/api/identifiers/accounts", status=404, ref="PaymentInstrument:1234")
+    assert "looked up by the fingerprint" in unknown["detail"]
+
+
+def test_an_unknown_typology_is_a_422_listing_the_typologies(api: ServedApi) -> None:
+    body = get(api, "/api/rings", status=422, typology="nonsense")
+    assert "device_farm" in body["errors"][0]["message"]
+
+
+def test_account_ids_with_a_slash_reach_the_account_lookup(api: ServedApi) -> None:
+    for written in ("shop/7", "shop%2F7"):
+        with api.client() as client:
+            response = client.get(f"/api/accounts/{written}/linkage")
+        assert response.status_code == 404, response.text
+        assert "shop/7" in response.json()["detail"], "the store was asked, not the router"

@@ -21,12 +21,17 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api import create_app
 from graphfraud.store import open_store
 from tests.api_server import INVESTIGATOR_KEY, api_settings, fill
 
 EXAMPLES_PER_OPERATION = 12
+#: Operations whose input is valid only if the normalisers can read it (an e-mail, a phone in
+#: its country's format, a card that passes Luhn): no schema can say that, so a schema-valid
+#: value they refuse is a 422 naming the field, which every other check still holds to.
+NORMALISED_INPUT = frozenset({"/api/risk/check", "/api/identifiers/accounts"})
 
 STORE_FOLDER = Path(tempfile.mkdtemp(prefix="graphfraud-schemathesis-"))
 STORE_URL = f"duckdb:///{STORE_FOLDER / 'graph.duckdb'}"
@@ -51,4 +56,5 @@ def filled_store(marketplace: Path) -> Iterator[None]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_every_operation_honours_its_schema(case: schemathesis.Case) -> None:
-    case.call_and_validate(headers={"X-API-Key": INVESTIGATOR_KEY})
+    excluded = [positive_data_acceptance] if case.path in NORMALISED_INPUT else []
+    case.call_and_validate(headers={"X-API-Key": INVESTIGATOR_KEY}, excluded_checks=excluded)
