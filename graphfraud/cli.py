@@ -400,11 +400,17 @@ def serve_api(store: str | None, *, host: str, port: int) -> None:
 
 
 class RingFormat(StrEnum):
-    """Output formats of ``graphfraud rings``."""
+    """Output formats of the listing commands (``rings``, ``risk``)."""
 
     TABLE = "table"
     JSON = "json"
     CSV = "csv"
+
+
+#: How a listing is printed: for people, or for other tools.
+FormatOption = Annotated[
+    RingFormat, typer.Option("--format", help="table, json or csv (for other tools).")
+]
 
 
 EngineOption = Annotated[
@@ -559,9 +565,7 @@ def _print_explanation(explanation: Explanation, *, members: int = 12) -> None:
 @app.command("rings")
 def rings_command(
     store: StoreOption = None,
-    output: Annotated[
-        RingFormat, typer.Option("--format", help="table, json or csv (for other tools).")
-    ] = RingFormat.TABLE,
+    output: FormatOption = RingFormat.TABLE,
     min_score: Annotated[
         float | None, typer.Option(help="Only rings scoring at least this.")
     ] = None,
@@ -648,9 +652,7 @@ def _print_rings(rings: list[Ring]) -> None:
 @app.command("risk")
 def risk_command(
     store: StoreOption = None,
-    output: Annotated[
-        RingFormat, typer.Option("--format", help="table, json or csv (for other tools).")
-    ] = RingFormat.TABLE,
+    output: FormatOption = RingFormat.TABLE,
     top: Annotated[int, typer.Option(min=1, help="How many of the riskiest accounts.")] = 50,
     known_bad: Annotated[
         bool, typer.Option("--known-bad", help="Also list the known-bad accounts themselves.")
