@@ -32,7 +32,15 @@ from algorithms.scoring import household_reference, ring_signals, score_rings, s
 from algorithms.stable_ids import assign_ring_ids
 from algorithms.typology import classify_ring
 from graphfraud import __version__
-from graphfraud.model import DetectionRun, EntityKind, Page, Ring, RingMember, TypologyEvidence
+from graphfraud.model import (
+    DetectionRun,
+    EntityKind,
+    Page,
+    Ring,
+    RingEvidence,
+    RingMember,
+    TypologyEvidence,
+)
 from graphfraud.settings import DetectionSettings, get_settings
 from graphfraud.store.base import GraphStore
 from graphfraud.store.records import aware_utc
@@ -256,6 +264,66 @@ def find_rings(
     created_at, labelled = _account_facts(projection, accounts)
     stage("projection")
 
+    candidates = candidate_groups(
+        projection, settings=settings, seed=seed, engine=engine, stage=stage
+    )
+    rings, signals, scores, reference = score_candidates(
+        projection, candidates, created_at=created_at, labelled=labelled, reference=None,
+        settings=settings, seed=seed, engine=engine,
+    )  # fmt: skip
+    stage("scoring")
+    evidence = explain_rings(
+        projection, rings, signals, scores, created_at=created_at, labelled=labelled,
+        reference=reference, describe=describe, settings=settings, seed=seed, engine=engine,
+        stage=stage,
+    )  # fmt: skip
+    members = [[m.account for m in e.members] for e in evidence]
+    ids = assign_ring_ids(members, dict(previous or {}), min_jaccard=settings.match_jaccard)
+    found = [
+        Ring(
+            ring_id=ring_id,
+            score=e.score.total,
+            typology=e.typology.name,
+            members=[RingMember(m.account, m.role, m.pagerank, m.degree) for m in e.members],
+            evidence=e,
+        )
+        for ring_id, e in zip(ids, evidence, strict=True)
+    ]
+    stage("ids")
+    hubs = projection.hubs
+    return DetectionResult(
+        rings=found,
+        timings=timings,
+        hubs=hubs,
+        accounts=n_nodes,
+        edges=len(projection.edges),
+        candidates=int(candidates.max(initial=-1)) + 1,
+        data_from=data_from,
+        data_to=data_to,
+    )
+
+
+def candidate_groups(
+    projection: Projection,
+    *,
+    settings: DetectionSettings,
+    seed: int,
+    engine: Engine,
+    stage: Callable[[str], None] = lambda name: None,
+) -> np.ndarray:
+    """Candidate groups of a projection: components of its strong edges, split by Leiden,
+    pieces of one ring merged back.
+
+    Every group lies inside one connected component of the projection's edges and the
+    identifiers its members share (:func:`algorithms.projection.candidate_links`), so a
+    projection restricted to one such component gives that component's groups.
+
+    Returns
+    -------
+    numpy.ndarray
+        Group label per node (``0..k-1``; ``-1``: in no group of ``min_ring_size`` or more).
+    """
+    n_nodes = len(projection.accounts)
     strong = strong_edges(projection.edges, min_weight=settings.min_edge_weight)
     strong = peel_pendants(n_nodes, strong)
     components = connected_components(n_nodes, strong, engine=engine)
@@ -289,6 +357,34 @@ def find_rings(
     communities = capped_merge(communities, attached, max_size=settings.max_ring_size)
     candidates = _at_least(communities, settings.min_ring_size)
     stage("communities")
+    return candidates
+
+
+def score_candidates(
+    projection: Projection,
+    candidates: np.ndarray,
+    *,
+    created_at: np.ndarray,
+    labelled: np.ndarray,
+    reference: float | None,
+    settings: DetectionSettings,
+    seed: int,
+    engine: Engine,
+) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, float]:
+    """Score candidate groups, split those that are no one ring, and keep the rings.
+
+    Parameters
+    ----------
+    reference
+        The sharing surprise households reach (:func:`household_reference`); ``None``: judged
+        here on these candidates. A part of a graph (one component) takes the whole graph's.
+
+    Returns
+    -------
+    tuple
+        Ring label per node (``0..R-1`` best score first, ``-1``: none), the rings' signals
+        and scores (row ``r`` for ring ``r``), and the reference used.
+    """
 
     def measure(groups: np.ndarray) -> pd.DataFrame:
         return ring_signals(
@@ -301,9 +397,10 @@ def find_rings(
         )
 
     signals = measure(candidates)
-    # Households are judged once, on the first candidates: re-splitting makes small parts of
-    # big groups, which are no households.
-    reference = household_reference(signals, settings=settings)
+    if reference is None:
+        # Households are judged once, on the first candidates: re-splitting makes small parts
+        # of big groups, which are no households.
+        reference = household_reference(signals, settings=settings)
     scores = score_rings(signals, reference=reference, settings=settings)
     candidates, signals, scores = _split_until_rings(
         projection, candidates, signals, scores,
@@ -316,8 +413,25 @@ def find_rings(
     rings = rank[candidates]  # candidates' -1 picks the trailing -1
     signals = signals.iloc[kept].reset_index(drop=True)
     scores = scores.iloc[kept].reset_index(drop=True)
-    stage("scoring")
+    return rings, signals, scores, reference
 
+
+def explain_rings(
+    projection: Projection,
+    rings: np.ndarray,
+    signals: pd.DataFrame,
+    scores: pd.DataFrame,
+    *,
+    created_at: np.ndarray,
+    labelled: np.ndarray,
+    reference: float,
+    describe: Describe | None,
+    settings: DetectionSettings,
+    seed: int,
+    engine: Engine,
+    stage: Callable[[str], None] = lambda name: None,
+) -> list[RingEvidence]:
+    """Centrality, evidence and typology of every ring (as :func:`score_candidates` gives)."""
     centrality = ring_centrality(
         projection.edges,
         rings,
@@ -344,31 +458,7 @@ def find_rings(
         typology = TypologyEvidence(name=name, reasons=reasons)
         evidence.append(measured.model_copy(update={"typology": typology}))
     stage("evidence")
-
-    members = [[m.account for m in e.members] for e in evidence]
-    ids = assign_ring_ids(members, dict(previous or {}), min_jaccard=settings.match_jaccard)
-    found = [
-        Ring(
-            ring_id=ring_id,
-            score=e.score.total,
-            typology=e.typology.name,
-            members=[RingMember(m.account, m.role, m.pagerank, m.degree) for m in e.members],
-            evidence=e,
-        )
-        for ring_id, e in zip(ids, evidence, strict=True)
-    ]
-    stage("ids")
-    hubs = projection.hubs
-    return DetectionResult(
-        rings=found,
-        timings=timings,
-        hubs=hubs,
-        accounts=n_nodes,
-        edges=len(projection.edges),
-        candidates=int(candidates.max(initial=-1)) + 1,
-        data_from=data_from,
-        data_to=data_to,
-    )
+    return evidence
 
 
 def _split_until_rings(
