@@ -49,6 +49,8 @@ from graphfraud.store.records import aware_utc
 Progress = Callable[[str, int, int], None]
 #: Looks up display text for identifiers: frame of ``kind``, ``key`` → one value per row.
 Describe = Callable[[pd.DataFrame], Sequence[str | None]]
+#: Finds rings in a store's links and accounts, called as :func:`find_rings` is.
+Finder = Callable[..., "DetectionResult"]
 
 STAGES: tuple[str, ...] = (
     "reading",
@@ -111,6 +113,8 @@ def detect_rings(
     write: bool = True,
     progress: Progress | None = None,
     run_id: str | None = None,
+    finder: Finder | None = None,
+    engine_name: str | None = None,
 ) -> DetectionResult:
     """Detect rings in a store's graph and write them back with stable ids.
 
@@ -131,6 +135,11 @@ def detect_rings(
         Called as ``progress(stage, done, total)`` as stages start and at the end.
     run_id
         Id to record the run under; default: a fresh one.
+    finder
+        What finds the rings: :func:`find_rings` (default), or another engine's finder
+        called the same way (:class:`algorithms.spark.SparkFinder`).
+    engine_name
+        The engine the run is recorded under; default: ``engine``.
 
     Returns
     -------
@@ -159,7 +168,7 @@ def detect_rings(
         values = lookup.reindex(pd.MultiIndex.from_frame(frame[["kind", "key"]])).to_numpy()
         return [None if pd.isna(v) else str(v) for v in values]
 
-    result = find_rings(
+    result = (finder or find_rings)(
         store.links,  # read inside, so the frame is freed once projected
         accounts,
         settings=settings,
@@ -179,7 +188,7 @@ def detect_rings(
             settings=settings.model_dump(mode="json"),
             data_from=result.data_from,
             data_to=result.data_to,
-            engine=engine,
+            engine=engine_name or engine,
             version=__version__,
             accounts=result.accounts,
             candidates=result.candidates,
@@ -253,7 +262,7 @@ def find_rings(
         tell("reading", 0, len(STAGES))
         links = links()
         stage("reading")
-    data_from, data_to = _span(links)
+    data_from, data_to = span(links)
     tell("projection", STAGES.index("projection"), len(STAGES))
     accounts = accounts.drop_duplicates("key")
     projection = project_accounts(
@@ -261,7 +270,7 @@ def find_rings(
     )
     del links  # the largest frame of the run; everything below works on the projection
     n_nodes = len(projection.accounts)
-    created_at, labelled = _account_facts(projection, accounts)
+    created_at, labelled = account_facts(projection, accounts)
     stage("projection")
 
     candidates = candidate_groups(
@@ -582,7 +591,7 @@ def _spanning_members(
     return np.bincount(groups[tied], minlength=n_groups)
 
 
-def _span(links: pd.DataFrame) -> tuple[datetime | None, datetime | None]:
+def span(links: pd.DataFrame) -> tuple[datetime | None, datetime | None]:
     """The earliest first and the latest last sighting of ``links``, tz-aware UTC."""
     return aware_utc(links["first_seen"].min()), aware_utc(links["last_seen"].max())
 
@@ -594,7 +603,7 @@ def _at_least(labels: np.ndarray, min_size: int) -> np.ndarray:
     return dense_labels(np.where(grouped & (sizes[np.maximum(labels, 0)] >= min_size), labels, -1))
 
 
-def _account_facts(projection: Projection, accounts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def account_facts(projection: Projection, accounts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Creation time and known-bad flag per projected node (accounts seen only in links have
     neither)."""
     facts = accounts.set_index(accounts["key"].astype(str))
