@@ -236,7 +236,7 @@ def candidate_links(projection: Projection, *, settings: DetectionSettings) -> p
     hold ``attach_share`` of an identifier's users, hubs included; no merge goes past
     ``max_ring_size``. So an identifier with more users than ``max_ring_size / attach_share``
     joins no groups, and the connected components of these pairs (edges, and each other
-    identifier's users chained one to the next) hold every group whole: each can be detected
+    identifier's users tied to its first user) hold every group whole: each can be detected
     on its own, in parallel.
 
     Returns
@@ -249,11 +249,15 @@ def candidate_links(projection: Projection, *, settings: DetectionSettings) -> p
     users = projection.identifiers["accounts"].to_numpy(np.int64)[ident]
     joining = (users >= 2) & (users <= settings.max_ring_size / settings.attach_share)
     node, ident = usage["node"].to_numpy(np.int64)[joining], ident[joining]
-    chained = ident[1:] == ident[:-1]  # usage is sorted by identifier
+    # usage is sorted by identifier: each run's first user is the centre of a star (a star,
+    # not a chain, so components are found in few rounds).
+    starts = np.flatnonzero(np.r_[True, ident[1:] != ident[:-1]]) if len(ident) else ident
+    first = np.repeat(node[starts], np.diff(np.r_[starts, len(ident)]))
+    others = node != first
     return pd.DataFrame(
         {
-            "a": np.r_[projection.edges["a"].to_numpy(np.int64), node[:-1][chained]],
-            "b": np.r_[projection.edges["b"].to_numpy(np.int64), node[1:][chained]],
+            "a": np.r_[projection.edges["a"].to_numpy(np.int64), first[others]],
+            "b": np.r_[projection.edges["b"].to_numpy(np.int64), node[others]],
         }
     )
 

@@ -59,9 +59,9 @@ Components = Literal["auto", "graphframes", "dataframes"]
 
 
 def spark_session(
-    *, master: str | None = None, shuffle_partitions: int | None = None
+    *, master: str | None = None, shuffle_partitions: int | None = None, graphframes: bool = True
 ) -> SparkSession:
-    """The active Spark session, or a new one asking for the GraphFrames jar.
+    """The active Spark session, or a new one (asking for the GraphFrames jar).
 
     Parameters
     ----------
@@ -70,6 +70,9 @@ def spark_session(
         the environment says (``local[*]`` when nothing does).
     shuffle_partitions
         ``spark.sql.shuffle.partitions`` for a new session (a few on one machine).
+    graphframes
+        Whether a new session fetches :data:`GRAPHFRAMES_PACKAGE` (from Maven Central, once);
+        where it cannot be had, the session starts without it.
     """
     try:
         from pyspark.sql import SparkSession
@@ -80,17 +83,31 @@ def spark_session(
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    builder = SparkSession.builder.appName("graphfraud").config(
-        "spark.jars.packages", GRAPHFRAMES_PACKAGE
-    )
+    options = {
+        "spark.app.name": "graphfraud",
+        # Frames cross between the JVM and pandas as Arrow, not row by row.
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+    }
     if master:
-        builder = builder.master(master)
+        options["spark.master"] = master
     if shuffle_partitions:
-        builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-    try:
-        return builder.getOrCreate()
-    except Exception:  # the jar's repository unreachable: run without GraphFrames
-        return SparkSession.builder.config("spark.jars.packages", "").getOrCreate()
+        options["spark.sql.shuffle.partitions"] = str(shuffle_partitions)
+    if graphframes:
+        try:
+            return _built({**options, "spark.jars.packages": GRAPHFRAMES_PACKAGE})
+        except Exception:  # the jar's repository unreachable: run without GraphFrames
+            pass
+    return _built(options)
+
+
+def _built(options: Mapping[str, str]) -> SparkSession:
+    """A new session with these options."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder
+    for key, value in options.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 def read_links(spark: SparkSession, source: str) -> DataFrame:
@@ -356,6 +373,16 @@ def _propagate_labels(vertices: DataFrame, edges: DataFrame) -> DataFrame:
         if changed.isEmpty():
             return updated
         labels = updated
+
+
+def export_links(links: pd.DataFrame, path: Path) -> Path:
+    """Write links as Parquet partitioned by link kind (what :class:`SparkFinder` reads)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(links.astype({"kind": str}), preserve_index=False)
+    pq.write_to_dataset(table, root_path=path, partition_cols=["kind"])
+    return path
 
 
 def write_rings_parquet(rings: Sequence[Ring], path: Path) -> None:
