@@ -17,6 +17,7 @@ from graphfraud.store import open_store
 from loaders.generator import generate_marketplace
 from loaders.load import load_tables
 from loaders.mapping import builtin_mapping
+from tests.unit.planted_graphs import marketplace as planted_marketplace
 
 
 @pytest.fixture(scope="module")
@@ -59,17 +60,24 @@ def test_spark_engine_finds_the_same_rings_as_one_machine(
 
 
 def test_detect_with_the_spark_engine_writes_rings_to_the_store(
-    marketplace: str, spark: object, tmp_path: Path
+    spark: object, tmp_path: Path
 ) -> None:
+    url = f"duckdb:///{tmp_path / 'graph.duckdb'}"
+    planted, rings = planted_marketplace()
+    with open_store(url) as store:
+        store.ensure_schema()
+        store.upsert_entities(planted.accounts())
+        store.upsert_links(planted.links())
+    out = tmp_path / "rings"
     result = CliRunner().invoke(
-        app, ["detect", "--engine", "spark", "--store", marketplace, "--rings-out",
-              str(tmp_path / "rings")],
-    )  # fmt: skip
+        app, ["detect", "--engine", "spark", "--store", url, "--rings-out", str(out)]
+    )
     assert result.exit_code == 0, result.output
-    with open_store(marketplace) as store:
+    with open_store(url) as store:
         stored = store.rings(page=Page(limit=1000))
         runs = store.runs()
-    assert stored.total >= 10
+    found = {frozenset(ring.accounts) for ring in stored.rings}
+    assert frozenset(rings["device_farm"]) in found
     assert runs[0].engine == "spark"
-    written = pd.read_parquet(tmp_path / "rings" / "rings.parquet")
+    written = pd.read_parquet(out / "rings.parquet")
     assert set(written["ring_id"]) == {ring.ring_id for ring in stored.rings}
