@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 from uuid import uuid4
 
 import numpy as np
@@ -33,7 +34,15 @@ from algorithms.scoring import household_reference, ring_signals, score_rings, s
 from algorithms.stable_ids import assign_ring_ids
 from algorithms.typology import classify_ring
 from graphfraud import __version__
-from graphfraud.model import DetectionRun, EntityKind, Page, Ring, RingMember, TypologyEvidence
+from graphfraud.model import (
+    DetectionRun,
+    EntityKind,
+    Page,
+    Ring,
+    RingEvidence,
+    RingMember,
+    TypologyEvidence,
+)
 from graphfraud.settings import DetectionSettings, get_settings
 from graphfraud.store.base import GraphStore
 from graphfraud.store.records import aware_utc
@@ -42,6 +51,8 @@ from graphfraud.store.records import aware_utc
 Progress = Callable[[str, int, int], None]
 #: Looks up display text for identifiers: frame of ``kind``, ``key`` → one value per row.
 Describe = Callable[[pd.DataFrame], Sequence[str | None]]
+#: Finds rings in a store's links and accounts, called as :func:`find_rings` is.
+Finder = Callable[..., "DetectionResult"]
 
 STAGES: tuple[str, ...] = (
     "reading",
@@ -79,6 +90,31 @@ class Candidates:
     groups: np.ndarray
     signals: pd.DataFrame
     scores: pd.DataFrame
+
+
+class Scored(NamedTuple):
+    """What :func:`score_candidates` kept, and every group it scored on the way.
+
+    Attributes
+    ----------
+    rings
+        Ring label per node (``0..R-1`` best score first, ``-1``: none).
+    signals, scores
+        The rings' signals and contributions (row ``r`` for ring ``r``).
+    reference
+        The households' sharing surprise the scores were judged against.
+    groups, group_signals, group_scores
+        Every group after splitting, kept or not (``-1``: in none), with its signals and
+        scores: what a miss is diagnosed from.
+    """
+
+    rings: np.ndarray
+    signals: pd.DataFrame
+    scores: pd.DataFrame
+    reference: float
+    groups: np.ndarray
+    group_signals: pd.DataFrame
+    group_scores: pd.DataFrame
 
 
 @dataclass
@@ -136,6 +172,8 @@ def detect_rings(
     progress: Progress | None = None,
     run_id: str | None = None,
     keep_candidates: bool = False,
+    finder: Finder | None = None,
+    engine_name: str | None = None,
 ) -> DetectionResult:
     """Detect rings in a store's graph and write them back with stable ids.
 
@@ -160,6 +198,11 @@ def detect_rings(
     keep_candidates
         Whether to return every candidate scored (``candidates_scored``), kept or not, with
         the projection: what the evaluation's miss analysis reads.
+    finder
+        What finds the rings: :func:`find_rings` (default), or another engine's finder
+        called the same way (:class:`algorithms.spark.SparkFinder`).
+    engine_name
+        The engine the run is recorded under; default: ``engine``.
 
     Returns
     -------
@@ -188,7 +231,7 @@ def detect_rings(
         values = lookup.reindex(pd.MultiIndex.from_frame(frame[["kind", "key"]])).to_numpy()
         return [None if pd.isna(v) else str(v) for v in values]
 
-    result = find_rings(
+    result = (finder or find_rings)(
         store.links,  # read inside, so the frame is freed once projected
         accounts,
         settings=settings,
@@ -209,7 +252,7 @@ def detect_rings(
             settings=settings.model_dump(mode="json"),
             data_from=result.data_from,
             data_to=result.data_to,
-            engine=engine,
+            engine=engine_name or engine,
             version=__version__,
             accounts=result.accounts,
             candidates=result.candidates,
@@ -285,7 +328,7 @@ def find_rings(
         tell("reading", 0, len(STAGES))
         links = links()
         stage("reading")
-    data_from, data_to = _span(links)
+    data_from, data_to = span(links)
     tell("projection", STAGES.index("projection"), len(STAGES))
     accounts = accounts.drop_duplicates("key")
     projection = project_accounts(
@@ -293,9 +336,75 @@ def find_rings(
     )
     del links  # the largest frame of the run; everything below works on the projection
     n_nodes = len(projection.accounts)
-    created_at, labelled = _account_facts(projection, accounts)
+    created_at, labelled = account_facts(projection, accounts)
     stage("projection")
 
+    components, candidates = candidate_groups(
+        projection, settings=settings, seed=seed, engine=engine, stage=stage
+    )
+    scored = score_candidates(
+        projection, candidates, created_at=created_at, labelled=labelled, reference=None,
+        settings=settings, seed=seed, engine=engine,
+    )  # fmt: skip
+    stage("scoring")
+    evidence = explain_rings(
+        projection, scored.rings, scored.signals, scored.scores, created_at=created_at,
+        labelled=labelled, reference=scored.reference, describe=describe, settings=settings,
+        seed=seed, engine=engine, stage=stage,
+    )  # fmt: skip
+    members = [[m.account for m in e.members] for e in evidence]
+    ids = assign_ring_ids(members, dict(previous or {}), min_jaccard=settings.match_jaccard)
+    found = [
+        Ring(
+            ring_id=ring_id,
+            score=e.score.total,
+            typology=e.typology.name,
+            members=[RingMember(m.account, m.role, m.pagerank, m.degree) for m in e.members],
+            evidence=e,
+        )
+        for ring_id, e in zip(ids, evidence, strict=True)
+    ]
+    stage("ids")
+    risk = account_risk(projection, labelled, settings=settings)
+    stage("risk")
+    every = Candidates(projection, components, scored.groups, scored.group_signals,
+                       scored.group_scores)  # fmt: skip
+    return DetectionResult(
+        rings=found,
+        timings=timings,
+        hubs=projection.hubs,
+        accounts=n_nodes,
+        edges=len(projection.edges),
+        candidates=int(candidates.max(initial=-1)) + 1,
+        data_from=data_from,
+        data_to=data_to,
+        candidates_scored=every if keep_candidates else None,
+        risk=risk,
+    )
+
+
+def candidate_groups(
+    projection: Projection,
+    *,
+    settings: DetectionSettings,
+    seed: int,
+    engine: Engine,
+    stage: Callable[[str], None] = lambda name: None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate groups of a projection: components of its strong edges, split by Leiden,
+    pieces of one ring merged back.
+
+    Every group lies inside one connected component of the projection's edges and the
+    identifiers its members share (:func:`algorithms.projection.candidate_links`), so a
+    projection restricted to one such component gives that component's groups.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, numpy.ndarray]
+        Strong-edge component per node (before any split), and group label per node
+        (``0..k-1``; ``-1``: in no group of ``min_ring_size`` or more).
+    """
+    n_nodes = len(projection.accounts)
     strong = strong_edges(projection.edges, min_weight=settings.min_edge_weight)
     strong = peel_pendants(n_nodes, strong)
     components = connected_components(n_nodes, strong, engine=engine)
@@ -331,6 +440,33 @@ def find_rings(
     communities = capped_merge(communities, attached, max_size=settings.max_ring_size)
     candidates = _at_least(communities, settings.min_ring_size)
     stage("communities")
+    return components, candidates
+
+
+def score_candidates(
+    projection: Projection,
+    candidates: np.ndarray,
+    *,
+    created_at: np.ndarray,
+    labelled: np.ndarray,
+    reference: float | None,
+    settings: DetectionSettings,
+    seed: int,
+    engine: Engine,
+) -> Scored:
+    """Score candidate groups, split those that are no one ring, and keep the rings.
+
+    Parameters
+    ----------
+    reference
+        The sharing surprise households reach (:func:`household_reference`); ``None``: judged
+        here on these candidates. A part of a graph (one component) takes the whole graph's.
+
+    Returns
+    -------
+    Scored
+        The rings kept, and every group scored on the way to them.
+    """
 
     def measure(groups: np.ndarray) -> pd.DataFrame:
         return ring_signals(
@@ -343,26 +479,47 @@ def find_rings(
         )
 
     signals = measure(candidates)
-    # Households are judged once, on the first candidates: re-splitting makes small parts of
-    # big groups, which are no households.
-    reference = household_reference(signals, settings=settings)
+    if reference is None:
+        # Households are judged once, on the first candidates: re-splitting makes small parts
+        # of big groups, which are no households.
+        reference = household_reference(signals, settings=settings)
     scores = score_rings(signals, reference=reference, settings=settings)
     candidates, signals, scores = _split_until_rings(
         projection, candidates, signals, scores,
         measure=measure, reference=reference, settings=settings, seed=seed, engine=engine,
     )  # fmt: skip
-    scored = (
-        Candidates(projection, components, candidates, signals, scores) if keep_candidates else None
-    )
     kept = np.flatnonzero(scores["score"].to_numpy() >= settings.min_score)
     kept = kept[np.argsort(-scores["score"].to_numpy()[kept], kind="stable")]
     rank = np.full(len(signals) + 1, -1, dtype=np.int64)
     rank[kept] = np.arange(len(kept))
     rings = rank[candidates]  # candidates' -1 picks the trailing -1
-    signals = signals.iloc[kept].reset_index(drop=True)
-    scores = scores.iloc[kept].reset_index(drop=True)
-    stage("scoring")
+    return Scored(
+        rings=rings,
+        signals=signals.iloc[kept].reset_index(drop=True),
+        scores=scores.iloc[kept].reset_index(drop=True),
+        reference=reference,
+        groups=candidates,
+        group_signals=signals,
+        group_scores=scores,
+    )
 
+
+def explain_rings(
+    projection: Projection,
+    rings: np.ndarray,
+    signals: pd.DataFrame,
+    scores: pd.DataFrame,
+    *,
+    created_at: np.ndarray,
+    labelled: np.ndarray,
+    reference: float,
+    describe: Describe | None,
+    settings: DetectionSettings,
+    seed: int,
+    engine: Engine,
+    stage: Callable[[str], None] = lambda name: None,
+) -> list[RingEvidence]:
+    """Centrality, evidence and typology of every ring (as :func:`score_candidates` gives)."""
     centrality = ring_centrality(
         projection.edges,
         rings,
@@ -389,35 +546,7 @@ def find_rings(
         typology = TypologyEvidence(name=name, reasons=reasons)
         evidence.append(measured.model_copy(update={"typology": typology}))
     stage("evidence")
-
-    members = [[m.account for m in e.members] for e in evidence]
-    ids = assign_ring_ids(members, dict(previous or {}), min_jaccard=settings.match_jaccard)
-    found = [
-        Ring(
-            ring_id=ring_id,
-            score=e.score.total,
-            typology=e.typology.name,
-            members=[RingMember(m.account, m.role, m.pagerank, m.degree) for m in e.members],
-            evidence=e,
-        )
-        for ring_id, e in zip(ids, evidence, strict=True)
-    ]
-    stage("ids")
-    risk = account_risk(projection, labelled, settings=settings)
-    stage("risk")
-    hubs = projection.hubs
-    return DetectionResult(
-        rings=found,
-        timings=timings,
-        hubs=hubs,
-        accounts=n_nodes,
-        edges=len(projection.edges),
-        candidates=int(candidates.max(initial=-1)) + 1,
-        data_from=data_from,
-        data_to=data_to,
-        candidates_scored=scored,
-        risk=risk,
-    )
+    return evidence
 
 
 def _split_until_rings(
@@ -541,7 +670,7 @@ def _spanning_members(
     return np.bincount(groups[tied], minlength=n_groups)
 
 
-def _span(links: pd.DataFrame) -> tuple[datetime | None, datetime | None]:
+def span(links: pd.DataFrame) -> tuple[datetime | None, datetime | None]:
     """The earliest first and the latest last sighting of ``links``, tz-aware UTC."""
     return aware_utc(links["first_seen"].min()), aware_utc(links["last_seen"].max())
 
@@ -553,7 +682,7 @@ def _at_least(labels: np.ndarray, min_size: int) -> np.ndarray:
     return dense_labels(np.where(grouped & (sizes[np.maximum(labels, 0)] >= min_size), labels, -1))
 
 
-def _account_facts(projection: Projection, accounts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def account_facts(projection: Projection, accounts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Creation time and known-bad flag per projected node (accounts seen only in links have
     neither)."""
     facts = accounts.set_index(accounts["key"].astype(str))

@@ -62,6 +62,10 @@ class Projection:
     account_hubs
         Accounts whose direct counterparties are hub-like (``key``, ``counterparties``,
         ``fence``, ``cohesion``): their direct links join no one.
+    kind_users
+        How widely things of each kind are shared in the whole graph: ``kind``, ``accounts``
+        (users) and ``things`` (non-hub identifiers of that kind with that many users). A
+        projection restricted to part of the graph (:func:`restrict`) keeps the whole graph's.
     """
 
     accounts: pd.Index
@@ -71,6 +75,7 @@ class Projection:
     direct: pd.DataFrame
     owners: pd.DataFrame
     account_hubs: pd.DataFrame
+    kind_users: pd.DataFrame
 
     @property
     def hubs(self) -> pd.DataFrame:
@@ -191,6 +196,85 @@ def project_accounts(
         direct=direct,
         owners=owners,
         account_hubs=account_hubs,
+        kind_users=_kind_users(identifiers),
+    )
+
+
+def _kind_users(identifiers: pd.DataFrame) -> pd.DataFrame:
+    """Non-hub identifiers per kind and number of users (:attr:`Projection.kind_users`)."""
+    usable = identifiers.loc[~identifiers["hub"].to_numpy(), ["kind", "accounts"]]
+    counts = usable.groupby(["kind", "accounts"], observed=True, sort=True).size()
+    return counts.rename("things").reset_index().astype({"kind": str})
+
+
+def candidate_links(projection: Projection, *, settings: DetectionSettings) -> pd.DataFrame:
+    """Pairs of nodes that :func:`algorithms.pipeline.candidate_groups` may put in one group.
+
+    Groups grow along edges, and by merging groups or attaching accounts that between them
+    hold ``attach_share`` of an identifier's users, hubs included; no merge goes past
+    ``max_ring_size``. So an identifier with more users than ``max_ring_size / attach_share``
+    joins no groups, and the connected components of these pairs (edges, and each other
+    identifier's users tied to its first user) hold every group whole: each can be detected
+    on its own, in parallel.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``a`` and ``b`` (node ids).
+    """
+    usage = projection.usage
+    ident = usage["identifier"].to_numpy(np.int64)
+    users = projection.identifiers["accounts"].to_numpy(np.int64)[ident]
+    joining = (users >= 2) & (users <= settings.max_ring_size / settings.attach_share)
+    node, ident = usage["node"].to_numpy(np.int64)[joining], ident[joining]
+    # usage is sorted by identifier: each run's first user is the centre of a star (a star,
+    # not a chain, so components are found in few rounds).
+    starts = np.flatnonzero(np.r_[True, ident[1:] != ident[:-1]]) if len(ident) else ident
+    first = np.repeat(node[starts], np.diff(np.r_[starts, len(ident)]))
+    others = node != first
+    return pd.DataFrame(
+        {
+            "a": np.r_[projection.edges["a"].to_numpy(np.int64), first[others]],
+            "b": np.r_[projection.edges["b"].to_numpy(np.int64), node[others]],
+        }
+    )
+
+
+def restrict(projection: Projection, nodes: np.ndarray) -> Projection:
+    """The projection of ``nodes`` (sorted node ids) alone, renumbered in the same order.
+
+    Identifiers keep their whole-graph counts, rarity and hub call, and ``kind_users`` stays
+    the whole graph's, so every measure of a group inside ``nodes`` is what the whole
+    projection gives it. ``account_hubs`` stays whole too (it reports, it joins nothing).
+    """
+    local = np.full(len(projection.accounts), -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+
+    def inside(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+        keep = np.ones(len(frame), dtype=bool)
+        for column in columns:
+            keep &= local[frame[column].to_numpy(np.int64)] >= 0
+        out = frame[keep].reset_index(drop=True)
+        for column in columns:
+            out[column] = local[out[column].to_numpy(np.int64)]
+        return out
+
+    usage = inside(projection.usage, "node")
+    used = np.unique(usage["identifier"].to_numpy(np.int64))
+    renumber = np.full(len(projection.identifiers), -1, dtype=np.int64)
+    renumber[used] = np.arange(len(used))
+    usage["identifier"] = renumber[usage["identifier"].to_numpy(np.int64)]
+    owners = inside(projection.owners, "node")
+    owners["identifier"] = renumber[owners["identifier"].to_numpy(np.int64)]
+    return Projection(
+        accounts=projection.accounts[nodes],
+        edges=inside(projection.edges, "a", "b"),
+        identifiers=projection.identifiers.iloc[used].reset_index(drop=True),
+        usage=usage,
+        direct=inside(projection.direct, "src", "dst"),
+        owners=owners,
+        account_hubs=projection.account_hubs,
+        kind_users=projection.kind_users,
     )
 
 

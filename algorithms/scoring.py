@@ -179,22 +179,24 @@ def sharing_surprise(projection: Projection, shared: pd.DataFrame) -> np.ndarray
     Parameters
     ----------
     projection
-        The projection (its identifiers give the per-kind distributions).
+        The projection (its ``kind_users`` give the per-kind distributions).
     shared
         As :func:`shared_identifiers` returns.
     """
     identifiers = projection.identifiers
-    usable = ~identifiers["hub"].to_numpy()
-    kind = identifiers["kind"].cat.codes.to_numpy(np.int64)
-    users = identifiers["accounts"].to_numpy(np.int64)
+    kind = identifiers["kind"].astype(str).to_numpy()
     ident = shared["identifier"].to_numpy(np.int64)
     members = shared["members"].to_numpy(np.int64)
     tail = np.ones(len(ident))
-    for code in np.unique(kind[ident]).tolist():
-        population = np.sort(users[usable & (kind == code)])
-        rows = kind[ident] == code
-        at_least = len(population) - np.searchsorted(population, members[rows], side="left")
-        tail[rows] = np.maximum(at_least, 1) / max(len(population), 1)
+    population = projection.kind_users
+    for name in np.unique(kind[ident]).tolist():
+        same = population[population["kind"].to_numpy() == name]
+        users = same["accounts"].to_numpy(np.int64)  # ascending
+        # Things used by at least m accounts: the count from the first size >= m on.
+        beyond = np.r_[np.cumsum(same["things"].to_numpy(np.int64)[::-1])[::-1], 0]
+        rows = kind[ident] == name
+        at_least = beyond[np.searchsorted(users, members[rows], side="left")]
+        tail[rows] = np.maximum(at_least, 1) / max(int(beyond[0]), 1)
     return -np.log10(tail) * members / np.maximum(shared["accounts"].to_numpy(), 1)
 
 

@@ -198,6 +198,14 @@ def load(
     ] = None,
     max_rejects: MaxRejectsOption = None,
     store: StoreOption = None,
+    links_parquet: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the store's links here as Parquet partitioned by kind, for "
+            "detect --engine spark --links.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Load tables into the entity graph through a mapping spec.
 
@@ -209,6 +217,10 @@ def load(
     with store_for_writing(store) as opened:
         report = _load(opened, data, mapping, rejects, max_rejects=max_rejects)
         url = opened.url
+        if links_parquet is not None:
+            from algorithms.spark import export_links
+
+            export_links(opened.links(), links_parquet)
     # Timed through close: the embedded store builds its lookup indexes after a bulk load.
     _print_load(report, url, seconds=time.perf_counter() - started)
 
@@ -414,7 +426,11 @@ FormatOption = Annotated[
 
 
 EngineOption = Annotated[
-    str, typer.Option(help="Graph engine: igraph, or networkx (the slow reference).")
+    str,
+    typer.Option(
+        help="Graph engine: igraph, networkx (the slow reference), or spark (needs "
+        "graphfraud[spark]; see --links)."
+    ),
 ]
 SetOption = Annotated[
     list[str] | None,
@@ -449,20 +465,58 @@ def detect(
     engine: EngineOption = "igraph",
     assignments: SetOption = None,
     settings_file: SettingsFileOption = None,
+    links: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine spark: the links as a Parquet folder or a table name; default: "
+            "exported from the store to a folder beside it.",
+            show_default=False,
+        ),
+    ] = None,
+    rings_out: Annotated[
+        Path | None,
+        typer.Option(help="With --engine spark: also write the rings as Parquet here."),
+    ] = None,
+    master: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine spark: the Spark master of a new session (e.g. local[2]); "
+            "default: what spark-submit or the environment gives.",
+            envvar="GRAPHFRAUD_SPARK_MASTER",
+        ),
+    ] = None,
 ) -> None:
     """Detect fraud rings and write them to the store (ids and investigator verdicts persist)."""
     from algorithms.pipeline import detect_rings
 
     settings = _detection_settings(settings_file, assignments)
-    with open_configured_store(store) as opened, progress_bar() as progress:
-        result = detect_rings(
-            opened,
-            settings=settings,
-            seed=seed,
-            engine=_engine(engine),
-            progress=progress,
-        )
+    with open_configured_store(store) as opened:
+        finder = None
+        if engine == "spark":
+            finder = _spark_finder(opened, links=links, rings_out=rings_out, master=master)
+        with progress_bar() as progress:
+            result = detect_rings(
+                opened,
+                settings=settings,
+                seed=seed,
+                engine="igraph" if engine == "spark" else _engine(engine),
+                progress=progress,
+                finder=finder,
+                engine_name=engine,
+            )
     _print_detection(result, top=top)
+
+
+def _spark_finder(
+    store: GraphStore, *, links: str | None, rings_out: Path | None, master: str | None
+) -> Callable[..., DetectionResult]:
+    from algorithms.spark import SparkFinder, export_links, spark_session
+
+    spark = spark_session(master=master)
+    if links is None:
+        folder = Path(tempfile.mkdtemp(prefix="graphfraud-links-"))
+        links = str(export_links(store.links(), folder / "links"))
+    return SparkFinder(spark, links, rings_out=rings_out)
 
 
 def _engine(name: str) -> Engine:
