@@ -238,7 +238,7 @@ WHERE $since IS NULL OR r.last_seen >= $since
 RETURN collect({_link_row("a", "r", "b")}) AS rows
 """
 
-# Null times sort last, as in the DuckDB engine.
+# Null times sort last, as in the DuckDB engine. A bulk import leaves an empty refs list unset.
 EVENTS = f"""
 MATCH (e:Event)
 WHERE ($accounts IS NULL OR e.account IN $accounts)
@@ -247,7 +247,7 @@ WHERE ($accounts IS NULL OR e.account IN $accounts)
   AND ($until IS NULL OR e.time < $until)
 WITH e ORDER BY e.time, e.event_id
 RETURN collect([e.event_id, e.source, e.kind, e.account, {_micros("e.time")}, e.amount,
-                e.refs]) AS rows
+                coalesce(e.refs, [])]) AS rows
 """
 
 ENTITIES_OF_KIND = f"""
@@ -374,6 +374,11 @@ MATCH (r:Run {{run_id: a.run_id}})
 RETURN collect([a.run_id, a.ring_id, a.change, a.size, a.score, a.joined, a.left,
                 {_micros("r.finished_at")}]) AS rows
 """
+
+# Whether the database holds anything but its settings (a bulk import needs it empty).
+HOLDS_DATA = f"RETURN EXISTS {{ MATCH (n) WHERE NOT n:{META} }} AS found"
+
+ALL_META = f"MATCH (m:{META}) RETURN m.name AS name, m.value AS value"
 
 # -- stats (count-store lookups: constant time whatever the graph size) ----------------------
 
