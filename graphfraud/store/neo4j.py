@@ -28,7 +28,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
-from graphfraud.errors import ConfigError, InputError, StoreError, StoreUnavailable
+from graphfraud.errors import (
+    ConfigError,
+    GraphFraudError,
+    InputError,
+    StoreError,
+    StoreUnavailable,
+)
 from graphfraud.model import (
     ENTITY_COLUMNS,
     EVENT_COLUMNS,
@@ -245,14 +251,27 @@ class Neo4jStore(GraphStore):
         home = self._check_bulk_import(self._bulk_home)
         meta = dict(self._run(cypher.ALL_META, "reading the database's settings"))
         with tempfile.TemporaryDirectory(prefix="graphfraud-import-") as folder:
+            load, empty = Path(folder) / "load", Path(folder) / "empty"
+            load.mkdir()
+            empty.mkdir()
             arguments = neo4j_import.write_import_files(
-                Path(folder), entities.cast(ENTITY_SCHEMA), links.cast(LINK_SCHEMA),
+                load, entities.cast(ENTITY_SCHEMA), links.cast(LINK_SCHEMA),
                 events.cast(EVENT_SCHEMA), meta,
             )  # fmt: skip
             self._driver.close()
             try:
                 with stopped_server(home, password=self._password.get_secret_value()):
-                    import_database(home, arguments, database=self._database)
+                    try:
+                        import_database(home, arguments, database=self._database)
+                    except GraphFraudError:
+                        # The import replaced the database's files: put back the empty
+                        # database it was (its settings only), so a failed load leaves nothing.
+                        nothing = neo4j_import.write_import_files(
+                            empty, ENTITY_SCHEMA.empty_table(), LINK_SCHEMA.empty_table(),
+                            EVENT_SCHEMA.empty_table(), meta,
+                        )  # fmt: skip
+                        import_database(home, nothing, database=self._database)
+                        raise
             finally:
                 self._driver = self._connect()
         # The imported database has no schema yet: the same constraints and indexes as any.
