@@ -122,7 +122,11 @@ class Neo4jStore(GraphStore):
         self._constrained: set[str] = set()
         self.ensure_schema()
         if bulk_home is not None:
-            self._check_bulk_import(bulk_home)
+            try:
+                self._check_bulk_import(bulk_home)
+            except ConfigError:
+                self._driver.close()
+                raise
 
     # -- plumbing ----------------------------------------------------------------------------
 
