@@ -236,8 +236,8 @@ class Neo4jStore(GraphStore):
             query = cypher.UPSERT_LINKS.format(
                 src=self._label(src), dst=self._label(dst), kind=_quote(kind, "link kind")
             )
-            rows = _records(group.select(columns))
-            self._run(query, f"writing {len(rows):,} {kind} links", rows=rows)
+            lists = _lists(group.select(columns))
+            self._run(query, f"writing {group.num_rows:,} {kind} links", **lists)
 
     def _upsert_events(self, batch: pa.Table) -> None:
         rows = _records(batch)
@@ -535,16 +535,21 @@ def _records(table: pa.Table) -> list[dict[str, Any]]:
     Built column by column and zipped: twice as fast as ``to_pylist()``, and the text form of a
     timestamp is what the statements parse with ``datetime()``.
     """
-    columns: list[list[Any]] = []
-    for column in table.columns:
+    lists = _lists(table)
+    return [dict(zip(lists, row, strict=True)) for row in zip(*lists.values(), strict=True)]
+
+
+def _lists(table: pa.Table) -> dict[str, list[Any]]:
+    """Columns as parameter lists, valued as :func:`_records` values them."""
+    lists: dict[str, list[Any]] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_timestamp(column.type):  # the contract hands over tz-naive UTC
             text = np.datetime_as_string(column.to_numpy(), unit="us", timezone="UTC").tolist()
             gaps = column.is_null().to_numpy(zero_copy_only=False).tolist()
-            columns.append([None if gap else stamp for gap, stamp in zip(gaps, text, strict=True)])
+            lists[name] = [None if gap else stamp for gap, stamp in zip(gaps, text, strict=True)]
         else:
-            columns.append(column.to_pylist())
-    names = table.column_names
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+            lists[name] = column.to_pylist()
+    return lists
 
 
 def _by_kind(refs: list[tuple[str, str]]) -> dict[str, list[str]]:
