@@ -206,6 +206,14 @@ def load(
             show_default=False,
         ),
     ] = None,
+    bulk: Annotated[
+        bool,
+        typer.Option(
+            help="Build a new Neo4j database with neo4j-admin import instead of merging over "
+            "Bolt: for the local server `graphfraud neo4j start` runs (from "
+            "GRAPHFRAUD_NEO4J_HOME), with an empty database; the server restarts once.",
+        ),
+    ] = False,
 ) -> None:
     """Load tables into the entity graph through a mapping spec.
 
@@ -214,7 +222,8 @@ def load(
     from graphfraud.store import store_for_writing
 
     started = time.perf_counter()
-    with store_for_writing(store) as opened:
+    bulk_home = _neo4j_home(None) if bulk else None
+    with store_for_writing(store, bulk_home=bulk_home) as opened:
         report = _load(opened, data, mapping, rejects, max_rejects=max_rejects)
         url = opened.url
         if links_parquet is not None:

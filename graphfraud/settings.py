@@ -239,7 +239,13 @@ class Settings(BaseSettings):
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr = SecretStr("graphfraud")
     neo4j_database: str = "neo4j"
-    #: Rows per Neo4j write transaction (``UNWIND $rows``), chosen by benchmarks/neo4j_load.py.
+    #: Rows per Neo4j write transaction (``UNWIND``), chosen by measurement. Incremental link
+    #: writes (a database holding half of 53k links takes all of them; Neo4j 5.26 on a shared,
+    #: saturated 2-core machine, one run, so ratios count, not rates): list of maps per row at
+    #: 2,000 rows 1,055 links/s, at 10,000 3,049; one list per column at 2,000 1,150, at
+    #: 10,000 3,426 (the shape kept, cypher.UPSERT_LINKS); the whole group in one statement
+    #: with ``CALL { ... } IN TRANSACTIONS OF 10000 ROWS`` 2,140. Larger transactions hold
+    #: more server memory; benchmarks/neo4j_load.py --batch-sizes measures others.
     neo4j_batch_size: int = 10_000
     #: Folder of the server ``graphfraud neo4j start`` runs (conf, data, logs); default: the
     #: installation folder.

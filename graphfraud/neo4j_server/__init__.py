@@ -35,7 +35,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -53,6 +54,10 @@ APOC_VERSION = "5.26.19"
 JAVA_VERSIONS = range(17, 22)
 
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+#: The importer keeps its working data off the heap, by default up to 90% of the machine's
+#: memory: these bounds leave room for the server's neighbours on a shared machine.
+IMPORT_HEAP = "1g"
+IMPORT_OFF_HEAP = "4g"
 ADMIN_TOOL = "org.neo4j.cli.AdminTool"
 USER = "neo4j"
 
@@ -92,6 +97,9 @@ class ServerInfo:
     pid: int
     port: int
     version: str
+    #: JVM heap and page cache it was started with (a restart keeps them).
+    heap: str = "1g"
+    pagecache: str = "1g"
 
     @property
     def url(self) -> str:
@@ -236,10 +244,12 @@ def start_server(
         start_new_session=True,
     )  # fmt: skip
     log.close()
-    info = ServerInfo(home=home, pid=process.pid, port=port, version=NEO4J_VERSION)
-    (home / "run" / _STATE).write_text(
-        json.dumps({"pid": info.pid, "port": port, "version": NEO4J_VERSION})
-    )
+    info = ServerInfo(
+        home=home, pid=process.pid, port=port, version=NEO4J_VERSION, heap=heap,
+        pagecache=pagecache,
+    )  # fmt: skip
+    state = {"pid": info.pid, "port": port, "version": NEO4J_VERSION, "heap": heap}
+    (home / "run" / _STATE).write_text(json.dumps({**state, "pagecache": pagecache}))
     _wait_until_ready(info, password, timeout)
     return info
 
@@ -275,7 +285,73 @@ def server_status(home: Path) -> ServerInfo | None:
     pid = int(saved["pid"])
     if not _is_our_server(pid, home):
         return None
-    return ServerInfo(home=home, pid=pid, port=int(saved["port"]), version=str(saved["version"]))
+    return ServerInfo(
+        home=home, pid=pid, port=int(saved["port"]), version=str(saved["version"]),
+        heap=str(saved.get("heap", "1g")), pagecache=str(saved.get("pagecache", "1g")),
+    )  # fmt: skip
+
+
+@contextmanager
+def stopped_server(
+    home: Path, *, password: str, progress: Progress | None = None
+) -> Iterator[ServerInfo]:
+    """Stop the server running from ``home`` for the block, then start it again as it was.
+
+    For offline work on its data folder (a bulk import). The server comes back on the same
+    port with the same heap and page cache, also when the block fails.
+
+    Raises
+    ------
+    GraphFraudError
+        No server runs from ``home``, or it does not come back.
+    """
+    info = server_status(home)
+    if info is None:
+        raise GraphFraudError(f"no Neo4j runs from {Path(home).resolve()}")
+    if progress:
+        progress(f"stopping Neo4j in {info.home} for offline work")
+    stop_server(info.home)
+    try:
+        yield info
+    finally:
+        if progress:
+            progress(f"starting Neo4j again on 127.0.0.1:{info.port}")
+        start_server(
+            info.home, port=info.port, password=password, heap=info.heap,
+            pagecache=info.pagecache,
+        )  # fmt: skip
+
+
+def import_database(
+    home: Path, arguments: Sequence[str], *, database: str, install: Path | None = None
+) -> str:
+    """Run ``neo4j-admin database import full`` into ``database`` of the server in ``home``.
+
+    The server must be stopped (see :func:`stopped_server`); the database's files are replaced
+    (``--overwrite-destination``). ``arguments`` name the files (``--nodes=...``,
+    ``--relationships=...``) and any other import option. Returns the tool's output.
+
+    Raises
+    ------
+    GraphFraudError
+        The tool refused the files or failed (the message quotes its output).
+    """
+    home = Path(home).resolve()
+    lib_home = ensure_installed(install)
+    command = [
+        java_binary(), f"-Xmx{IMPORT_HEAP}", "-cp", f"{lib_home / 'lib'}/*", ADMIN_TOOL,
+        "database", "import", "full", "--overwrite-destination=true",
+        f"--max-off-heap-memory={IMPORT_OFF_HEAP}",
+        f"--report-file={home / 'logs' / 'import.report'}",
+        *arguments, database,
+    ]  # fmt: skip
+    env = {**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(home / "conf")}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    output = (done.stdout + done.stderr).strip()
+    if done.returncode != 0:
+        tail = "\n".join(output.splitlines()[-20:])
+        raise GraphFraudError(f"neo4j-admin could not import into {database!r}:\n{tail}")
+    return output
 
 
 def java_binary() -> str:
@@ -457,8 +533,10 @@ __all__ = [
     "ServerInfo",
     "default_install_dir",
     "ensure_installed",
+    "import_database",
     "java_binary",
     "server_status",
     "start_server",
     "stop_server",
+    "stopped_server",
 ]

@@ -13,10 +13,13 @@ import functools
 import json
 import logging
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import neo4j
 import numpy as np
@@ -25,7 +28,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
-from graphfraud.errors import InputError, StoreError, StoreUnavailable
+from graphfraud.errors import (
+    ConfigError,
+    GraphFraudError,
+    InputError,
+    StoreError,
+    StoreUnavailable,
+)
 from graphfraud.model import (
     ENTITY_COLUMNS,
     EVENT_COLUMNS,
@@ -40,7 +49,14 @@ from graphfraud.model import (
 )
 from graphfraud.settings import Settings, get_settings
 from graphfraud.store import cypher, records
-from graphfraud.store.base import Decide, GraphStore
+from graphfraud.store.base import (
+    ENTITY_SCHEMA,
+    EVENT_SCHEMA,
+    LINK_SCHEMA,
+    Decide,
+    GraphStore,
+    Progress,
+)
 from graphfraud.store.records import RingWrite
 from graphfraud.store.walk import LINK_KEY
 
@@ -53,6 +69,8 @@ TIME_COLUMNS = (
 )  # fmt: skip
 #: How long the driver retries a transaction the server could not run (then the error surfaces).
 RETRY_SECONDS = 5.0
+#: Host names of this machine, where a bulk import can reach the server's files.
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 START_HINT = "start one with `graphfraud neo4j start`, or point GRAPHFRAUD_STORE_URL at yours"
 
 # The driver logs each failed routing attempt; our errors already say what went wrong, so keep
@@ -73,24 +91,52 @@ class Neo4jStore(GraphStore):
         ``neo4j_batch_size``; default :func:`graphfraud.settings.get_settings`.
     batch_size
         Rows per write transaction, overriding the setting.
+    bulk_home
+        Folder of the local server this URL reaches (what ``graphfraud neo4j start`` runs):
+        a whole load (:meth:`write_graph`) then builds a new database with ``neo4j-admin
+        database import full`` instead of merging over Bolt. The server is stopped for the
+        import and started again; the database must hold nothing but its settings.
 
     Raises
     ------
     StoreUnavailable
         The server cannot be reached or refuses the credentials.
+    ConfigError
+        ``bulk_home`` is given but the URL does not reach the server running from it, or the
+        database already holds data.
     """
 
     def __init__(
-        self, url: str, *, settings: Settings | None = None, batch_size: int | None = None
+        self,
+        url: str,
+        *,
+        settings: Settings | None = None,
+        batch_size: int | None = None,
+        bulk_home: Path | None = None,
     ) -> None:
         settings = settings or get_settings()
         super().__init__(url, batch_size=batch_size or settings.neo4j_batch_size)
         self._database = settings.neo4j_database
         self._user = settings.neo4j_user
+        self._password = settings.neo4j_password
+        self._bulk_home = bulk_home
+        self._driver = self._connect()
+        self._constrained: set[str] = set()
+        self.ensure_schema()
+        if bulk_home is not None:
+            try:
+                self._check_bulk_import(bulk_home)
+            except ConfigError:
+                self._driver.close()
+                raise
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _connect(self) -> neo4j.Driver:
         try:
-            self._driver = neo4j.GraphDatabase.driver(
-                url,
-                auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value()),
+            driver = neo4j.GraphDatabase.driver(
+                self.url,
+                auth=(self._user, self._password.get_secret_value()),
                 max_transaction_retry_time=RETRY_SECONDS,
                 connection_timeout=10.0,
                 # Warnings such as "property `active` does not exist yet" on an empty database
@@ -98,13 +144,10 @@ class Neo4jStore(GraphStore):
                 notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF,
             )
         except (ValueError, DriverError) as exc:
-            raise StoreUnavailable(f"cannot use Neo4j URL {url!r}: {exc}") from exc
-        self._constrained: set[str] = set()
+            raise StoreUnavailable(f"cannot use Neo4j URL {self.url!r}: {exc}") from exc
         with self._errors("connecting"):
-            self._driver.verify_connectivity()
-        self.ensure_schema()
-
-    # -- plumbing ----------------------------------------------------------------------------
+            driver.verify_connectivity()
+        return driver
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -180,7 +223,7 @@ class Neo4jStore(GraphStore):
         self._driver.close()
 
     def _upsert_entities(self, batch: pa.Table) -> None:
-        for (kind,), group in _groups(batch, ["kind"]):
+        for (kind,), group in groups(batch, ["kind"]):
             rows = _records(group.select(["key", "display", "created_at", "label", "attributes"]))
             for row in rows:
                 row["attributes"] = _properties(row["attributes"])
@@ -192,16 +235,82 @@ class Neo4jStore(GraphStore):
 
     def _upsert_links(self, batch: pa.Table) -> None:
         columns = ["src_key", "dst_key", "first_seen", "last_seen", "count", "amount"]
-        for (src, kind, dst), group in _groups(batch, ["src_kind", "kind", "dst_kind"]):
+        for (src, kind, dst), group in groups(batch, ["src_kind", "kind", "dst_kind"]):
             query = cypher.UPSERT_LINKS.format(
                 src=self._label(src), dst=self._label(dst), kind=_quote(kind, "link kind")
             )
-            rows = _records(group.select(columns))
-            self._run(query, f"writing {len(rows):,} {kind} links", rows=rows)
+            lists = _lists(group.select(columns))
+            self._run(query, f"writing {group.num_rows:,} {kind} links", **lists)
 
     def _upsert_events(self, batch: pa.Table) -> None:
         rows = _records(batch)
         self._run(cypher.UPSERT_EVENTS, f"writing {len(rows):,} events", rows=rows)
+
+    def _write_graph(
+        self, entities: pa.Table, links: pa.Table, events: pa.Table, progress: Progress | None
+    ) -> None:
+        if self._bulk_home is None:
+            super()._write_graph(entities, links, events, progress)
+            return
+        from graphfraud.neo4j_server import import_database, stopped_server
+        from graphfraud.store import neo4j_import
+
+        home = self._check_bulk_import(self._bulk_home)
+        meta = dict(self._run(cypher.ALL_META, "reading the database's settings"))
+        with tempfile.TemporaryDirectory(prefix="graphfraud-import-") as folder:
+            load, empty = Path(folder) / "load", Path(folder) / "empty"
+            load.mkdir()
+            empty.mkdir()
+            arguments = neo4j_import.write_import_files(
+                load, entities.cast(ENTITY_SCHEMA), links.cast(LINK_SCHEMA),
+                events.cast(EVENT_SCHEMA), meta,
+            )  # fmt: skip
+            self._driver.close()
+            try:
+                with stopped_server(home, password=self._password.get_secret_value()):
+                    try:
+                        import_database(home, arguments, database=self._database)
+                    except GraphFraudError:
+                        # The import replaced the database's files: put back the empty
+                        # database it was (its settings only), so a failed load leaves nothing.
+                        nothing = neo4j_import.write_import_files(
+                            empty, ENTITY_SCHEMA.empty_table(), LINK_SCHEMA.empty_table(),
+                            EVENT_SCHEMA.empty_table(), meta,
+                        )  # fmt: skip
+                        import_database(home, nothing, database=self._database)
+                        raise
+            finally:
+                self._driver = self._connect()
+        # The imported database has no schema yet: the same constraints and indexes as any.
+        self.ensure_schema()
+        for kind in pc.unique(entities["kind"].cast(pa.string())).to_pylist():
+            self._label(kind)
+        total = entities.num_rows + links.num_rows + events.num_rows
+        if progress is not None:
+            progress(total, total)
+
+    def _check_bulk_import(self, home: Path) -> Path:
+        """The server folder to import into, after checking the URL reaches the server that
+        runs from ``home`` and that its database holds nothing but settings."""
+        from graphfraud.neo4j_server import server_status
+
+        info = server_status(home)
+        address = urlsplit(self.url)
+        if info is None or address.hostname not in LOCAL_HOSTS or address.port != info.port:
+            running = "nothing runs there" if info is None else f"it runs at {info.url}"
+            raise ConfigError(
+                f"bulk import rebuilds the database of the Neo4j that `graphfraud neo4j start` "
+                f"runs from {home} on this machine ({running}), and {self.url} is not it: load "
+                "without --bulk to merge over Bolt"
+            )
+        ((found,),) = self._run(cypher.HOLDS_DATA, "checking the database is empty")
+        if found:
+            raise ConfigError(
+                f"bulk import builds a new database, and database {self._database!r} at "
+                f"{self.url} already holds data: load without --bulk to merge into it, or "
+                "start from an empty one (graphfraud neo4j start --fresh)"
+            )
+        return info.home
 
     def _put_meta(self, name: str, value: str, *, replace: bool) -> str:
         query = cypher.REPLACE_META if replace else cypher.ADD_META
@@ -449,7 +558,7 @@ def _utc(stamp: pd.Timestamp) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _groups(table: pa.Table, keys: list[str]) -> Iterator[tuple[tuple[str, ...], pa.Table]]:
+def groups(table: pa.Table, keys: list[str]) -> Iterator[tuple[tuple[str, ...], pa.Table]]:
     """The rows of ``table`` split by the values of ``keys`` (a label or type per group)."""
     for combo in table.group_by(keys).aggregate([]).to_pylist():
         mask = functools.reduce(pc.and_, [pc.equal(table[key], combo[key]) for key in keys])
@@ -462,16 +571,21 @@ def _records(table: pa.Table) -> list[dict[str, Any]]:
     Built column by column and zipped: twice as fast as ``to_pylist()``, and the text form of a
     timestamp is what the statements parse with ``datetime()``.
     """
-    columns: list[list[Any]] = []
-    for column in table.columns:
+    lists = _lists(table)
+    return [dict(zip(lists, row, strict=True)) for row in zip(*lists.values(), strict=True)]
+
+
+def _lists(table: pa.Table) -> dict[str, list[Any]]:
+    """Columns as parameter lists, valued as :func:`_records` values them."""
+    lists: dict[str, list[Any]] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_timestamp(column.type):  # the contract hands over tz-naive UTC
             text = np.datetime_as_string(column.to_numpy(), unit="us", timezone="UTC").tolist()
             gaps = column.is_null().to_numpy(zero_copy_only=False).tolist()
-            columns.append([None if gap else stamp for gap, stamp in zip(gaps, text, strict=True)])
+            lists[name] = [None if gap else stamp for gap, stamp in zip(gaps, text, strict=True)]
         else:
-            columns.append(column.to_pylist())
-    names = table.column_names
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+            lists[name] = column.to_pylist()
+    return lists
 
 
 def _by_kind(refs: list[tuple[str, str]]) -> dict[str, list[str]]:
