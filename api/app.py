@@ -23,7 +23,17 @@ from starlette.routing import Match
 
 from api.deps import Role, StorePool, reject_unknown_parameters
 from api.jobs import DetectionJobs
-from api.routes import accounts, audit, health, identifiers, jobs, pages, rings, runs
+from api.routes import (
+    accounts,
+    audit,
+    documents,
+    health,
+    identifiers,
+    jobs,
+    pages,
+    rings,
+    runs,
+)
 from api.routes.rings import RenderedRings
 from api.schemas import ErrorBody, FieldError
 from graphfraud import __version__
@@ -96,7 +106,7 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
         (ConfigError, 503),
     ):
         app.add_exception_handler(error, _answer_with(status))
-    for module in (rings, accounts, identifiers, jobs, runs, audit, health, pages):
+    for module in (rings, accounts, identifiers, jobs, runs, audit, health, pages, documents):
         app.include_router(module.router)
     return app
 

@@ -8,7 +8,6 @@ timed in between. Tests check the documents' figures against this store.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,8 +70,6 @@ def grow(store: GraphStore, data: Path, folder: Path) -> list[DetectionRun]:
         )
         runs.append(store.write_rings(result.rings, run=run))
     return runs
-
-
 
 
 __all__ = ["CUTOFFS", "generate", "grow", "snapshot"]

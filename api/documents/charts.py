@@ -62,7 +62,7 @@ def ring_picture(network: RingNetwork, *, seed: int = 0) -> str:
                 s=size,
                 c=style.colour,
                 marker=MARKERS.get(style.shape, "o"),
-                edgecolors=np.where(group["role"] == HUB, "#1b1b1b", "white"),
+                edgecolors=["#1b1b1b" if role == HUB else "white" for role in group["role"]],
                 linewidths=0.8,
                 label=f"{style.nouns} ({len(group)})",
                 zorder=3,
@@ -134,7 +134,7 @@ def funnel_chart(stages: Mapping[str, int]) -> str:
         ax = fig.add_subplot()
         names = list(stages)[::-1]
         values = [stages[name] for name in names]
-        ax.barh(names, values, color=["#59a14f", "#e15759", "#f28e2b", "#4e79a7"][-len(names):])
+        ax.barh(names, values, color=["#59a14f", "#e15759", "#f28e2b", "#4e79a7"][-len(names) :])
         for y, value in enumerate(values):
             ax.text(value, y, f" {value:,}", va="center", fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)

@@ -26,10 +26,10 @@ import matplotlib
 # No display on a server: draw into memory only. Chosen before pyplot is imported anywhere.
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from matplotlib.figure import Figure
 
 #: The name of the file in every bundle that lists the others with their hashes.
 MANIFEST = "manifest.json"
@@ -90,14 +90,19 @@ def png_data_uri(fig: Figure) -> str:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A frame as UTF-8 CSV (times as ISO 8601, lists joined by spaces)."""
+    """A frame as UTF-8 CSV (times as ISO 8601, lists as JSON arrays: their items may hold
+    spaces and commas)."""
     out = frame.copy()
     for name in out.columns:
         if out[name].map(lambda v: isinstance(v, list | tuple)).any():
             out[name] = out[name].map(
-                lambda v: " ".join(map(str, v)) if isinstance(v, list | tuple) else v
+                lambda v: (
+                    json.dumps(list(v), ensure_ascii=False) if isinstance(v, list | tuple) else v
+                )
             )
-    return out.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S", quoting=csv.QUOTE_MINIMAL).encode()
+    return out.to_csv(
+        index=False, date_format="%Y-%m-%dT%H:%M:%S", quoting=csv.QUOTE_MINIMAL
+    ).encode()
 
 
 def zip_with_manifest(files: Mapping[str, bytes], *, about: Mapping[str, Any]) -> bytes:

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from graphfraud.model import AuditEntry, Note, Ring, RingHistory
+from graphfraud.model import AuditEntry, Note, Page, Ring, RingFilter, RingHistory
+from graphfraud.store import GraphStore
 
 HISTORY_COLUMNS = ("ring_id", "run_id", "time", "change", "size", "score", "joined", "left")
 NOTE_COLUMNS = ("ring_id", "time", "actor", "text")
@@ -90,3 +91,20 @@ def shared_frame(rings: Iterable[Ring]) -> pd.DataFrame:
         for thing in things
     ]
     return pd.DataFrame(rows, columns=list(SHARED_COLUMNS))
+
+
+#: Rings read per page when a document reads them all.
+_PAGE = 500
+
+
+def all_rings(store: GraphStore) -> list[Ring]:
+    """Every ring in ``store``, active or retired, in ring-id order."""
+    rings: list[Ring] = []
+    while True:
+        page = store.rings(
+            RingFilter(active=None), Page(offset=len(rings), limit=_PAGE, sort="ring_id",
+                                          descending=False)
+        )  # fmt: skip
+        rings.extend(page.rings)
+        if not page.rings or len(rings) >= page.total:
+            return rings

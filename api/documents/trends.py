@@ -29,14 +29,12 @@ import pandas as pd
 
 from api.documents import charts
 from api.documents.render import html_to_pdf, render_html
-from api.documents.tables import audit_frame, history_frame
+from api.documents.tables import all_rings, audit_frame, history_frame
 from graphfraud import __version__
 from graphfraud.errors import InputError
-from graphfraud.model import Page, Ring, RingFilter, RingStatus
+from graphfraud.model import Ring, RingStatus
 from graphfraud.store import GraphStore
 
-#: Rings read per page while gathering them.
-_PAGE = 500
 #: Entries in each "most exposed" or "fastest growing" list.
 TOP = 5
 #: Verdicts that close a case.
@@ -108,14 +106,7 @@ PERIOD_COLUMNS = (
 
 def gather(store: GraphStore) -> TrendInputs:
     """Read what a trend report needs from ``store``."""
-    rings: list[Ring] = []
-    while True:
-        page = store.rings(
-            RingFilter(active=None), Page(offset=len(rings), limit=_PAGE, sort="ring_id")
-        )
-        rings.extend(page.rings)
-        if not page.rings or len(rings) >= page.total:
-            break
+    rings = all_rings(store)
     history = history_frame(store.ring_history(ring.ring_id) for ring in rings)
     members = sorted({account for ring in rings for account in ring.accounts})
     events = store.events(accounts=members) if members else store.events(accounts=[""])
@@ -200,8 +191,8 @@ def trend_figures(
         end=window_end.to_pydatetime(),
         periods=report_periods,
         by_typology=typologies[typologies["period"] != _label(spans[0], period)],
-        headline=periods.iloc[-1].to_dict(),
-        previous=periods.iloc[-2].to_dict(),
+        headline={str(k): v for k, v in periods.iloc[-1].items()},
+        previous={str(k): v for k, v in periods.iloc[-2].items()},
         emerging=emerging,
         changed=_changed(periods.iloc[-1], periods.iloc[-2], history, audit, latest, period),
         runs=inputs.runs,
@@ -225,8 +216,10 @@ def _period_row(
     retired = set(last_in.index[last_in["change"] == "retired"]) - new
     returned = set(inside.loc[inside["change"] == "returned", "ring_id"]) - retired
     carried = [r for r in last_in.index if r not in new | retired and r in last_before.index]
-    growing = {r for r in carried if last_in.at[r, "size"] > last_before.at[r, "size"]}
-    shrinking = {r for r in carried if last_in.at[r, "size"] < last_before.at[r, "size"]}
+    size_now = last_in["size"].astype(int).to_dict()
+    size_then = last_before["size"].astype(int).to_dict()
+    growing = {r for r in carried if size_now[r] > size_then[r]}
+    shrinking = {r for r in carried if size_now[r] < size_then[r]}
     upto = history[history["time"] < end].groupby("ring_id").tail(1)
     active = int((upto["change"] != "retired").sum())
     # Each ring's status at the end of the period: its last status change before then.
@@ -306,11 +299,12 @@ def _emerging(
             creators[creator.display or creator.key] += creator.members
     made = events[(events["time"] >= latest.start_time) & (events["time"] < latest.end_time)]
     made = made[made["account"].isin(members.keys())]
-    sellers: Counter[str] = Counter()
+    sellers: dict[str, float] = {}
     for refs, amount in zip(made["refs"], made["amount"].fillna(0), strict=True):
         for ref in refs:
             if ref.startswith("Account:"):
-                sellers[ref.removeprefix("Account:")] += float(amount)
+                seller = ref.removeprefix("Account:")
+                sellers[seller] = sellers.get(seller, 0.0) + float(amount)
     return {
         "typologies": typologies,
         "identifier_kinds": _growth(kinds_now, kinds_then),
@@ -318,10 +312,13 @@ def _emerging(
             (f"{kind} {name}", f"used by {accounts:,} accounts")
             for (kind, name), accounts in sorted(new_hubs.items(), key=lambda kv: -kv[1])[:TOP]
         ],
-        "creators": [(name, f"{n:,} ring members order through it")
-                     for name, n in creators.most_common(TOP)],  # fmt: skip
-        "sellers": [(name, f"{amount:,.2f} from ring members this period")
-                    for name, amount in sellers.most_common(TOP)],  # fmt: skip
+        "creators": [
+            (name, f"{n:,} ring members order through it") for name, n in creators.most_common(TOP)
+        ],
+        "sellers": [
+            (name, f"{amount:,.2f} from ring members this period")
+            for name, amount in sorted(sellers.items(), key=lambda kv: -kv[1])[:TOP]
+        ],
     }
 
 
@@ -347,7 +344,9 @@ def _changed(
         now, then = latest[name], before[name]
         shown = (lambda v: f"{v:,.2f}") if name == "gmv" else (lambda v: f"{int(v):,}")
         if now == then:
-            lines.append(f"{what[0].upper()}{what[1:]}: {shown(now)}, as in the {period.value} before.")
+            lines.append(
+                f"{what[0].upper()}{what[1:]}: {shown(now)}, as in the {period.value} before."
+            )
         else:
             lines.append(
                 f"{what[0].upper()}{what[1:]}: {shown(now)}, {'up' if now > then else 'down'} from "
