@@ -8,15 +8,18 @@ timed in between. Tests check the documents' figures against this store.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from algorithms.pipeline import detect_rings
 from graphfraud import __version__
-from graphfraud.model import DetectionRun
-from graphfraud.store import GraphStore
+from graphfraud.model import DetectionRun, RingFilter
+from graphfraud.settings import get_settings
+from graphfraud.store import GraphStore, open_store
 from loaders.generator import generate_marketplace
 from loaders.load import load_tables
 from loaders.mapping import builtin_mapping
@@ -25,6 +28,9 @@ ACCOUNTS = 3_000
 SEED = 1
 #: The month ends detection ran at: the generated rings start between 2024 and late 2025.
 CUTOFFS = ("2025-06-30", "2025-09-30", "2025-12-31", "2026-03-01")
+#: Who gives the verdicts, and the note on the confirmed ring.
+INVESTIGATOR = "Ivan Investigator"
+NOTE = "same farm as case 12"
 #: Each table's time column: a snapshot holds the rows up to the cutoff.
 TIME_COLUMNS = ("created_at", "added_at", "ts")
 
@@ -61,6 +67,7 @@ def grow(store: GraphStore, data: Path, folder: Path) -> list[DetectionRun]:
             run_id=f"run-{number + 1}",
             started_at=finished,
             finished_at=finished,
+            settings=get_settings().detection.model_dump(mode="json"),
             data_from=result.data_from,
             data_to=result.data_to,
             engine="igraph",
@@ -72,4 +79,37 @@ def grow(store: GraphStore, data: Path, folder: Path) -> list[DetectionRun]:
     return runs
 
 
-__all__ = ["CUTOFFS", "generate", "grow", "snapshot"]
+def judge(store: GraphStore) -> list[str]:
+    """Give verdicts to the first three rings by id: confirmed (through review, with a
+    note), benign, under review. Returns their ids."""
+    ids = sorted(store.ring_index(RingFilter(active=None))["ring_id"])[:3]
+    store.set_ring_status(ids[0], "under_review", actor=INVESTIGATOR)
+    store.set_ring_status(ids[0], "confirmed", actor=INVESTIGATOR, note=NOTE)
+    store.set_ring_status(ids[1], "benign", actor=INVESTIGATOR, note="a household")
+    store.set_ring_status(ids[2], "under_review", actor=INVESTIGATOR)
+    return ids
+
+
+@dataclass(frozen=True)
+class DocumentsWorld:
+    """The grown store (a DuckDB file), the tables it was grown from, and what was done."""
+
+    store_url: str
+    data: Path
+    runs: list[DetectionRun]
+    judged: list[str]
+
+    def open(self) -> GraphStore:
+        return open_store(self.store_url)
+
+
+@pytest.fixture(scope="session")
+def documents_world(tmp_path_factory: pytest.TempPathFactory) -> DocumentsWorld:
+    """A store grown month by month, detected after each month, with a few verdicts."""
+    folder = tmp_path_factory.mktemp("documents")
+    data = generate(folder / "data")
+    store_url = f"duckdb:///{folder / 'graph.duckdb'}"
+    with open_store(store_url) as store:
+        runs = grow(store, data, folder)
+        judged = judge(store)
+    return DocumentsWorld(store_url, data, runs, judged)

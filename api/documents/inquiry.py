@@ -6,8 +6,9 @@ event in scope; the rings involved with their members, history, verdicts, notes 
 trail; a methodology note (how rings are found and scored, the version and settings of the
 runs that found them); and ``manifest.json`` with every file's SHA-256.
 
-Scope: the accounts named, the accounts using the identifiers named, and what links them:
-the identifiers those accounts use and their events in the window. Personal data is
+Scope: the accounts named and the accounts using the identifiers named (the *subjects*), and
+what links them: the identifiers and counterparty accounts their links reach, and the
+subjects' events in the window (and events touching the identifiers named). Personal data is
 minimised: payment instruments appear only as the store's keyed fingerprints and masked
 numbers (``visa ••4242``), never as card numbers; fields or whole entity kinds named in
 ``redact`` are replaced by pseudonyms that still join across the pack's files.
@@ -142,10 +143,14 @@ def inquiry_scope(store: GraphStore, inquiry: Inquiry, *, settings: Settings) ->
     histories = [store.ring_history(r.ring_id) for r in rings]
     history = history_frame(histories)
     found_by = set(history["run_id"])
+    held = entities[entities["kind"] == EntityKind.ACCOUNT]
+    # Subjects: the accounts asked about; the others are their counterparties (referrals,
+    # transfers), listed because links.csv names them.
+    held = held.assign(subject=held["key"].isin(accounts))
     return InquiryScope(
         inquiry=inquiry,
         identifiers=identifiers,
-        accounts=entities[entities["kind"] == EntityKind.ACCOUNT].reset_index(drop=True),
+        accounts=held.reset_index(drop=True),
         entities=entities[entities["kind"] != EntityKind.ACCOUNT].reset_index(drop=True),
         links=links.reset_index(drop=True),
         events=events.reset_index(drop=True),
@@ -221,6 +226,7 @@ def summary_html(scope: InquiryScope, redacted: Redaction) -> str:
         rings=redacted.frame(scope.rings),
         audit=redacted.frame(scope.audit),
         amount=float(scope.events["amount"].fillna(0).sum()),
+        subjects=int(scope.accounts["subject"].sum()),
         kinds=scope.entities["kind"].value_counts().sort_index(),
         redacted=sorted(redacted.names),
         methodology=methodology(scope.runs),

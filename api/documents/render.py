@@ -50,6 +50,7 @@ def templates() -> Environment:
     env.filters["day"] = day
     env.filters["money"] = money
     env.filters["number"] = number
+    env.filters["text"] = text
     return env
 
 
@@ -156,3 +157,8 @@ def money(value: float | None) -> str:
 def number(value: float | None) -> str:
     """A count as ``12,345``; a dash when there is none."""
     return "—" if value is None or pd.isna(value) else f"{value:,.0f}"
+
+
+def text(value: object) -> str:
+    """A value as text; a dash for none (None or a missing value of pandas)."""
+    return "—" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)

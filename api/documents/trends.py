@@ -213,7 +213,7 @@ def _period_row(
     last_in = inside.groupby("ring_id").tail(1).set_index("ring_id")
     last_before = before.groupby("ring_id").tail(1).set_index("ring_id")
     new = set(inside.loc[inside["change"] == "new", "ring_id"])
-    retired = set(last_in.index[last_in["change"] == "retired"]) - new
+    retired = set(last_in.index[last_in["change"] == "retired"])
     returned = set(inside.loc[inside["change"] == "returned", "ring_id"]) - retired
     carried = [r for r in last_in.index if r not in new | retired and r in last_before.index]
     size_now = last_in["size"].astype(int).to_dict()
