@@ -154,4 +154,6 @@ def _finish(ax: Axes, title: str, *, legend: bool, count: int) -> None:
         label.set_rotation(45)
         label.set_horizontalalignment("right")
     if legend:
-        ax.legend(fontsize=7, frameon=False, ncols=4, loc="upper left")
+        # Under the rotated period labels: over the bars it would hide some.
+        ax.legend(fontsize=7, frameon=False, ncols=4, loc="upper center",
+                  bbox_to_anchor=(0.5, -0.32))  # fmt: skip

@@ -66,8 +66,8 @@ def test_report_refuses_an_unknown_period(documents_world: DocumentsWorld, tmp_p
 def test_inquiry_writes_a_pack_for_a_card_written_as_the_source_had_it(
     documents_world: DocumentsWorld, tmp_path: Path
 ) -> None:
-    store = documents_world.open()
-    account = store.ring(documents_world.judged[0]).accounts[0]
+    with documents_world.open() as store:  # closed before the command opens the file
+        account = store.ring(documents_world.judged[0]).accounts[0]
     cards = pd.read_csv(documents_world.data / "payment_methods.csv", dtype=str)
     card = cards.loc[cards["account_id"] == account, "card_number"].iloc[0]
     done = graphfraud(

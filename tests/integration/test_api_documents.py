@@ -106,7 +106,8 @@ def test_a_report_window_must_be_dates(served: ServedApi) -> None:
 def test_an_inquiry_pack_needs_an_investigator(
     served: ServedApi, documents_world: DocumentsWorld
 ) -> None:
-    body = {"accounts": documents_world.open().ring(documents_world.judged[0]).accounts[:1]}
+    with documents_world.open() as store:
+        body = {"accounts": store.ring(documents_world.judged[0]).accounts[:1]}
     with served.client(READ_KEY) as reader:
         assert reader.post("/api/inquiries", json=body).status_code == 403
     with served.client(INVESTIGATOR_KEY) as investigator:

@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,10 @@ MIN_INK = 0.001
 
 
 @pytest.fixture(scope="module")
-def store(documents_world: DocumentsWorld) -> GraphStore:
-    return documents_world.open()
+def store(documents_world: DocumentsWorld) -> Iterator[GraphStore]:
+    # Closed with the module: the CLI tests open the DuckDB file from other processes.
+    with documents_world.open() as opened:
+        yield opened
 
 
 def printed(pdf: bytes, folder: Path, name: str) -> list[Path]:
