@@ -16,6 +16,7 @@ numbers (``visa ••4242``), never as card numbers; fields or whole entity kin
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -85,8 +86,6 @@ def resolve_identifier(store: GraphStore, text: str, settings: Settings) -> Enti
     """``Kind:value`` as stored: the value normalised as the loader does (cards fingerprinted
     with the store's key); raises InputError or NotFound naming the identifier."""
     ref = EntityRef.parse(text)
-    if ref.kind == EntityKind.ACCOUNT:
-        raise InputError(f"identifier {text!r}: name accounts with --account, not as identifiers")
     options = NormaliseOptions.from_settings(settings, fingerprint_key=store.fingerprint_key())
     normalised = normalise(ref.kind, pd.Series([ref.key]), options)
     key, error = normalised.values.iloc[0], normalised.errors.iloc[0]
@@ -105,13 +104,18 @@ def inquiry_scope(store: GraphStore, inquiry: Inquiry, *, settings: Settings) ->
     """Read everything in an inquiry's scope from ``store``."""
     if not inquiry.accounts and not inquiry.identifiers:
         raise InputError("an inquiry names at least one account or identifier")
+    inquiry = dataclasses.replace(
+        inquiry, since=_utc(inquiry.since, "from"), until=_utc(inquiry.until, "to")
+    )
     for account in inquiry.accounts:
         try:
             store.entity(EntityRef(EntityKind.ACCOUNT, account))
         except NotFound:
             raise NotFound(f"account {account!r} is not in the store") from None
     identifiers = [resolve_identifier(store, text, settings) for text in inquiry.identifiers]
-    accounts = set(inquiry.accounts)
+    # An account named as an identifier is an account asked about.
+    accounts = set(inquiry.accounts) | {r.key for r in identifiers if r.kind == EntityKind.ACCOUNT}
+    identifiers = [r for r in identifiers if r.kind != EntityKind.ACCOUNT]
     for ref in identifiers:
         accounts.update(store.accounts_sharing(ref)["account"].astype(str))
     if len(accounts) > MAX_ACCOUNTS:
@@ -165,15 +169,28 @@ def inquiry_scope(store: GraphStore, inquiry: Inquiry, *, settings: Settings) ->
     )
 
 
+def _utc(value: datetime | None, what: str) -> datetime | None:
+    """A window's end as UTC (a time without a zone is taken as UTC); InputError for a time
+    the stores cannot hold."""
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, OverflowError):
+        raise InputError(f"{what} {value!r} is out of the range of times kept") from None
+    stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+    return stamp.to_pydatetime()
+
+
 def _in_window(links: pd.DataFrame, inquiry: Inquiry) -> pd.DataFrame:
     """Links observed during the window (first seen before its end, last seen after its
     start); links without times are kept: nothing says they fall outside."""
     keep = pd.Series(True, index=links.index)
     if inquiry.until is not None:
-        until = pd.Timestamp(inquiry.until).tz_localize(None)
+        until = pd.Timestamp(inquiry.until).tz_convert(None)
         keep &= ~(links["first_seen"] >= until)
     if inquiry.since is not None:
-        since = pd.Timestamp(inquiry.since).tz_localize(None)
+        since = pd.Timestamp(inquiry.since).tz_convert(None)
         keep &= ~(links["last_seen"] < since)
     return links[keep]
 

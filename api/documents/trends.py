@@ -35,6 +35,8 @@ from graphfraud.errors import InputError
 from graphfraud.model import Ring, RingStatus
 from graphfraud.store import GraphStore
 
+#: Periods a report holds at most (the latest of its window): ten years of weeks.
+MAX_PERIODS = 530
 #: Entries in each "most exposed" or "fastest growing" list.
 TOP = 5
 #: Verdicts that close a case.
@@ -143,23 +145,36 @@ def trend_figures(
         Weeks or months.
     start, end
         The window: from the start of the period holding ``start`` up to the end of the period
-        holding ``end`` (exclusive). Default: the first and last time in the history, the
-        audit trail and the events.
+        holding ``end`` (exclusive). Default: the first and last time in the history, the audit
+        trail and the events. At most the latest ``MAX_PERIODS`` periods.
     """
     history = inputs.history.assign(time=_naive(inputs.history["time"]))
     audit = inputs.audit.assign(time=_naive(inputs.audit["time"]))
     events = inputs.events.assign(time=_naive(inputs.events["time"]))
     known = pd.concat([history["time"], audit["time"], events["time"]]).dropna()
-    first = _time(start, "--from") if start is not None else (known.min() if len(known) else None)
-    last = _time(end, "--to") if end is not None else (known.max() if len(known) else None)
-    if first is None or last is None:
+    if known.empty:
         raise InputError("nothing to report on: the store has no detection runs and no events")
-    if last < first:
-        raise InputError(f"the report ends ({last:%Y-%m-%d}) before it starts ({first:%Y-%m-%d})")
+    given_first = None if start is None else _time(start, "--from")
+    given_last = None if end is None else _time(end, "--to")
+    if given_first is not None and given_last is not None and given_last < given_first:
+        raise InputError(
+            f"the report ends ({given_last:%Y-%m-%d}) before it starts ({given_first:%Y-%m-%d})"
+        )
+    # An open end is the first or last record, unless that lies beyond the end given. Ends
+    # far from every record are brought within MAX_PERIODS weeks of them: nothing is there.
+    margin = pd.Timedelta(weeks=MAX_PERIODS)
+    low, high = known.min() - margin, known.max() + margin
+    first = min(max(given_first, low), high) if given_first is not None else known.min()
+    last = min(max(given_last, low), high) if given_last is not None else known.max()
+    first, last = (last, last) if given_first is None and last < first else (first, last)
+    first, last = (first, first) if given_last is None and last < first else (first, last)
     # One period before the window: the headline compares with it.
     # An end given is exclusive: a window to 2026-03-01 ends with February.
-    closing = last - pd.Timedelta(microseconds=1) if end is not None else last
+    closing = last - pd.Timedelta(microseconds=1) if given_last is not None else last
+    closing = max(closing, first)
     spans = pd.period_range(pd.Period(first, period.freq) - 1, pd.Period(closing, period.freq))
+    # A typo in a year must not make a report of thousands of pages: the latest periods.
+    spans = spans[-(MAX_PERIODS + 1) :]
     typology = {ring.ring_id: ring.typology for ring in inputs.rings}
     window_end = spans[-1].end_time.ceil("s")
     detected_by_end = set(history.loc[history["time"] < window_end, "ring_id"])
@@ -381,7 +396,7 @@ def _naive(times: pd.Series) -> pd.Series:
 def _time(value: Any, what: str) -> pd.Timestamp:
     try:
         stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise InputError(f"{what} {value!r} is not a date (expected e.g. 2026-03-02)") from None
     return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
 

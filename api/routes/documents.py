@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import (
     API_KEY_QUERY,
@@ -155,11 +155,22 @@ def reports_page(
 
 
 class InquiryRequest(BaseModel):
-    """A regulator's inquiry: whom and what it is about, over which window."""
+    """A regulator's inquiry: whom and what it is about, over which window. It names at least
+    one account or identifier."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["accounts"], "properties": {"accounts": {"minItems": 1}}},
+                {"required": ["identifiers"], "properties": {"identifiers": {"minItems": 1}}},
+            ]
+        },
+    )
 
     accounts: list[str] = Field(default_factory=list, max_length=1000,
                                 description="Account keys.")  # fmt: skip
-    identifiers: list[str] = Field(
+    identifiers: list[Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9_]*:.+$")]] = Field(
         default_factory=list,
         max_length=1000,
         description="Identifiers as 'Kind:value', written as the source had them (normalised "
@@ -172,6 +183,12 @@ class InquiryRequest(BaseModel):
         description="Fields (display, attributes, text) or entity kinds (Email, Phone, "
         "Address, Account) to replace by pseudonyms.",
     )
+
+    @model_validator(mode="after")
+    def names_someone(self) -> InquiryRequest:
+        if not self.accounts and not self.identifiers:
+            raise ValueError("an inquiry names at least one account or identifier")
+        return self
 
 
 @router.post(

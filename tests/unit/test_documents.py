@@ -15,7 +15,13 @@ import pytest
 from api.documents.inquiry import Redaction
 from api.documents.render import MANIFEST, zip_with_manifest
 from api.documents.tables import HISTORY_COLUMNS
-from api.documents.trends import Period, TrendInputs, trend_figures, trend_report_markdown
+from api.documents.trends import (
+    MAX_PERIODS,
+    Period,
+    TrendInputs,
+    trend_figures,
+    trend_report_markdown,
+)
 from graphfraud.errors import InputError
 from graphfraud.model import EVENT_COLUMNS, Ring, RingMember
 
@@ -213,3 +219,21 @@ def test_made_at_is_timezone_aware(inputs: TrendInputs) -> None:
     report = trend_figures(inputs, period=Period.WEEK)
     assert report.made_at.tzinfo is UTC
     assert report.made_at <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize("period", list(Period))
+def test_a_window_of_centuries_keeps_only_the_latest_periods(
+    inputs: TrendInputs, period: Period
+) -> None:
+    report = trend_figures(inputs, period=period, start="0001-01-01", end="9999-12-31")
+    assert 0 < len(report.periods) <= MAX_PERIODS
+    assert report.end.year < 2100
+
+
+@pytest.mark.parametrize(("start", "end"), [(None, "2000-01-01"), ("2030-01-01", None)])
+def test_a_window_beside_the_records_reports_nothing_happening(
+    inputs: TrendInputs, start: str | None, end: str | None
+) -> None:
+    report = trend_figures(inputs, period=Period.WEEK, start=start, end=end)
+    assert len(report.periods) == 1
+    assert report.periods[["new", "accounts", "gmv"]].sum().tolist() == [0, 0, 0]
