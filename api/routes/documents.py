@@ -7,7 +7,7 @@ browser; inquiry packs (every record about the people named) need an investigato
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlencode
@@ -38,7 +38,7 @@ from api.documents.trends import (
     trend_report,
     trend_report_html,
 )
-from api.schemas import error_responses
+from api.schemas import IsoDate, IsoTime, error_responses
 
 router = APIRouter(tags=["documents"])
 
@@ -87,11 +87,11 @@ def get_case_file(
 
 
 Since = Annotated[
-    date | None,
+    IsoDate | None,
     Query(alias="from", description="First day covered (default: the first record)."),
 ]
 Until = Annotated[
-    date | None,
+    IsoDate | None,
     Query(alias="to", description="Day after the last one covered (default: the last record)."),
 ]
 
@@ -176,8 +176,8 @@ class InquiryRequest(BaseModel):
         description="Identifiers as 'Kind:value', written as the source had them (normalised "
         "as the loader does; card numbers are fingerprinted with the store's key).",
     )
-    since: datetime | None = Field(default=None, alias="from")
-    until: datetime | None = Field(default=None, alias="to")
+    since: IsoTime | None = Field(default=None, alias="from")
+    until: IsoTime | None = Field(default=None, alias="to")
     redact: list[str] = Field(
         default_factory=list,
         description="Fields (display, attributes, text) or entity kinds (Email, Phone, "
