@@ -161,8 +161,8 @@ def trend_figures(
             f"the report ends ({given_last:%Y-%m-%d}) before it starts ({given_first:%Y-%m-%d})"
         )
     # An open end is the first or last record, unless that lies beyond the end given. Ends
-    # far from every record are brought within MAX_PERIODS weeks of them: nothing is there.
-    margin = pd.Timedelta(weeks=MAX_PERIODS)
+    # beyond the records are brought to within a month of them: nothing is there to count.
+    margin = pd.Timedelta(days=31)
     low, high = known.min() - margin, known.max() + margin
     first = min(max(given_first, low), high) if given_first is not None else known.min()
     last = min(max(given_last, low), high) if given_last is not None else known.max()
