@@ -11,7 +11,7 @@ import json
 import math
 from collections import namedtuple
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -722,6 +722,8 @@ def _iso_only(value: Any) -> Any:
 
 #: A time given as ISO 8601 text (UTC when it has no offset).
 IsoTime = Annotated[datetime, BeforeValidator(_iso_only)]
+#: A day given as ISO 8601 text (2026-03-01), never a number read as Unix time.
+IsoDate = Annotated[date, BeforeValidator(_iso_only)]
 
 
 class DetectionRequest(BaseModel):

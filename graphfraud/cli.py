@@ -782,6 +782,106 @@ def risk_command(
 RISK_EXPORT = ("account", "risk", "nearest_known_bad", "hops", "path", "shared")
 
 
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="File to write the report to.")],
+    period: Annotated[
+        str, typer.Option(help="Cut time into weeks or months: week or month.")
+    ] = "week",
+    since: Annotated[
+        str | None, typer.Option("--from", help="First day covered (default: the first record).")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--to", help="Day after the last one covered (default: the last record)."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html, pdf or md.")] = "html",
+    store: StoreOption = None,
+) -> None:
+    """Write the trend report: new, growing, shrinking and retired rings per period, accounts
+    and GMV affected, the verdict funnel, emerging patterns, what changed."""
+    from api.documents.trends import Period, ReportFormat, render_trend_report, trend_report
+
+    chosen_period, chosen_format = (
+        _choice(Period, period, "--period"),
+        _choice(ReportFormat, fmt, "--format"),
+    )
+    with open_configured_store(store) as opened:
+        made = trend_report(opened, period=chosen_period, start=since, end=until)
+    out.write_bytes(render_trend_report(made, chosen_format))
+    console.print(
+        Text.assemble(
+            "wrote ",
+            bold(str(out)),
+            f": {made.start:%Y-%m-%d} to {made.end:%Y-%m-%d}, "
+            f"{len(made.periods)} {chosen_period.value}s; latest {made.headline['period']}: "
+            f"{made.headline['new']} new rings, {made.headline['accounts']:,} accounts and "
+            f"{made.headline['gmv']:,.2f} GMV affected",
+        )
+    )
+
+
+@app.command()
+def inquiry(
+    out: Annotated[Path, typer.Option(help="The zip file to write the pack to.")],
+    account: Annotated[
+        list[str] | None, typer.Option(help="An account the inquiry is about (repeatable).")
+    ] = None,
+    identifier: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An identifier as KIND:VALUE, written as the source had it (repeatable); "
+            "normalised as the loader does, cards fingerprinted with the store's key."
+        ),
+    ] = None,
+    since: Annotated[str | None, typer.Option("--from", help="Start of the window.")] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="End of the window (exclusive).")
+    ] = None,
+    redact: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A field (display, attributes, text) or entity kind (Email, Phone, Address, "
+            "Account) to replace by pseudonyms (repeatable)."
+        ),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Write a regulator inquiry pack: summary (HTML, PDF), CSVs of everything in scope, the
+    rings involved with history and verdicts, a methodology note and a SHA-256 manifest."""
+    from api.documents.inquiry import Inquiry, inquiry_pack
+    from graphfraud.settings import get_settings
+
+    asked = Inquiry(
+        accounts=account or [],
+        identifiers=identifier or [],
+        since=_datetime(since, "--from"),
+        until=_datetime(until, "--to"),
+        redact=redact or [],
+    )
+    with open_configured_store(store) as opened:
+        pack = inquiry_pack(opened, asked, settings=get_settings())
+    out.write_bytes(pack)
+    console.print(Text.assemble("wrote ", bold(str(out)), f" ({len(pack):,} bytes)"))
+
+
+def _choice(kind: Any, value: str, option: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise InputError(f"{option} {value!r} is not one of: {allowed}") from None
+
+
+def _datetime(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option} {value!r} is not a date (expected e.g. 2026-03-02)") from None
+
+
 @app.command("runs")
 def runs_command(
     store: StoreOption = None,
