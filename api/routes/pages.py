@@ -67,8 +67,8 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
-#: The case-file exports, where the app serves them: (label, path after the ring).
-EXPORTS = (("case file", "case.html"), ("PDF", "case.pdf"), ("CSV bundle", "case.zip"))
+#: The case file's exports (``/api/rings/{id}/case-file``): (label, format).
+EXPORTS = (("case file", "html"), ("PDF", "pdf"), ("CSV bundle", "csv"))
 VERDICT_FORM_RESPONSES: dict[int | str, dict[str, Any]] = {
     303: {"description": "Back to the ring's page."},
     **error_responses(400, 401, 403, 404, 422, 503, page=True),
@@ -223,12 +223,8 @@ def ring_view_page(
     grouped = view == "grouped" if view else ring.size > GROUPED_FROM_MEMBERS
     notes, audit = store.notes(ring_id), store.audit(ring_id=ring_id)
     key = request.query_params.get(API_KEY_QUERY)
-    paths = {getattr(route, "path", "") for route in request.app.routes}
-    exports = [
-        (label, page_url(f"/rings/{quote(ring_id, safe='')}/{suffix}", key))
-        for label, suffix in EXPORTS
-        if f"/rings/{{ring_id}}/{suffix}" in paths
-    ]
+    case_file = f"/api/rings/{quote(ring_id, safe='')}/case-file"
+    exports = [(label, page_url(case_file, key, format=fmt)) for label, fmt in EXPORTS]
 
     def build(token: str) -> str:
         return render_ring_view(

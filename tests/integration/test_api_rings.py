@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -170,6 +171,16 @@ def test_ring_view_links_carry_the_key(api: ServedApi, top: dict[str, Any]) -> N
     links = re.findall(r'href="(/[^"]*)"', page)
     assert any("surroundings=true" in link for link in links)
     assert all(link.endswith(f"key={READ_KEY}") for link in links)
+
+
+def test_ring_view_export_links_download_the_case_file(
+    api: ServedApi, top: dict[str, Any]
+) -> None:
+    with api.client(None) as client:
+        page = client.get(f"/rings/{top['ring_id']}/view", params={"key": READ_KEY}).text
+        exports = re.findall(r'class="export" href="([^"]*)"', page)
+        types = [client.get(html.unescape(link)).headers["content-type"] for link in exports]
+    assert [t.split(";")[0] for t in types] == ["text/html", "application/pdf", "application/zip"]
 
 
 def test_ring_view_of_a_capped_ring_says_showing_n_of_m(
