@@ -352,18 +352,7 @@ def find_rings(
         labelled=labelled, reference=scored.reference, describe=describe, settings=settings,
         seed=seed, engine=engine, stage=stage,
     )  # fmt: skip
-    members = [[m.account for m in e.members] for e in evidence]
-    ids = assign_ring_ids(members, dict(previous or {}), min_jaccard=settings.match_jaccard)
-    found = [
-        Ring(
-            ring_id=ring_id,
-            score=e.score.total,
-            typology=e.typology.name,
-            members=[RingMember(m.account, m.role, m.pagerank, m.degree) for m in e.members],
-            evidence=e,
-        )
-        for ring_id, e in zip(ids, evidence, strict=True)
-    ]
+    found = named_rings(evidence, previous, settings=settings)
     stage("ids")
     risk = account_risk(projection, labelled, settings=settings)
     stage("risk")
@@ -381,6 +370,28 @@ def find_rings(
         candidates_scored=every if keep_candidates else None,
         risk=risk,
     )
+
+
+def named_rings(
+    evidence: Sequence[RingEvidence],
+    previous: Mapping[str, Sequence[str]] | None,
+    *,
+    settings: DetectionSettings,
+) -> list[Ring]:
+    """Rings from their evidence (best first), each keeping a stored ring's id when it matches
+    one (:func:`algorithms.stable_ids.assign_ring_ids`)."""
+    members = [[m.account for m in e.members] for e in evidence]
+    ids = assign_ring_ids(members, dict(previous or {}), min_jaccard=settings.match_jaccard)
+    return [
+        Ring(
+            ring_id=ring_id,
+            score=e.score.total,
+            typology=e.typology.name,
+            members=[RingMember(m.account, m.role, m.pagerank, m.degree) for m in e.members],
+            evidence=e,
+        )
+        for ring_id, e in zip(ids, evidence, strict=True)
+    ]
 
 
 def candidate_groups(

@@ -38,14 +38,14 @@ from algorithms.pipeline import (
     account_facts,
     candidate_groups,
     explain_rings,
+    named_rings,
     score_candidates,
     span,
 )
 from algorithms.projection import Projection, candidate_links, project_accounts, restrict
 from algorithms.scoring import household_reference, ring_signals
-from algorithms.stable_ids import assign_ring_ids
 from graphfraud.errors import ConfigError
-from graphfraud.model import Ring, RingEvidence, RingMember
+from graphfraud.model import Ring, RingEvidence
 from graphfraud.settings import DetectionSettings, get_settings
 
 if TYPE_CHECKING:
@@ -192,18 +192,7 @@ class SparkFinder:
         stage("scoring")
         found = found.sort_values(["score", "component"], ascending=[False, True], kind="stable")
         evidence: list[RingEvidence] = [pickle.loads(blob) for blob in found["evidence"]]
-        members = [[m.account for m in e.members] for e in evidence]
-        ids = assign_ring_ids(members, dict(previous or {}), min_jaccard=settings.match_jaccard)
-        rings = [
-            Ring(
-                ring_id=ring_id,
-                score=e.score.total,
-                typology=e.typology.name,
-                members=[RingMember(m.account, m.role, m.pagerank, m.degree) for m in e.members],
-                evidence=e,
-            )
-            for ring_id, e in zip(ids, evidence, strict=True)
-        ]
+        rings = named_rings(evidence, previous, settings=settings)
         if self.rings_out is not None:
             write_rings_parquet(rings, self.rings_out)
         stage("ids")
