@@ -173,9 +173,7 @@ def test_ring_view_links_carry_the_key(api: ServedApi, top: dict[str, Any]) -> N
     assert all(link.endswith(f"key={READ_KEY}") for link in links)
 
 
-def test_ring_view_export_links_download_the_case_file(
-    api: ServedApi, top: dict[str, Any]
-) -> None:
+def test_ring_view_export_links_download_the_case_file(api: ServedApi, top: dict[str, Any]) -> None:
     with api.client(None) as client:
         page = client.get(f"/rings/{top['ring_id']}/view", params={"key": READ_KEY}).text
         exports = re.findall(r'class="export" href="([^"]*)"', page)
