@@ -15,8 +15,7 @@ the share of its users who are members (a thing the group holds alone says more 
 shares with outsiders). A family's home, device and card are shared by two to six people every
 day; a card used by twenty-five, a device by twelve or one mailbox by five are not. The sum is
 set against the same sum over groups of at most ``household_size`` accounts: the ring must
-exceed what households reach: the upper fence of the bulk of those groups (Tukey), which
-the few small rings among them cannot move.
+exceed what households reach (their ``household_quantile``).
 
 References
 ----------
@@ -25,8 +24,6 @@ counts for less the more widely the shared column is used.
 L. Akoglu, H. Tong, D. Koutra, "Graph based anomaly detection and description: a survey",
 Data Mining and Knowledge Discovery 29 (2015): rarity of a pattern under the graph's own
 distribution as the measure of its surprise.
-J. W. Tukey, *Exploratory Data Analysis*, Addison-Wesley (1977): fences ``Q3 + k IQR`` that
-the outliers they are meant to find cannot move.
 """
 
 from __future__ import annotations
@@ -238,29 +235,16 @@ def distinct_evidence(shared: pd.DataFrame, uses: pd.DataFrame, evidence: np.nda
 
 
 def household_reference(signals: pd.DataFrame, *, settings: DetectionSettings) -> float:
-    """The sharing surprise households reach: the fence ``Q3 + household_fence * IQR`` of the
-    surprise of the candidate groups of at most ``household_size`` accounts.
+    """The sharing surprise households reach: its ``household_quantile`` over the candidate
+    groups of at most ``household_size`` accounts (they are mostly households).
 
-    Those groups are mostly households, but small rings are among them and hold its top; the
-    quartiles describe the bulk whatever the rings do, so a small ring need only stand out
-    from the households, not from every other small ring. With no such group, the surprise
-    of ``household_size`` accounts sharing a thing no one else uses, when one thing in a
-    hundred of its kind is that widely shared.
-
-    Examples
-    --------
-    A small ring (surprise 50) among six households does not move it:
-
-    >>> signals = pd.DataFrame({"size": [3, 4, 5, 6, 3, 4, 5, 40],
-    ...     "surprise": [1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 50.0, 90.0]})
-    >>> household_reference(signals, settings=DetectionSettings(household_fence=1.5))
-    5.75
+    With no such group, the surprise of ``household_size`` accounts sharing a thing no one
+    else uses, when one thing in a hundred of its kind is that widely shared.
     """
     small = signals.loc[signals["size"] <= settings.household_size, "surprise"]
     if len(small) == 0:
         return float(-np.log10(0.01))
-    q1, q3 = np.quantile(small.to_numpy("float64"), [0.25, 0.75])
-    return float(max(q3 + settings.household_fence * (q3 - q1), 1e-9))
+    return float(max(np.quantile(small.to_numpy("float64"), settings.household_quantile), 1e-9))
 
 
 def score_rings(

@@ -143,14 +143,11 @@ class DetectionSettings(BaseModel):
     #: structure score measures sharing beyond what the graph's own groups of this size show,
     #: and a creation burst or lockstep counts with confidence growing past it.
     household_size: int = 6
-    #: What households reach is read from the bulk of the groups up to ``household_size``: the
-    #: fence ``Q3 + household_fence * IQR`` of their sharing surprise (Tukey, 1977), which a
-    #: ring must exceed to score on structure. Not an extreme quantile: small rings are among
-    #: those groups, and the top of the population is theirs, so a quantile near 1 made a small
-    #: ring out-share every other small ring. Quartiles are untouched by the few rings in the
-    #: tail. 1.5 is Tukey's inner fence ("outside"): on the training seeds it lies near the
-    #: 99th percentile of the groups, past all but the oddest households.
-    household_fence: float = 1.5
+    #: Quantile of the sharing surprise of groups up to ``household_size`` that a ring must
+    #: exceed to score on structure: nearly the most any of them reaches (one in a thousand
+    #: such groups may be a small ring or a very odd family). Chosen on the training seeds
+    #: over 0.95 and 0.99, which let households with a friend or two through.
+    household_quantile: float = 0.999
     #: Rings scoring below this are not reported: ``structure`` alone (1.5 at most) passes it
     #: at 40% of its range (sharing 1.4 times as surprising as households reach); a household's
     #: chance burst (at most 0.47 for four members) or one labelled member (0.25) does not.
