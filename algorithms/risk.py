@@ -238,7 +238,9 @@ class RiskModel:
         score = risk["score"].to_numpy("float64")
         return cls(
             run_id=run_id,
-            accounts=pd.Index(risk["account"].astype(str).to_numpy(dtype=object)),
+            # Object dtype on purpose: pandas would infer its string dtype, whose lookups of
+            # a few keys re-hash every account (~90 ms at 100k, against ~20 µs).
+            accounts=pd.Index(risk["account"].astype(str).to_numpy(dtype=object), dtype=object),
             risk=risk["risk"].to_numpy("float64"),
             score=score,
             known_bad=risk["known_bad"].to_numpy(dtype=bool),

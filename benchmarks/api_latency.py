@@ -17,8 +17,16 @@ settled.
 Targets (2-core machine, 100k accounts, 20 clients): p95 <= 50 ms for ring detail and account
 linkage; the 200-member ring view settles in under 5 s.
 
+Then, with a compiled load generator (Debian's ``wrk``, installed with ``apt-get`` when missing,
+so the client does not take the server's CPU): ``/health``, account linkage and
+``POST /api/risk/check`` (a Lua script cycling through requests) under 20 connections, served
+by this checkout's code and by a baseline's (``--baseline main``: that revision's code,
+exported with ``git archive``), one after the other on the same store, with the ratio. Targets:
+``/health`` p95 <= 5 ms, linkage and a risk check p95 <= 20 ms (issues 14 and 15).
+
     python3 benchmarks/api_latency.py                         # 100k accounts, 20 clients, 10 s
     python3 benchmarks/api_latency.py --accounts 20000 --seconds 5
+    python3 benchmarks/api_latency.py --only wrk              # only the wrk comparison
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -53,6 +62,8 @@ HOST = "127.0.0.1"
 READ_KEY = "benchmark-read-key"
 TARGET_P95_MS = 50.0
 TARGET_VIEW_SECONDS = 5.0
+WRK_TARGETS_MS = {"health": 5.0, "account linkage": 20.0, "risk check": 20.0}
+ROOT = Path(__file__).resolve().parents[1]
 VIEW_RING_SIZE = 200
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -170,17 +181,20 @@ class Server:
 
 
 @contextmanager
-def serving(store_url: str, *, read_model: bool) -> Iterator[Server]:
+def serving(store_url: str, *, read_model: bool, code: Path = ROOT) -> Iterator[Server]:
     """``graphfraud serve`` in a process of its own, once it answers from its read model (or,
-    with ``read_model=False``, from the store)."""
+    with ``read_model=False``, from the store); the code imported is that of ``code``."""
     port = free_port()
     env = {
         **os.environ,
+        "PYTHONPATH": str(code),
         "GRAPHFRAUD_API_READ_KEYS": json.dumps([READ_KEY]),
         "GRAPHFRAUD_API_READ_MODEL": json.dumps(read_model),
     }
     command = [sys.executable, "-m", "graphfraud", "serve", "--port", str(port)]
-    server = subprocess.Popen([*command, "--store", store_url], env=env, stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*command, "--store", store_url], env=env, cwd=code, stdout=subprocess.DEVNULL
+    )
     began = time.monotonic()
     try:
         while True:
@@ -282,10 +296,23 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "graphfraud-bench-api"
     )
+    parser.add_argument(
+        "--baseline", default="main", help="git revision whose code wrk measures beside this one"
+    )
+    parser.add_argument("--only", choices=["clients", "wrk"], help="run one part only")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
 
     store_url = build_store(args.workdir, args.accounts, args.seed)
+    if args.only != "wrk":
+        measure_clients(store_url, args)
+    if args.only != "clients":
+        compare_with_wrk(store_url, args)
+
+
+def measure_clients(store_url: str, args: argparse.Namespace) -> None:
+    """The scenarios with this process's asyncio clients, with and without the read model, and
+    the ring view in Chromium."""
     print(f"{args.clients} clients, {args.seconds:.0f} s per scenario")
     with serving(store_url, read_model=False) as server:
         paths = workload(server.port, args.accounts, args.seed)
@@ -391,6 +418,170 @@ def _all_rings(port: int) -> list[dict[str, Any]]:
 def _members(port: int, ring_id: str) -> list[dict[str, Any]]:
     members: list[dict[str, Any]] = get_json(port, f"/api/rings/{quote(ring_id)}")["members"]
     return members
+
+
+def compare_with_wrk(store_url: str, args: argparse.Namespace) -> None:
+    """``/health``, linkage and risk checks under ``wrk``: the baseline's code, then this
+    checkout's, on the same store and the same requests."""
+    ensure_wrk()
+    scenarios: dict[str, list[Request]] = {}
+    results: dict[str, dict[str, WrkResult]] = {}
+    with tempfile.TemporaryDirectory(prefix="graphfraud-baseline-") as folder:
+        baseline = export_revision(args.baseline, Path(folder))
+        for label, code in ((args.baseline, baseline), ("this checkout", ROOT)):
+            with serving(store_url, read_model=True, code=code) as server:
+                scenarios = scenarios or wrk_workload(server.port, args.accounts, args.seed)
+                results[label] = {
+                    name: run_wrk(server.port, requests, clients=args.clients,
+                                  seconds=args.seconds, folder=Path(folder))
+                    for name, requests in scenarios.items()
+                }  # fmt: skip
+    print(f"\nwrk, {args.clients} connections, {args.seconds:.0f} s per scenario, {args.accounts:,}"
+          " accounts")  # fmt: skip
+    header = f"{'scenario':<18}{'code':<16}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
+    print(f"{header}{'errors':>8}")
+    for name in scenarios:
+        for label, found in results.items():
+            print(f"{name:<18}{label:<16}{found[name].row()}")
+    for name, target in WRK_TARGETS_MS.items():
+        before, after = results[args.baseline][name], results["this checkout"][name]
+        verdict = "meets" if after.p95 <= target else "MISSES"
+        print(
+            f"{name}: p95 {after.p95:.1f} ms ({args.baseline}: {before.p95:.1f} ms, "
+            f"{before.p95 / after.p95:.1f}x lower), {verdict} the {target:.0f} ms target"
+        )
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request of a ``wrk`` scenario."""
+
+    method: str
+    path: str
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    """What the Lua script's ``done`` printed."""
+
+    requests: int
+    errors: int
+    p50: float
+    p95: float
+    seconds: float
+
+    def row(self) -> str:
+        rate = self.requests / self.seconds
+        return f"{self.requests:>10,}{rate:>9.0f}{self.p50:>9.1f}{self.p95:>9.1f}{self.errors:>8}"
+
+
+#: The Lua script: each thread cycles through the requests from its own starting point; the
+#: summary line holds requests, errors (any non-2xx too), p50 and p95 in ms, and seconds.
+WRK_SCRIPT = """
+local requests = {%s}
+local prepared, at = {}, 0
+function init(args)
+  for i, r in ipairs(requests) do
+    local headers = {["X-API-Key"] = "%s", ["Content-Type"] = "application/json"}
+    prepared[i] = wrk.format(r[1], r[2], headers, r[3])
+  end
+  at = math.random(#prepared)
+end
+function request()
+  at = at %% #prepared + 1
+  return prepared[at]
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("WRK %%d %%d %%.3f %%.3f %%.3f\\n", summary.requests,
+    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, summary.duration / 1e6))
+end
+"""
+
+
+def _lua(text: str | None) -> str:
+    """A Lua long string (no escapes inside), or nil."""
+    if text is None:
+        return "nil"
+    assert "]==]" not in text
+    return f"[==[{text}]==]"
+
+
+def run_wrk(
+    port: int, requests: list[Request], *, clients: int, seconds: float, folder: Path
+) -> WrkResult:
+    """``wrk`` with ``clients`` connections on two threads, cycling through ``requests``."""
+    rows = ",\n".join(f"{{{_lua(r.method)}, {_lua(r.path)}, {_lua(r.body)}}}" for r in requests)
+    script = folder / "scenario.lua"
+    script.write_text(WRK_SCRIPT % (rows, READ_KEY))
+    # A long timeout: requests wrk gives up on would be left out of its percentiles.
+    command = ["wrk", "-t2", f"-c{clients}", f"-d{seconds:.0f}s", "--timeout", "60s"]
+    command += ["-s", str(script)]
+    done = subprocess.run(
+        [*command, f"http://{HOST}:{port}"], capture_output=True, text=True, check=True
+    )
+    summary = [line for line in done.stdout.splitlines() if line.startswith("WRK ")]
+    if not summary:  # the script failed: wrk says why on stderr
+        raise RuntimeError(f"wrk gave no summary: {done.stderr.strip()}")
+    (line,) = summary
+    count, errors, p50, p95, elapsed = line.split()[1:]
+    return WrkResult(int(count), int(errors), float(p50), float(p95), float(elapsed))
+
+
+def ensure_wrk() -> None:
+    """Install Debian's ``wrk`` when it is missing (CI starts from a fresh machine)."""
+    if shutil.which("wrk"):
+        return
+    quiet = {"stdout": subprocess.DEVNULL, "stdin": subprocess.DEVNULL, "check": True}
+    subprocess.run(["apt-get", "update"], **quiet)  # type: ignore[call-overload]
+    subprocess.run(["apt-get", "install", "-y", "wrk"], **quiet)  # type: ignore[call-overload]
+
+
+def export_revision(revision: str, folder: Path) -> Path:
+    """The code of ``revision`` of this repository, exported into ``folder/code``."""
+    code = folder / "code"
+    code.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
+    return code
+
+
+def wrk_workload(port: int, accounts: int, seed: int) -> dict[str, list[Request]]:
+    """Per scenario, the requests ``wrk`` cycles through: ``/health``; linkage of ring members
+    and random accounts; risk checks of the identifiers of those accounts, spelled as a sign-up
+    form would send them (case and spacing varied), each with a card number of its own."""
+    paths = workload(port, accounts, seed)
+    rng = random.Random(seed)
+    checks = []
+    for path in paths.linkage_paths[:300]:
+        found = {n["kind"]: n["key"] for n in get_json(port, path)["neighbours"]}
+        body: dict[str, str] = {"card": _card_number(rng)}
+        if "Email" in found:
+            body["email"] = found["Email"].upper()
+        if "Phone" in found:
+            body["phone"] = " ".join([found["Phone"][:3], found["Phone"][3:6], found["Phone"][6:]])
+        for field, kind in (("device", "Device"), ("ip", "IP")):
+            if kind in found:
+                body[field] = found[kind]
+        checks.append(Request("POST", "/api/risk/check", json.dumps(body)))
+    return {
+        "health": [Request("GET", "/health")],
+        "account linkage": [Request("GET", path) for path in paths.linkage_paths],
+        "risk check": checks,
+    }
+
+
+def _card_number(rng: random.Random) -> str:
+    """A random 16-digit number passing the Luhn check, in groups of four."""
+    digits = [4] + [rng.randrange(10) for _ in range(14)]
+    total = sum(d if i % 2 else sum(divmod(2 * d, 10)) for i, d in enumerate(reversed(digits)))
+    digits.append((10 - total % 10) % 10)
+    text = "".join(map(str, digits))
+    return " ".join(text[i : i + 4] for i in range(0, 16, 4))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api.deps import StoreDep, StorePool
+from api.deps import StoreDep, StorePool, run_read
 from api.schemas import Health, ReadModelState, error_responses
 from graphfraud import __version__
 
@@ -12,14 +12,17 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", responses=error_responses(503))
-def health(request: Request, store: StoreDep) -> Health:
-    """Whether the service and its store answer (no API key needed)."""
+async def health(request: Request, store: StoreDep) -> Health:
+    """Whether the service and its store answer (no API key needed).
+
+    Load balancers poll this: once the read model is built the ring count comes from memory
+    on the event loop, with no query and no thread hop."""
     pool: StorePool = request.app.state.stores
     cached = pool.cached
     return Health(
         status="ok",
         engine=pool.engine,
-        rings=store.count_rings(),
+        rings=await run_read(store, lambda s: s.count_rings()),
         read_model=ReadModelState.OFF if cached is None else ReadModelState(cached.state.value),
         version=__version__,
     )

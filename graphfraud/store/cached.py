@@ -13,11 +13,12 @@ verdict change replaces its one ring, a run's rings replace the ring set, an ups
 or links has the adjacency rebuilt before the next walk. Graph walks are the base class's own,
 over the adjacency arrays, so they truncate where the wrapped store's do.
 
-Reads of rings, entities by key and walks are answered from memory once :meth:`build` has run;
-they never wait for the wrapped store, so a caller may run them on an event loop. Everything
-else (bulk reads of links and entities, notes, the audit trail, runs, ring history, stats) goes
-to the wrapped store. Calls to the wrapped store are serialised: one DuckDB handle must not be
-used by two threads at once, and a write and the memory update after it must not interleave
+Reads of rings, entities by key and walks are answered from memory once :meth:`build` has run,
+and store metadata (which run's scores are kept, the fingerprint key) once read: these never
+wait for the wrapped store, so a caller may run them on an event loop. Everything else (bulk
+reads of links and entities, notes, the audit trail, runs, ring history, stats) goes to the
+wrapped store. Calls to the wrapped store are serialised: one DuckDB handle must not be used
+by two threads at once, and a write and the memory update after it must not interleave
 with another write.
 """
 
@@ -243,6 +244,9 @@ class CachedStore(GraphStore):
         self._ring_cache: RingCache | None = None
         self._graph: LinkIndex | None = None
         self._links_stale = False
+        # Store metadata by name, as last read or written: every request asks which run's
+        # scores the store keeps, and that question would otherwise cost a query each time.
+        self._meta: dict[str, str] = {}
         self.state = CacheState.BUILDING
 
     @property
@@ -299,6 +303,7 @@ class CachedStore(GraphStore):
     def _close(self) -> None:
         with self._lock:
             self._ring_cache, self._graph = None, None
+            self._meta.clear()
             self.inner.close()
 
     def _upsert_entities(self, batch: pa.Table) -> None:
@@ -328,8 +333,13 @@ class CachedStore(GraphStore):
             self._links_stale = True
 
     def _put_meta(self, name: str, value: str, *, replace: bool) -> str:
+        known = self._meta.get(name)
+        if known is not None and not replace:
+            return known
         with self._lock:
-            return self.inner._put_meta(name, value, replace=replace)
+            stored = self.inner._put_meta(name, value, replace=replace)
+            self._meta[name] = stored
+            return stored
 
     def _write_rings(self, write: RingWrite) -> None:
         with self._lock:

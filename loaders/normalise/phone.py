@@ -49,6 +49,9 @@ from loaders.normalise.vocabulary import DEFAULT_VOCABULARY, Vocabulary
 
 _PHONE_SEPARATORS = f"[{SPACE_CHARS}.()\\[\\]/~\u2010-\u2015-]"
 _PHONE_EXTENSION = "(?:;ext=|extension|ext|x|#)[0-9]{1,7}$"
+#: Up to this many numbers go to the library alone: its ~25 µs a number beat the vectorised
+#: rules' fixed cost (tens of milliseconds) for a risk check's one number.
+FEW_PHONES = 64
 
 #: Country calling codes by their number of digits, tried shortest first as phonenumbers does.
 _CALLING_CODES: Mapping[int, list[str]] = {
@@ -110,7 +113,8 @@ def normalise_phone(
     patterns, from the library's metadata) run as Arrow regexes over all numbers of that plan at
     once, mirroring the library's own parsing and validation. Numbers the vectorised path cannot
     vouch for (unusual shapes, national prefixes that need rewriting, invalid numbers, which
-    also need a reason) go to the library one by one.
+    also need a reason) go to the library one by one. So do all numbers of a call with at most
+    ``FEW_PHONES`` of them, where the vectorised rules' fixed cost would dominate.
 
     Examples
     --------
@@ -140,15 +144,8 @@ def normalise_phone(
         .str.replace("^00", "+", regex=True)
     )
     keys = np.full(len(dialled), None, dtype=object)
-    international = flag(dialled.str.fullmatch(r"\+[1-9][0-9]{2,19}"))
-    candidates = list(_international_candidates(dialled[international].str.slice(1)))
-    bare = flag(dialled.str.fullmatch("[0-9]{3,20}"))
-    for code, rows in groups(codes):
-        national = rows[bare[rows]]
-        candidates += _national_candidates(dialled.iloc[national], _dialing_rules(str(code)))
-    for calling_code, national in candidates:
-        valid = national[_valid_numbers(calling_code, national)]
-        keys[valid.index] = (f"+{calling_code}" + valid).to_numpy(dtype=object)
+    if len(dialled) > FEW_PHONES:
+        _vouch(dialled, codes, keys)
 
     errors = np.full(len(dialled), None, dtype=object)
     rest = np.flatnonzero(flag(dialled.notna()) & pd.isna(keys))
@@ -163,6 +160,19 @@ def normalise_phone(
     unknown = rest[pd.isna(codes[rest]) & ~flag(dialled.iloc[rest].str.startswith("+"))]
     errors[unknown] = [_no_region(given[row]) for row in unknown]
     return normalised(values, strings(keys), strings(errors))
+
+
+def _vouch(dialled: pd.Series, codes: np.ndarray, keys: np.ndarray) -> None:
+    """Fill ``keys`` with the numbers the vectorised rules find valid (the library agrees)."""
+    international = flag(dialled.str.fullmatch(r"\+[1-9][0-9]{2,19}"))
+    candidates = list(_international_candidates(dialled[international].str.slice(1)))
+    bare = flag(dialled.str.fullmatch("[0-9]{3,20}"))
+    for code, rows in groups(codes):
+        national = rows[bare[rows]]
+        candidates += _national_candidates(dialled.iloc[national], _dialing_rules(str(code)))
+    for calling_code, national in candidates:
+        valid = national[_valid_numbers(calling_code, national)]
+        keys[valid.index] = (f"+{calling_code}" + valid).to_numpy(dtype=object)
 
 
 def _no_region(given: object) -> str:

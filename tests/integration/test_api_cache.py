@@ -124,6 +124,22 @@ def test_an_unknown_entity_is_not_found_in_memory(model: CachedStore) -> None:
         model.neighbourhood(EntityRef("Planet", "mars"), hops=1, limit=10)
 
 
+def test_store_metadata_is_read_once_and_follows_writes(tmp_path: Path) -> None:
+    """Every API request asks which run's scores the store keeps: the caching store answers
+    from memory after the first read (here with its store closed under it), and a write
+    through it is what it answers next."""
+    cached = CachedStore(open_store(f"duckdb:///{tmp_path / 'graph.duckdb'}"))
+    first = cached.fingerprint_key()
+    assert cached.scores_run() is None
+    shared = "0123456789abcdef" * 4
+    cached.set_fingerprint_key(shared)
+    assert cached.fingerprint_key() == shared != first
+    cached.inner.close()
+    assert cached.fingerprint_key() == shared
+    assert cached.scores_run() is None
+    cached.close()
+
+
 @pytest.mark.parametrize(
     ("flt", "page"),
     [

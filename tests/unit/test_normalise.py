@@ -559,3 +559,40 @@ def test_us_state_and_country_around_the_zip_do_not_split_an_address() -> None:
     assert set(keys(normalise_address(pd.Series(spellings)))) == {
         "12 oak st unit 4b springfield 62704"
     }
+
+
+# --- a few values at a time -----------------------------------------------------------------
+
+#: Good and bad values of each kind; the card and phone rules take another path for a few.
+FEW_AND_MANY = {
+    "PaymentInstrument": [
+        VISA, "4111-1111-1111-1112", "5500 0000 0000 0004", "pi_0123456789abcdef0123", "41x1", "",
+    ],
+    "Phone": [
+        "(415) 555-0123", "+1 415.555.0123 ext. 9", "0044 20 7946 0958", "12", "123-456-7890",
+        "tel:+44 20 7946 0958", "+999 1234", "555-0123",
+    ],
+    "Email": ["J.Doe+promo@GoogleMail.com", "jdoe.example.com", "a@b"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [
+        ("PaymentInstrument", OPTIONS),
+        ("PaymentInstrument", NormaliseOptions("k" * 100, payment_format="token")),
+        ("Phone", NormaliseOptions(KEY, region="GB")),
+        ("Email", OPTIONS),
+    ],
+    ids=["cards", "tokens-long-key", "phones", "emails"],
+)
+def test_a_few_values_normalise_as_a_batch_does(kind: str, options: NormaliseOptions) -> None:
+    values = FEW_AND_MANY[kind]
+    # Enough rows that the batch takes the vectorised path (DuckDB's HMAC, Arrow rules).
+    batch = normalise(kind, pd.Series(values * 100, dtype=object), options)
+    for row, value in enumerate(values):
+        alone = normalise(kind, pd.Series([value], dtype=object), options)
+        for part in ("values", "errors", "display"):
+            many, few = getattr(batch, part), getattr(alone, part)
+            if many is not None:
+                assert few.fillna("").iloc[0] == many.fillna("").iloc[row], (part, value)
