@@ -24,7 +24,18 @@ from starlette.routing import Match
 from api.csrf import CsrfGuard
 from api.deps import API_KEY_QUERY, Role, StorePool, reject_unknown_parameters
 from api.jobs import DetectionJobs
-from api.routes import accounts, audit, health, identifiers, jobs, pages, rings, risk, runs
+from api.routes import (
+    accounts,
+    audit,
+    health,
+    identifiers,
+    jobs,
+    pages,
+    rings,
+    risk,
+    runs,
+    settings_info,
+)
 from api.routes.rings import RenderedRings
 from api.schemas import ErrorBody, FieldError
 from graphfraud import __version__
@@ -98,7 +109,8 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
         (ConfigError, 503),
     ):
         app.add_exception_handler(error, _answer_with(status))
-    for module in (rings, accounts, risk, identifiers, jobs, runs, audit, health, pages):
+    routers = (rings, accounts, risk, identifiers, jobs, runs, settings_info, audit, health)
+    for module in (*routers, pages):
         app.include_router(module.router)
     app.include_router(pages.assets)
     return app
