@@ -379,6 +379,43 @@ def setting_rationales() -> dict[str, str]:
     return rationales
 
 
+def describe_detection_settings(current: DetectionSettings) -> list[dict[str, Any]]:
+    """Every detection setting, as ``GET /api/settings/detection`` and ``graphfraud settings``
+    show it.
+
+    Parameters
+    ----------
+    current
+        The settings in force (defaults, the environment, files and assignments).
+
+    Returns
+    -------
+    list of dict
+        Per setting, in declaration order: ``name``, ``type`` (the JSON schema of its values),
+        ``default``, ``value`` (in ``current``) and ``rationale`` (:func:`setting_rationales`).
+
+    Examples
+    --------
+    >>> described = describe_detection_settings(DetectionSettings(min_score=1.0))
+    >>> [(s["default"], s["value"]) for s in described if s["name"] == "min_score"]
+    [(0.6, 1.0)]
+    """
+    schema: dict[str, Any] = DetectionSettings.model_json_schema()["properties"]
+    defaults = DetectionSettings().model_dump(mode="json")
+    values = current.model_dump(mode="json")
+    rationales = setting_rationales()
+    return [
+        {
+            "name": name,
+            "type": {k: v for k, v in schema[name].items() if k not in ("default", "title")},
+            "default": defaults[name],
+            "value": values[name],
+            "rationale": rationales[name],
+        }
+        for name in DetectionSettings.model_fields
+    ]
+
+
 def _merge(values: dict[str, Any], changes: dict[str, Any]) -> None:
     """Apply ``changes`` over ``values``; dict settings change key by key."""
     for name, value in changes.items():
