@@ -41,7 +41,7 @@ def test_notebook_runs(path: Path) -> None:
     client.execute()  # raises CellExecutionError, with the cell and its traceback, on failure
     # The saved outputs are what the notebook shows now (a plot still a plot, a table a table):
     # a reader of the saved file sees what running it gives.
-    assert output_kinds(notebook) == saved, f"re-run and save {path.name} with its outputs"
+    assert output_kinds(notebook) == saved, f"save it run: jupyter execute --inplace {path}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
