@@ -35,6 +35,7 @@ from api.routes import (
     rings,
     risk,
     runs,
+    settings_info,
 )
 from api.routes.rings import RenderedRings
 from api.schemas import ErrorBody, FieldError
@@ -109,7 +110,8 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
         (ConfigError, 503),
     ):
         app.add_exception_handler(error, _answer_with(status))
-    for module in (rings, accounts, risk, identifiers, jobs, runs, audit, health, pages, documents):
+    routers = (rings, accounts, risk, identifiers, jobs, runs, settings_info, audit, health)
+    for module in (*routers, pages, documents):
         app.include_router(module.router)
     app.include_router(pages.assets)
     return app

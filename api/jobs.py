@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from algorithms.pipeline import detect_rings
 from api.deps import StorePool
 from api.schemas import DetectionOutcome, Job, JobProgress, JobState
 from graphfraud.errors import NotFound
-from graphfraud.settings import Settings
+from graphfraud.settings import DetectionSettings, Settings, detection_settings
 
 #: Finished jobs remembered for polling; older ones are forgotten.
 KEEP_FINISHED = 50
@@ -39,7 +41,7 @@ class DetectionJobs:
     stores
         Where runs borrow their store.
     settings
-        Detection settings are taken from here.
+        Detection settings are taken from here; a job may change some of them.
     """
 
     def __init__(self, stores: StorePool, *, settings: Settings) -> None:
@@ -47,10 +49,18 @@ class DetectionJobs:
         self._settings = settings
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
+        #: The settings each queued job runs with, until it starts.
+        self._detection: dict[str, DetectionSettings] = {}
         self._threads: list[threading.Thread] = []
 
-    def start(self, *, seed: int = 0) -> Job:
-        """Queue a detection run; raises :class:`DetectionBusy` if one is under way."""
+    def start(self, *, seed: int = 0, changes: Mapping[str, Any] | None = None) -> Job:
+        """Queue a detection run with the app's detection settings and ``changes`` over them
+        (names as :func:`~graphfraud.settings.detection_settings` takes them).
+
+        Raises :class:`DetectionBusy` if a run is under way, and
+        :class:`~graphfraud.errors.ConfigError`, naming the setting, for a bad name or value.
+        """
+        settings = detection_settings(self._settings.detection, changes=changes)
         with self._lock:
             busy = [
                 j for j in self._jobs.values() if j.state in (JobState.QUEUED, JobState.RUNNING)
@@ -61,9 +71,11 @@ class DetectionJobs:
                 job_id=uuid.uuid4().hex[:12],
                 state=JobState.QUEUED,
                 seed=seed,
+                settings=dict(changes or {}),
                 submitted_at=_now(),
             )
             self._jobs[job.job_id] = job
+            self._detection[job.job_id] = settings
             self._forget_old()
         thread = threading.Thread(target=self._run, args=(job.job_id,), daemon=True)
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
@@ -90,6 +102,8 @@ class DetectionJobs:
 
     def _run(self, job_id: str) -> None:
         self._update(job_id, state=JobState.RUNNING, started_at=_now())
+        with self._lock:
+            settings = self._detection.pop(job_id)
 
         def progress(stage: str, done: int, total: int) -> None:
             self._update(job_id, progress=JobProgress(stage=stage, done=done, total=total))
@@ -98,7 +112,7 @@ class DetectionJobs:
             with self._stores.writer() as store:
                 result = detect_rings(
                     store,
-                    settings=self._settings.detection,
+                    settings=settings,
                     seed=self.get(job_id).seed,
                     progress=progress,
                     run_id=job_id,

@@ -732,6 +732,22 @@ class DetectionRequest(BaseModel):
     seed: Annotated[int, BeforeValidator(_not_a_bool)] = Field(
         default=0, ge=0, le=2**31 - 1, description="Seed of the randomised steps."
     )
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Detection settings to change for this run, by the names of the CLI's "
+        '--set (GET /api/settings/detection): {"min_score": 0.8, '
+        '"score_weights.burstiness": 0}. The rest keep the server\'s values.',
+    )
+
+
+class SettingInfo(BaseModel):
+    """One detection setting: its type, default, the server's value and why it is what it is."""
+
+    name: str
+    type: dict[str, Any] = Field(description="JSON schema of its values.")
+    default: Any
+    value: Any = Field(description="What this server runs with (defaults and environment).")
+    rationale: str
 
 
 class JobProgress(BaseModel):
@@ -758,6 +774,9 @@ class Job(BaseModel):
     job_id: str
     state: JobState
     seed: int
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="The settings the request changed."
+    )
     submitted_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None

@@ -446,7 +446,7 @@ SetOption = Annotated[
     typer.Option(
         "--set",
         help="A detection setting as name=value (repeat for several), e.g. --set min_score=2 "
-        "or --set score_weights.burstiness=0; see graphfraud/settings.py DetectionSettings.",
+        "or --set score_weights.burstiness=0; graphfraud settings lists them.",
         show_default=False,
     ),
 ]
@@ -880,6 +880,45 @@ def _datetime(value: str | None, option: str) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         raise InputError(f"{option} {value!r} is not a date (expected e.g. 2026-03-02)") from None
+
+
+@app.command("settings")
+def settings_command(
+    output: FormatOption = RingFormat.TABLE,
+    settings_file: SettingsFileOption = None,
+    assignments: SetOption = None,
+) -> None:
+    """List every detection setting: the value in force (defaults, GRAPHFRAUD_DETECTION__*,
+    then --settings and --set as detect takes them), its default, and the reason for it.
+    JSON: [{"name", "type", "default", "value", "rationale"}]."""
+    from graphfraud.settings import describe_detection_settings
+
+    described = describe_detection_settings(_detection_settings(settings_file, assignments))
+    if output is RingFormat.JSON:
+        typer.echo(json.dumps(described, indent=2, ensure_ascii=False))
+        return
+    flat = [
+        {**row, "type": row["type"].get("type", ""), "default": json.dumps(row["default"]),
+         "value": json.dumps(row["value"])}
+        for row in described
+    ]  # fmt: skip
+    if output is RingFormat.CSV:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(flat[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(flat)
+        typer.echo(buffer.getvalue(), nl=False)
+        return
+    table = Table(title=f"{len(flat)} detection settings (set with --set name=value)")
+    table.add_column("name", no_wrap=True)
+    for column in ("value", "default"):
+        table.add_column(column, max_width=24, overflow="fold")
+    table.add_column("rationale", min_width=40)
+    for row in flat:
+        changed = row["value"] != row["default"]
+        value = Text(row["value"], style="bold") if changed else Text(row["value"])
+        table.add_row(row["name"], value, Text(row["default"]), Text(row["rationale"]))
+    console.print(table)
 
 
 @app.command("runs")

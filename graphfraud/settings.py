@@ -6,8 +6,11 @@ cache with ``get_settings.cache_clear()``.
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import inspect
 import json
+import textwrap
 import tomllib
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -284,9 +287,14 @@ class Settings(BaseSettings):
 
 
 def detection_settings(
-    base: DetectionSettings, *, file: Path | None = None, assignments: Sequence[str] = ()
+    base: DetectionSettings,
+    *,
+    file: Path | None = None,
+    assignments: Sequence[str] = (),
+    changes: Mapping[str, Any] | None = None,
 ) -> DetectionSettings:
-    """Detection settings: ``base``, then a settings file, then ``key=value`` assignments.
+    """Detection settings: ``base``, then a settings file, then ``key=value`` assignments, then
+    ``changes``.
 
     Parameters
     ----------
@@ -297,6 +305,9 @@ def detection_settings(
     assignments
         ``name=value`` texts, values read as YAML (``min_score=2``, ``hub_cohesion=0.4``);
         ``score_weights.burstiness=0`` sets one entry of a dict setting.
+    changes
+        The same names with values already parsed (``{"min_score": 2}``,
+        ``{"score_weights.burstiness": 0}``): what the API's detection jobs take.
 
     Raises
     ------
@@ -329,9 +340,9 @@ def detection_settings(
         name, equals, text = assignment.partition("=")
         if not equals or not name.strip():
             raise ConfigError(f"detection setting {assignment!r} is not name=value")
-        value = yaml.safe_load(text) if text.strip() else None
-        *parents, leaf = name.strip().split(".")
-        _merge(values, {parents[0]: {leaf: value}} if parents else {leaf: value})
+        _assign(values, name, yaml.safe_load(text) if text.strip() else None)
+    for name, value in (changes or {}).items():
+        _assign(values, name, value)
     try:
         return DetectionSettings.model_validate(values)
     except ValidationError as exc:
@@ -339,6 +350,76 @@ def detection_settings(
             f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
         )
         raise ConfigError(f"invalid detection settings: {problems}") from None
+
+
+def _assign(values: dict[str, Any], name: str, value: Any) -> None:
+    """Set the setting ``name`` (``parent.entry`` for one entry of a dict setting)."""
+    *parents, leaf = name.strip().split(".")
+    _merge(values, {parents[0]: {leaf: value}} if parents else {leaf: value})
+
+
+def setting_rationales() -> dict[str, str]:
+    """Each detection setting's rationale: the ``#:`` comment written above it.
+
+    The comments are the one place the reasons are written (they read well beside the
+    defaults); this reads them from the source so the API and the docs show the same text.
+
+    Examples
+    --------
+    >>> "Tukey" in setting_rationales()["hub_fence"]
+    True
+    """
+    lines, _ = inspect.getsourcelines(DetectionSettings)
+    (cls,) = ast.parse(textwrap.dedent("".join(lines))).body
+    assert isinstance(cls, ast.ClassDef)
+    rationales: dict[str, str] = {}
+    for node in cls.body:
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        comment: list[str] = []
+        row = node.lineno - 2  # the line above the field, 0-based within ``lines``
+        while row >= 0 and lines[row].strip().startswith("#:"):
+            comment.insert(0, lines[row].strip().removeprefix("#:").strip())
+            row -= 1
+        rationales[node.target.id] = " ".join(comment)
+    return rationales
+
+
+def describe_detection_settings(current: DetectionSettings) -> list[dict[str, Any]]:
+    """Every detection setting, as ``GET /api/settings/detection`` and ``graphfraud settings``
+    show it.
+
+    Parameters
+    ----------
+    current
+        The settings in force (defaults, the environment, files and assignments).
+
+    Returns
+    -------
+    list of dict
+        Per setting, in declaration order: ``name``, ``type`` (the JSON schema of its values),
+        ``default``, ``value`` (in ``current``) and ``rationale`` (:func:`setting_rationales`).
+
+    Examples
+    --------
+    >>> described = describe_detection_settings(DetectionSettings(min_score=1.0))
+    >>> [(s["default"], s["value"]) for s in described if s["name"] == "min_score"]
+    [(0.6, 1.0)]
+    """
+    schema: dict[str, Any] = DetectionSettings.model_json_schema()["properties"]
+    defaults = DetectionSettings().model_dump(mode="json")
+    values = current.model_dump(mode="json")
+    rationales = setting_rationales()
+    return [
+        {
+            "name": name,
+            "type": {k: v for k, v in schema[name].items() if k not in ("default", "title")},
+            "default": defaults[name],
+            "value": values[name],
+            "rationale": rationales[name],
+        }
+        for name in DetectionSettings.model_fields
+    ]
 
 
 def _merge(values: dict[str, Any], changes: dict[str, Any]) -> None:

@@ -1,1 +1,2 @@
-"""One router per resource: rings, accounts (linkage), identifiers, jobs, health, pages."""
+"""One router per resource: rings, accounts (linkage), identifiers, jobs, settings, health,
+pages."""

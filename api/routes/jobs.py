@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from api.deps import require_investigator, require_reader
 from api.jobs import DetectionBusy, DetectionJobs
 from api.schemas import DetectionRequest, Job, error_responses
+from graphfraud.errors import ConfigError
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], dependencies=[Depends(require_reader)])
 
@@ -28,11 +29,18 @@ JobsDep = Annotated[DetectionJobs, Depends(_jobs)]
     responses=error_responses(400, 401, 403, 409, 422),
 )
 def start_detection(jobs: JobsDep, options: DetectionRequest | None = None) -> Job:
-    """Start ring detection; poll the returned job until it has succeeded or failed."""
+    """Start ring detection; poll the returned job until it has succeeded or failed.
+
+    ``settings`` changes detection settings for this run (see ``GET /api/settings/detection``);
+    a bad name or value is a 422 naming it. The run records the settings it ran with
+    (``GET /api/runs``)."""
+    options = options or DetectionRequest()
     try:
-        return jobs.start(seed=(options or DetectionRequest()).seed)
+        return jobs.start(seed=options.seed, changes=options.settings)
     except DetectionBusy as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except ConfigError as exc:  # a bad setting is the request's fault, not the server's
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 
 
 @router.get("", responses=error_responses(401))

@@ -96,6 +96,7 @@ def test_openapi_declares_every_error_status(api: ServedApi) -> None:
         ("GET", "/api/rings/{ring_id}"): {"200", "401", "404", "422", "503"},
         ("PUT", "/api/rings/{ring_id}/status"): {"200", "400", "401", "403", "404", "422", "503"},
         ("POST", "/api/jobs"): {"202", "400", "401", "403", "409", "422"},
+        ("GET", "/api/settings/detection"): {"200", "401"},
         ("GET", "/api/accounts/{account}/linkage"): {"200", "400", "401", "404", "422", "503"},
     }
     for operation, statuses in expected.items():

@@ -206,12 +206,17 @@ def test_explain_as_json_gives_the_structured_parts(database: str) -> None:
     assert {"members", "shared_identifiers", "contributions", "summary"} <= set(parts)
 
 
-def test_explaining_an_unknown_ring_is_a_clean_error(database: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "graphfraud", "explain", "R-nope", "--store", database],
+def graphfraud_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a process of its own (what a user sees, errors included)."""
+    return subprocess.run(
+        [sys.executable, "-m", "graphfraud", *args],
         capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
+
+
+def test_explaining_an_unknown_ring_is_a_clean_error(database: str) -> None:
+    result = graphfraud_cli("explain", "R-nope", "--store", database)
     assert result.returncode == 2
     assert "no ring with id 'R-nope'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -228,7 +233,8 @@ def test_evaluate_beats_both_baselines_per_family() -> None:
     metrics = json.loads(result.output[result.output.index("{") :])
     assert set(metrics) == {"standard", "aged"}
     for family, methods in metrics.items():
-        assert set(methods) == {"graphfraud", "components", "louvain"}
+        assert set(methods) == {"graphfraud", "components", "louvain", "risk_by_association"}
+        assert set(methods["risk_by_association"]) == {"risk", "components"}
         ours = methods["graphfraud"]["all"]["ring_f1"] or 0.0
         for baseline in ("components", "louvain"):
             assert ours > (methods[baseline]["all"]["ring_f1"] or 0.0), family
@@ -289,3 +295,22 @@ def test_a_store_and_a_ring_convert_to_networkx_and_igraph(store: GraphStore) ->
     drawn = to_networkx(network)
     assert {f"Account:{account}" for account in ring.accounts} <= set(drawn.nodes)
     assert set(to_igraph(network).vs["name"]) == set(drawn.nodes)
+
+
+def test_settings_command_lists_each_setting_in_force_with_its_rationale() -> None:
+    result = runner.invoke(app, ["settings", "--format", "json", "--set", "min_score=1.5"])
+    assert result.exit_code == 0, result.output
+    described = {row["name"]: row for row in json.loads(result.output)}
+    assert set(described) == set(DetectionSettings.model_fields)
+    assert (described["min_score"]["default"], described["min_score"]["value"]) == (0.6, 1.5)
+    assert "Tukey" in described["hub_fence"]["rationale"]
+    table = runner.invoke(app, ["settings"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "rarity_exponent" in table.output
+
+
+def test_settings_command_names_a_bad_setting() -> None:
+    result = graphfraud_cli("settings", "--set", "min_scor=1")
+    assert result.returncode == 2
+    assert "min_scor: Extra inputs are not permitted" in result.stderr
+    assert "Traceback" not in result.stderr

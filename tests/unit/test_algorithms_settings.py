@@ -11,7 +11,9 @@ from graphfraud.settings import (
     DEFAULT_LINK_WEIGHTS,
     DetectionSettings,
     Settings,
+    describe_detection_settings,
     detection_settings,
+    setting_rationales,
 )
 
 
@@ -63,3 +65,39 @@ def test_a_settings_file_is_applied_before_assignments(tmp_path: Path) -> None:
 def test_a_bad_assignment_is_a_config_error_naming_it(assignment: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         detection_settings(DetectionSettings(), assignments=[assignment])
+
+
+def test_changes_take_the_names_of_assignments_after_them() -> None:
+    settings = detection_settings(
+        DetectionSettings(),
+        assignments=["min_score=2"],
+        changes={"min_score": 3, "score_weights.burstiness": 0},
+    )
+    assert settings.min_score == 3.0
+    assert settings.score_weights == {**DetectionSettings().score_weights, "burstiness": 0}
+
+
+def test_bad_changes_are_a_config_error_naming_each() -> None:
+    with pytest.raises(ConfigError) as raised:
+        detection_settings(DetectionSettings(), changes={"no_such_knob": 1, "risk_restart": 2})
+    assert "no_such_knob" in str(raised.value)
+    assert "risk_restart" in str(raised.value)
+
+
+def test_every_setting_has_its_own_rationale() -> None:
+    rationales = setting_rationales()
+    assert list(rationales) == list(DetectionSettings.model_fields)
+    assert all(rationales.values())
+    assert rationales["min_ring_size"].startswith("Smallest ring reported")
+    assert len(set(rationales.values())) == len(rationales), "each reads its own comment"
+
+
+def test_described_settings_show_the_value_in_force_beside_the_default() -> None:
+    described = {
+        row["name"]: row
+        for row in describe_detection_settings(DetectionSettings(link_weights={"OWNS": 0.5}))
+    }
+    owns = described["link_weights"]
+    assert (owns["default"]["OWNS"], owns["value"]["OWNS"]) == (0.25, 0.5)
+    assert owns["type"] == {"additionalProperties": {"type": "number"}, "type": "object"}
+    assert described["risk_restart"]["type"]["exclusiveMaximum"] == 1.0
