@@ -89,7 +89,8 @@ def timeline_chart(created: pd.Series, first_use: pd.Series, events: pd.DataFram
                    color="#4e79a7", label="member created")  # fmt: skip
         ax.scatter(first_use, np.full(len(first_use), top * 0.5), marker="|", s=200,
                    color="#e15759", label="shared identifier first used")  # fmt: skip
-        ax.legend(loc="upper left", fontsize=7, frameon=False, ncols=3)
+        # Above the axes: inside them it covered the tallest weeks' bars and the marks.
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7, frameon=False, ncols=3)
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(labelsize=7)
         fig.autofmt_xdate()
