@@ -3,6 +3,7 @@ counts per period, how redaction hides what it names, and what a bundle's manife
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -237,3 +238,18 @@ def test_a_window_beside_the_records_reports_nothing_happening(
     report = trend_figures(inputs, period=Period.WEEK, start=start, end=end)
     assert len(report.periods) == 1
     assert report.periods[["new", "accounts", "gmv"]].sum().tolist() == [0, 0, 0]
+
+
+def test_three_years_of_weeks_give_the_short_windows_figures(inputs: TrendInputs) -> None:
+    # Every record is put in its week once: with records three years apart, a window of 160
+    # weeks must read the same figures in the fixture's weeks as the window of those weeks
+    # alone, and nothing happening in the weeks between (an outsider's order counts nowhere).
+    early = pd.concat([_events(("outsider", "2023-01-03", 5.0)), inputs.events])
+    spread = dataclasses.replace(inputs, events=early.reset_index(drop=True))
+    long = trend_figures(spread, period=Period.WEEK, start="2023-01-02", end="2026-01-26")
+    periods = long.periods.set_index("period")
+    assert len(periods) == 160
+    pd.testing.assert_frame_equal(periods.iloc[-3:], weekly(inputs))
+    quiet = periods.iloc[:-3].drop(columns=["start", "end", "days_to_verdict"])
+    assert (quiet.to_numpy() == 0).all()
+    assert periods["days_to_verdict"].iloc[:-3].isna().all()
