@@ -43,6 +43,7 @@ from algorithms.pipeline import (
     span,
 )
 from algorithms.projection import Projection, candidate_links, project_accounts, restrict
+from algorithms.risk import account_risk
 from algorithms.scoring import household_reference, ring_signals
 from graphfraud.errors import ConfigError
 from graphfraud.model import Ring, RingEvidence
@@ -196,8 +197,12 @@ class SparkFinder:
         if self.rings_out is not None:
             write_rings_parquet(rings, self.rings_out)
         stage("ids")
+        # Risk is propagated over the whole projection, which the driver holds anyway.
+        risk = account_risk(projection, labelled, settings=settings)
+        stage("risk")
         return DetectionResult(
             rings=rings,
+            risk=risk,
             timings=timings,
             hubs=projection.hubs,
             accounts=len(projection.accounts),
