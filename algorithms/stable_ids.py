@@ -30,7 +30,7 @@ def match_rings(
     new: Sequence[Sequence[str]],
     old: Sequence[Sequence[str]],
     *,
-    min_jaccard: float = 0.5,
+    min_jaccard: float,
 ) -> pd.DataFrame:
     """Pair new rings with old ones by best overlap, one-to-one.
 
@@ -48,7 +48,7 @@ def match_rings(
 
     Examples
     --------
-    >>> match_rings([["a", "b", "c"], ["x", "y"]], [["x", "y", "z"], ["a", "b"]])
+    >>> match_rings([["a", "b", "c"], ["x", "y"]], [["x", "y", "z"], ["a", "b"]], min_jaccard=0.5)
        new  old   jaccard
     0    0    1  0.666667
     1    1    0  0.666667
@@ -101,7 +101,7 @@ def assign_ring_ids(
     new: Sequence[Sequence[str]],
     previous: dict[str, Sequence[str]],
     *,
-    min_jaccard: float = 0.5,
+    min_jaccard: float,
 ) -> list[str]:
     """Ids for ``new`` rings: a matched stored ring's id, else one derived from the members.
 
@@ -121,7 +121,7 @@ def assign_ring_ids(
 
     Examples
     --------
-    >>> assign_ring_ids([["a", "b", "c", "d"]], {"R-old": ["a", "b", "c"]})
+    >>> assign_ring_ids([["a", "b", "c", "d"]], {"R-old": ["a", "b", "c"]}, min_jaccard=0.5)
     ['R-old']
     """
     old_ids = list(previous)
