@@ -6,14 +6,17 @@ cases; a longer randomised run is ``scripts/fuzz_api.sh``'s job for the API, not
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from algorithms.hubs import spelling_stems
+from algorithms.hubs import decide_hubs, spelling_stems
 from algorithms.scoring import densest_window
 from algorithms.stable_ids import match_rings
+from graphfraud.settings import DetectionSettings
 
 DAY = np.timedelta64(1, "D")
 
@@ -79,3 +82,35 @@ def test_a_devices_spellings_share_one_stem(key: str, noise: list[str], upper: b
     spelled = spelled.upper() if upper else spelled
     stems = spelling_stems(pd.Series(["Device", "Device"]), pd.Series([key, spelled]))
     assert stems.iloc[0] == stems.iloc[1] == "Device " + key.lower()
+
+
+@given(
+    users=st.lists(st.integers(1, 60), min_size=2, max_size=12),
+    order=st.randoms(use_true_random=False),
+)
+def test_hub_decisions_do_not_depend_on_the_order_things_arrive_in(
+    users: list[int], order: random.Random
+) -> None:
+    # Things of one kind used by 1-60 of 120 accounts (each thing's users drawn in a band).
+    uses = pd.DataFrame(
+        {
+            "node": [(7 * t + u) % 120 for t, n in enumerate(users) for u in range(n)],
+            "thing": [t for t, n in enumerate(users) for _ in range(n)],
+        }
+    ).drop_duplicates()
+    keys = [f"{t} place street" for t in range(len(users))]
+    things = pd.DataFrame({"kind": "Address", "key": keys})
+    things["accounts"] = uses.groupby("thing").size()
+    settings = DetectionSettings(hub_min_accounts=10)
+
+    def hubs_by_key(things: pd.DataFrame, uses: pd.DataFrame) -> dict[str, bool]:
+        stems = spelling_stems(things["kind"], things["key"])
+        found = decide_hubs(uses, things, stems=stems, n_accounts=120, settings=settings)
+        return dict(zip(things["key"], found["hub"], strict=True))
+
+    moved = list(range(len(users)))
+    order.shuffle(moved)
+    position = {old: new for new, old in enumerate(moved)}
+    shuffled_things = things.iloc[moved].reset_index(drop=True)
+    shuffled_uses = uses.assign(thing=uses["thing"].map(position)).sample(frac=1.0, random_state=0)
+    assert hubs_by_key(shuffled_things, shuffled_uses) == hubs_by_key(things, uses)
