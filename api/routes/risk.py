@@ -21,12 +21,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from fastapi import APIRouter, Depends
 from fastapi.exceptions import RequestValidationError
 
 from algorithms.risk import RiskModel, tie_weights
-from api.deps import RiskModelsDep, SettingsDep, StoreDep, require_reader, run_read
+from api.batching import IdentifierBatcher, RawIdentifier
+from api.deps import (
+    BatcherDep,
+    RiskModelsDep,
+    SettingsDep,
+    StoreDep,
+    require_reader,
+    run_read,
+)
 from api.schemas import (
     AccountRiskList,
     AccountRiskRecord,
@@ -40,7 +47,7 @@ from api.schemas import (
     error_responses,
     view_path,
 )
-from graphfraud.errors import ConfigError, NotFound
+from graphfraud.errors import NotFound
 from graphfraud.model import (
     ACCOUNT_LINKS,
     DEFAULT_LINK,
@@ -52,7 +59,6 @@ from graphfraud.model import (
 )
 from graphfraud.settings import Settings
 from graphfraud.store import GraphStore
-from loaders.normalise import NormaliseOptions, normalise
 
 router = APIRouter(prefix="/api/risk", tags=["risk"], dependencies=[Depends(require_reader)])
 
@@ -73,7 +79,11 @@ MAX_ACCOUNTS_PER_HOP = 500
 
 @router.post("/check", responses=error_responses(401, 404, 422, 503))
 async def check(
-    body: RiskCheckRequest, models: RiskModelsDep, store: StoreDep, settings: SettingsDep
+    body: RiskCheckRequest,
+    models: RiskModelsDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    batcher: BatcherDep,
 ) -> RiskCheck:
     """Risk of a prospective or existing account from its raw identifiers and/or its id.
 
@@ -81,7 +91,12 @@ async def check(
     accounts use each, the hubs left out, the rings and known-bad accounts within two hops,
     and the reasons. 404 before any detection run has stored risk.
     """
-    return await run_read(store, lambda s: check_risk(s, models.of(s), body, settings))
+    wanted = [(name, kind, payment_format) for name, (kind, payment_format, _) in
+              IDENTIFIER_FIELDS.items() if getattr(body, name) is not None]  # fmt: skip
+    paying = any(kind == EntityKind.PAYMENT_INSTRUMENT for _, kind, _ in wanted)
+    key = await run_read(store, lambda s: s.fingerprint_key()) if paying else ""
+    given = await _normalised(body, key, settings, batcher)
+    return await run_read(store, lambda s: check_risk(s, models.of(s), body, given, settings))
 
 
 @router.post("/accounts", responses=error_responses(401, 404, 422, 503))
@@ -135,11 +150,15 @@ Uses = dict[EntityRef, dict[str, str]]
 
 
 def check_risk(
-    store: GraphStore, model: RiskModel, body: RiskCheckRequest, settings: Settings
+    store: GraphStore,
+    model: RiskModel,
+    body: RiskCheckRequest,
+    given: list[tuple[str, EntityRef]],
+    settings: Settings,
 ) -> RiskCheck:
-    """What :func:`check` answers."""
+    """What :func:`check` answers, with the identifiers ``given`` normalised (request field,
+    entity)."""
     detection = settings.detection
-    given = _normalised(store, body, settings)
     if not given and body.account is None:
         raise RequestValidationError(
             [{"loc": ("body",), "msg": "give an account or an identifier", "type": "missing"}]
@@ -227,36 +246,34 @@ def check_risk(
     )
 
 
-def _normalised(
-    store: GraphStore, body: RiskCheckRequest, settings: Settings
+async def _normalised(
+    body: RiskCheckRequest, key: str, settings: Settings, batcher: IdentifierBatcher
 ) -> list[tuple[str, EntityRef]]:
-    """The identifiers given, normalised as the loader does; 422 naming each one refused."""
-    found, errors = [], []
-    key = None
+    """The identifiers given, normalised as the loader does (with those of concurrent checks);
+    422 naming each one refused."""
+    names, raws = [], []
     for name, (kind, payment_format, country) in IDENTIFIER_FIELDS.items():
         raw = getattr(body, name)
         if raw is None:
             continue
-        key = key or store.fingerprint_key()
-        region = getattr(body, country) if country else None
-        options = NormaliseOptions(
-            fingerprint_key=key,
-            region=region or settings.default_phone_region,
-            payment_format=payment_format,
-        )
-        try:
-            result = normalise(kind, pd.Series([raw], dtype=object), options)
-        except ConfigError as exc:  # a country no one knows
+        region = (getattr(body, country) if country else None) or settings.default_phone_region
+        names.append((name, kind, country))
+        raws.append(RawIdentifier(kind, raw, region, payment_format, key))
+    found, errors = [], []
+    for (name, kind, country), result in zip(names, await batcher.normalise(raws), strict=True):
+        if result.config_error is not None:  # a country no one knows
             errors.append(
-                {"loc": ("body", country or name), "msg": str(exc), "type": "value_error"}
+                {
+                    "loc": ("body", country or name),
+                    "msg": result.config_error,
+                    "type": "value_error",
+                }
             )
-            continue
-        value, error = result.values.iloc[0], result.errors.iloc[0]
-        if pd.isna(value):
-            reason = "missing" if pd.isna(error) else str(error)
+        elif result.key is None:
+            reason = result.error or "missing"
             errors.append({"loc": ("body", name), "msg": reason, "type": "value_error"})
         else:
-            found.append((name, EntityRef(kind, str(value))))
+            found.append((name, EntityRef(kind, result.key)))
     if errors:
         raise RequestValidationError(errors)
     return found
