@@ -555,7 +555,7 @@ class RiskCheckRequest(BaseModel):
                     "email": "J.Doe+promo@GoogleMail.com",
                     "phone": "0812-3456-7890",
                     "phone_country": "ID",
-                    "device": "9f3a-77c1",
+                    "device": "3f9a77c1d2e4b605",
                     "card": "4111 1111 1111 1111",
                     "ip": "203.0.113.7",
                 }

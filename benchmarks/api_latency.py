@@ -49,7 +49,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import numpy as np
 import pandas as pd
@@ -63,6 +63,9 @@ READ_KEY = "benchmark-read-key"
 TARGET_P95_MS = 50.0
 TARGET_VIEW_SECONDS = 5.0
 WRK_TARGETS_MS = {"health": 5.0, "account linkage": 20.0, "risk check": 20.0}
+#: Accounts per batch request, and the batch target in accounts per second (issue 14).
+BATCH_ACCOUNTS = 1000
+TARGET_BATCH_RATE = 20_000
 ROOT = Path(__file__).resolve().parents[1]
 VIEW_RING_SIZE = 200
 CHROMIUM_ARGS = [
@@ -450,6 +453,16 @@ def compare_with_wrk(store_url: str, args: argparse.Namespace) -> None:
             f"{name}: p95 {after.p95:.1f} ms ({args.baseline}: {before.p95:.1f} ms, "
             f"{before.p95 / after.p95:.1f}x lower), {verdict} the {target:.0f} ms target"
         )
+    before, after = (
+        results[args.baseline]["batch accounts"],
+        results["this checkout"]["batch accounts"],
+    )
+    rate, was = after.rate * BATCH_ACCOUNTS, before.rate * BATCH_ACCOUNTS
+    verdict = "meets" if rate >= TARGET_BATCH_RATE else "MISSES"
+    print(
+        f"batch accounts: {rate:,.0f} accounts/s ({args.baseline}: {was:,.0f}, "
+        f"{rate / max(was, 1):.1f}x), {verdict} the {TARGET_BATCH_RATE:,} accounts/s target"
+    )
 
 
 @dataclass(frozen=True)
@@ -471,9 +484,15 @@ class WrkResult:
     p95: float
     seconds: float
 
+    @property
+    def rate(self) -> float:
+        """Requests answered per second."""
+        return self.requests / self.seconds
+
     def row(self) -> str:
-        rate = self.requests / self.seconds
-        return f"{self.requests:>10,}{rate:>9.0f}{self.p50:>9.1f}{self.p95:>9.1f}{self.errors:>8}"
+        return (
+            f"{self.requests:>10,}{self.rate:>9.0f}{self.p50:>9.1f}{self.p95:>9.1f}{self.errors:>8}"
+        )
 
 
 #: The Lua script: each thread cycles through the requests from its own starting point; the
@@ -568,10 +587,18 @@ def wrk_workload(port: int, accounts: int, seed: int) -> dict[str, list[Request]
             if kind in found:
                 body[field] = found[kind]
         checks.append(Request("POST", "/api/risk/check", json.dumps(body)))
+    rng.shuffle(accounts := [unquote(path.split("/")[3]) for path in paths.linkage_paths])
+    batches = [
+        Request("POST", "/api/risk/accounts", json.dumps({"accounts": accounts[at : at + size]}))
+        for size in (BATCH_ACCOUNTS,)
+        for at in range(0, max(len(accounts) - size, 0) + 1, size)
+    ]
     return {
         "health": [Request("GET", "/health")],
+        "ring detail": [Request("GET", path) for path in paths.ring_paths],
         "account linkage": [Request("GET", path) for path in paths.linkage_paths],
         "risk check": checks,
+        "batch accounts": batches,
     }
 
 
