@@ -44,6 +44,7 @@ from api.schemas import (
     RiskRing,
     TiedAccount,
     error_responses,
+    json_response,
     view_path,
 )
 from graphfraud.errors import NotFound
@@ -76,14 +77,14 @@ IDENTIFIER_FIELDS: dict[str, tuple[str, str, str | None]] = {
 MAX_ACCOUNTS_PER_HOP = 500
 
 
-@router.post("/check", responses=error_responses(401, 404, 422, 503))
+@router.post("/check", response_model=RiskCheck, responses=error_responses(401, 404, 422, 503))
 async def check(
     body: RiskCheckRequest,
     models: RiskModelsDep,
     store: StoreDep,
     settings: SettingsDep,
     batcher: BatcherDep,
-) -> RiskCheck:
+) -> Response:
     """Risk of a prospective or existing account from its raw identifiers and/or its id.
 
     Answers with the risk (0-1, see the schema), the identifiers as normalised and how many
@@ -95,7 +96,8 @@ async def check(
     paying = any(kind == EntityKind.PAYMENT_INSTRUMENT for _, kind, _ in wanted)
     key = await run_read(store, lambda s: s.fingerprint_key()) if paying else ""
     given = await _normalised(body, key, settings, batcher)
-    return await run_read(store, lambda s: check_risk(s, models.of(s), body, given, settings))
+    answer = await run_read(store, lambda s: check_risk(s, models.of(s), body, given, settings))
+    return json_response(answer)
 
 
 @router.post(
@@ -106,8 +108,7 @@ async def accounts(body: RiskAccountsRequest, models: RiskModelsDep, store: Stor
     known-bad account and the rings it is in. Accounts the latest run did not see come back
     with ``found: false``."""
     answer = await run_read(store, lambda s: score_accounts(s, models.of(s), body.accounts))
-    # Serialised here: FastAPI would validate the thousand records once more first.
-    return Response(answer.model_dump_json(), media_type="application/json")
+    return json_response(answer)
 
 
 def score_accounts(store: GraphStore, model: RiskModel, keys: list[str]) -> AccountRiskList:
