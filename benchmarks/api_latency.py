@@ -312,7 +312,7 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
 
     store_url = build_store(args.workdir, args.accounts, args.seed)
-    if args.only != "wrk":
+    if args.only in (None, "clients"):
         measure_clients(store_url, args)
     if args.only in (None, "wrk"):
         compare_with_wrk(store_url, args)
