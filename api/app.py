@@ -21,6 +21,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from api.batching import IdentifierBatcher
 from api.csrf import CsrfGuard
 from api.deps import API_KEY_QUERY, Role, StorePool, reject_unknown_parameters
 from api.jobs import DetectionJobs
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
     app.state.settings = settings
     app.state.stores = stores
     app.state.rendered = RenderedRings()
+    app.state.batcher = IdentifierBatcher()
     app.state.jobs = detections
     app.state.csrf = CsrfGuard()
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_ABOVE_BYTES)

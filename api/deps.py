@@ -32,6 +32,7 @@ from fastapi.security import APIKeyHeader, APIKeyQuery
 from starlette.concurrency import run_in_threadpool
 
 from algorithms.risk import RiskModel
+from api.batching import IdentifierBatcher
 from graphfraud.association import require_scores
 from graphfraud.errors import ConfigError
 from graphfraud.settings import ApiKey, Settings
@@ -237,7 +238,14 @@ async def get_risk_models(request: Request) -> RiskModels:
     return models
 
 
+async def get_batcher(request: Request) -> IdentifierBatcher:
+    """The app's identifier batcher."""
+    batcher: IdentifierBatcher = request.app.state.batcher
+    return batcher
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+BatcherDep = Annotated[IdentifierBatcher, Depends(get_batcher)]
 RiskModelsDep = Annotated[RiskModels, Depends(get_risk_models)]
 StoreDep = Annotated[GraphStore, Depends(get_store)]
 WriterDep = Annotated[GraphStore, Depends(get_writer)]

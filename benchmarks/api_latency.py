@@ -18,15 +18,19 @@ Targets (2-core machine, 100k accounts, 20 clients): p95 <= 50 ms for ring detai
 linkage; the 200-member ring view settles in under 5 s.
 
 Then, with a compiled load generator (Debian's ``wrk``, installed with ``apt-get`` when missing,
-so the client does not take the server's CPU): ``/health``, account linkage and
-``POST /api/risk/check`` (a Lua script cycling through requests) under 20 connections, served
+so the client does not take the server's CPU): ``/health``, ring detail, account linkage,
+``POST /api/risk/check`` and batches of 1,000 accounts to ``POST /api/risk/accounts`` (a Lua
+script cycling through requests) under 20 connections, served
 by this checkout's code and by a baseline's (``--baseline main``: that revision's code,
 exported with ``git archive``), one after the other on the same store, with the ratio. Targets:
-``/health`` p95 <= 5 ms, linkage and a risk check p95 <= 20 ms (issues 14 and 15).
+``/health`` p95 <= 5 ms, linkage and a risk check p95 <= 20 ms, batch risk >= 20k accounts/s
+(issues 14 and 15). Last, whether a second server process pays on this machine (``--only
+processes``): the same scenarios against one server, then against two at once.
 
     python3 benchmarks/api_latency.py                         # 100k accounts, 20 clients, 10 s
     python3 benchmarks/api_latency.py --accounts 20000 --seconds 5
     python3 benchmarks/api_latency.py --only wrk              # only the wrk comparison
+    python3 benchmarks/api_latency.py --only processes        # one server process or two
 """
 
 from __future__ import annotations
@@ -45,11 +49,12 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import numpy as np
 import pandas as pd
@@ -63,6 +68,9 @@ READ_KEY = "benchmark-read-key"
 TARGET_P95_MS = 50.0
 TARGET_VIEW_SECONDS = 5.0
 WRK_TARGETS_MS = {"health": 5.0, "account linkage": 20.0, "risk check": 20.0}
+#: Accounts per batch request, and the batch target in accounts per second (issue 14).
+BATCH_ACCOUNTS = 1000
+TARGET_BATCH_RATE = 20_000
 ROOT = Path(__file__).resolve().parents[1]
 VIEW_RING_SIZE = 200
 CHROMIUM_ARGS = [
@@ -299,15 +307,17 @@ def main() -> None:
     parser.add_argument(
         "--baseline", default="main", help="git revision whose code wrk measures beside this one"
     )
-    parser.add_argument("--only", choices=["clients", "wrk"], help="run one part only")
+    parser.add_argument("--only", choices=["clients", "wrk", "processes"], help="run one part only")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
 
     store_url = build_store(args.workdir, args.accounts, args.seed)
-    if args.only != "wrk":
+    if args.only in (None, "clients"):
         measure_clients(store_url, args)
-    if args.only != "clients":
+    if args.only in (None, "wrk"):
         compare_with_wrk(store_url, args)
+    if args.only in (None, "processes"):
+        compare_processes(store_url, args)
 
 
 def measure_clients(store_url: str, args: argparse.Namespace) -> None:
@@ -450,6 +460,68 @@ def compare_with_wrk(store_url: str, args: argparse.Namespace) -> None:
             f"{name}: p95 {after.p95:.1f} ms ({args.baseline}: {before.p95:.1f} ms, "
             f"{before.p95 / after.p95:.1f}x lower), {verdict} the {target:.0f} ms target"
         )
+    before, after = (
+        results[args.baseline]["batch accounts"],
+        results["this checkout"]["batch accounts"],
+    )
+    rate, was = after.rate * BATCH_ACCOUNTS, before.rate * BATCH_ACCOUNTS
+    verdict = "meets" if rate >= TARGET_BATCH_RATE else "MISSES"
+    print(
+        f"batch accounts: {rate:,.0f} accounts/s ({args.baseline}: {was:,.0f}, "
+        f"{rate / max(was, 1):.1f}x), {verdict} the {TARGET_BATCH_RATE:,} accounts/s target"
+    )
+
+
+def compare_processes(store_url: str, args: argparse.Namespace) -> None:
+    """Whether a second server process pays on this machine: the ``wrk`` scenarios against one
+    server with every connection, then against two servers at once (each on a copy of the
+    store, half the connections each), as several workers sharing one read-only model would
+    be served."""
+    ensure_wrk()
+    store = Path(store_url.removeprefix("duckdb:///"))
+    results: dict[str, dict[str, WrkResult]] = {}
+    with tempfile.TemporaryDirectory(prefix="graphfraud-processes-") as folder:
+        copy = Path(folder) / store.name
+        shutil.copyfile(store, copy)
+        with (
+            serving(store_url, read_model=True) as first,
+            serving(f"duckdb:///{copy}", read_model=True) as second,
+        ):
+            scenarios = wrk_workload(first.port, args.accounts, args.seed)
+            del scenarios["batch accounts"]
+            for name, requests in scenarios.items():
+                alone = run_wrk(first.port, requests, clients=args.clients, seconds=args.seconds,
+                                folder=Path(folder))  # fmt: skip
+                with ThreadPoolExecutor(2) as pool:
+                    runs = [
+                        pool.submit(run_wrk, port, requests, clients=args.clients // 2,
+                                    seconds=args.seconds, folder=Path(folder) / label)
+                        for port, label in ((first.port, "a"), (second.port, "b"))
+                    ]  # fmt: skip
+                    both = [run.result() for run in runs]
+                results[name] = {"1 process": alone, "2 processes": _combined(both)}
+    print(f"\none server process or two, wrk, {args.clients} connections in all, "
+          f"{args.seconds:.0f} s per scenario, {args.accounts:,} accounts")  # fmt: skip
+    print(f"{'scenario':<18}{'servers':<16}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
+          f"{'errors':>8}")  # fmt: skip
+    for name, found in results.items():
+        for label, result in found.items():
+            print(f"{name:<18}{label:<16}{result.row()}")
+        one, two = found["1 process"], found["2 processes"]
+        print(f"{name}: two processes answer {two.rate / one.rate:.2f}x the requests per second, "
+              f"p95 {one.p95 / two.p95:.2f}x lower")  # fmt: skip
+
+
+def _combined(results: list[WrkResult]) -> WrkResult:
+    """Two concurrent ``wrk`` runs as one: requests and errors added, the slower percentiles
+    (a conservative reading: the percentiles of the union are not known)."""
+    return WrkResult(
+        requests=sum(r.requests for r in results),
+        errors=sum(r.errors for r in results),
+        p50=max(r.p50 for r in results),
+        p95=max(r.p95 for r in results),
+        seconds=max(r.seconds for r in results),
+    )
 
 
 @dataclass(frozen=True)
@@ -471,9 +543,15 @@ class WrkResult:
     p95: float
     seconds: float
 
+    @property
+    def rate(self) -> float:
+        """Requests answered per second."""
+        return self.requests / self.seconds
+
     def row(self) -> str:
-        rate = self.requests / self.seconds
-        return f"{self.requests:>10,}{rate:>9.0f}{self.p50:>9.1f}{self.p95:>9.1f}{self.errors:>8}"
+        return (
+            f"{self.requests:>10,}{self.rate:>9.0f}{self.p50:>9.1f}{self.p95:>9.1f}{self.errors:>8}"
+        )
 
 
 #: The Lua script: each thread cycles through the requests from its own starting point; the
@@ -514,6 +592,7 @@ def run_wrk(
 ) -> WrkResult:
     """``wrk`` with ``clients`` connections on two threads, cycling through ``requests``."""
     rows = ",\n".join(f"{{{_lua(r.method)}, {_lua(r.path)}, {_lua(r.body)}}}" for r in requests)
+    folder.mkdir(parents=True, exist_ok=True)
     script = folder / "scenario.lua"
     script.write_text(WRK_SCRIPT % (rows, READ_KEY))
     # A long timeout: requests wrk gives up on would be left out of its percentiles.
@@ -568,10 +647,18 @@ def wrk_workload(port: int, accounts: int, seed: int) -> dict[str, list[Request]
             if kind in found:
                 body[field] = found[kind]
         checks.append(Request("POST", "/api/risk/check", json.dumps(body)))
+    rng.shuffle(accounts := [unquote(path.split("/")[3]) for path in paths.linkage_paths])
+    batches = [
+        Request("POST", "/api/risk/accounts", json.dumps({"accounts": accounts[at : at + size]}))
+        for size in (BATCH_ACCOUNTS,)
+        for at in range(0, max(len(accounts) - size, 0) + 1, size)
+    ]
     return {
         "health": [Request("GET", "/health")],
+        "ring detail": [Request("GET", path) for path in paths.ring_paths],
         "account linkage": [Request("GET", path) for path in paths.linkage_paths],
         "risk check": checks,
+        "batch accounts": batches,
     }
 
 

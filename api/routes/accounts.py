@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.deps import RiskModelsDep, StoreDep, require_reader, run_read
 from api.schemas import (
@@ -14,6 +14,7 @@ from api.schemas import (
     Membership,
     entities_of,
     error_responses,
+    json_response,
     links_of,
     view_path,
     with_degrees,
@@ -47,20 +48,25 @@ def account_ref(text: str) -> EntityRef:
     return ref
 
 
-@router.get("/{account:path}/linkage", responses=error_responses(400, 401, 404, 422, 503))
+@router.get(
+    "/{account:path}/linkage",
+    response_model=AccountLinkage,
+    responses=error_responses(400, 401, 404, 422, 503),
+)
 async def account_linkage(
     account: AccountKey,
     store: StoreDep,
     models: RiskModelsDep,
     hops: Annotated[int, Query(ge=1, le=3, description="How far to walk.")] = 1,
     limit: Annotated[int, Query(ge=1, le=2000, description="Most entities returned.")] = 200,
-) -> AccountLinkage:
+) -> Response:
     """The rings an account is in and the entities it is linked to, each with its degree and
     whether it is a hub."""
     ref = account_ref(account)
-    return await run_read(
+    answer = await run_read(
         store, lambda s: linkage(s, ref, hops=hops, limit=limit, hubs=models.hubs(s))
     )
+    return json_response(answer)
 
 
 def linkage(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -45,6 +45,11 @@ router = APIRouter(prefix="/api/rings", tags=["rings"], dependencies=[Depends(re
 MaxNodes = Annotated[
     int, Query(ge=1, le=5000, description="Draw at most this many nodes, most important first.")
 ]
+RingId = Annotated[
+    str,
+    Path(description="A ring's id as detection gives it: 'R-' and ten hex digits.",
+         examples=["R-fda17b9995"]),
+]  # fmt: skip
 Surroundings = Annotated[
     bool, Query(description="Also show everything one link from a member, outside the ring.")
 ]
@@ -139,7 +144,7 @@ class RenderedRings:
 
 
 @router.get("/{ring_id}", response_model=RingDetail, responses=error_responses(401, 404, 422, 503))
-async def get_ring(request: Request, ring_id: str, store: StoreDep) -> Response:
+async def get_ring(request: Request, ring_id: RingId, store: StoreDep) -> Response:
     """A ring with its members, evidence and explanation."""
     rendered: RenderedRings = request.app.state.rendered
     body = rendered.current(store, ring_id)
@@ -157,7 +162,7 @@ def render_detail(ring: Ring) -> bytes:
 
 @router.get("/{ring_id}/graph", responses=error_responses(401, 404, 422, 503))
 def get_ring_graph(
-    ring_id: str,
+    ring_id: RingId,
     store: StoreDep,
     surroundings: Surroundings = False,
     max_nodes: MaxNodes = 400,
@@ -176,7 +181,7 @@ def get_ring_graph(
 
 
 @router.get("/{ring_id}/history", responses=error_responses(401, 404, 422, 503))
-def get_ring_history(ring_id: str, store: StoreDep) -> RingHistoryRecord:
+def get_ring_history(ring_id: RingId, store: StoreDep) -> RingHistoryRecord:
     """When detection first found the ring and last saw it, and what each run did to it:
     new, grown, shrunk, retired; who joined and who left."""
     return RingHistoryRecord.model_validate(store.ring_history(ring_id))
@@ -187,7 +192,7 @@ def get_ring_history(ring_id: str, store: StoreDep) -> RingHistoryRecord:
 
 @router.put("/{ring_id}/status", responses=error_responses(400, 401, 403, 404, 422, 503))
 def set_ring_status(
-    ring_id: str, update: StatusUpdate, store: WriterDep, caller: InvestigatorDep
+    ring_id: RingId, update: StatusUpdate, store: WriterDep, caller: InvestigatorDep
 ) -> RingSummary:
     """Record an investigator's verdict (confirmed, benign, under review), with a note.
 
@@ -200,14 +205,14 @@ def set_ring_status(
 
 @router.put("/{ring_id}/assignee", responses=error_responses(400, 401, 403, 404, 422, 503))
 def assign_ring(
-    ring_id: str, update: AssigneeUpdate, store: WriterDep, caller: InvestigatorDep
+    ring_id: RingId, update: AssigneeUpdate, store: WriterDep, caller: InvestigatorDep
 ) -> RingSummary:
     """Give the ring to an investigator (or to nobody); recorded in the audit trail."""
     return RingSummary.from_ring(store.assign_ring(ring_id, update.assignee, actor=caller.name))
 
 
 @router.get("/{ring_id}/notes", responses=error_responses(401, 404, 422, 503))
-def list_notes(ring_id: str, store: StoreDep) -> list[NoteEntry]:
+def list_notes(ring_id: RingId, store: StoreDep) -> list[NoteEntry]:
     """The ring's note thread, oldest first."""
     return [NoteEntry.model_validate(note) for note in store.notes(ring_id)]
 
@@ -217,12 +222,14 @@ def list_notes(ring_id: str, store: StoreDep) -> list[NoteEntry]:
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(400, 401, 403, 404, 422, 503),
 )
-def add_note(ring_id: str, note: NewNote, store: WriterDep, caller: InvestigatorDep) -> NoteEntry:
+def add_note(
+    ring_id: RingId, note: NewNote, store: WriterDep, caller: InvestigatorDep
+) -> NoteEntry:
     """Add a note to the ring's thread (notes are never replaced or removed)."""
     return NoteEntry.model_validate(store.add_note(ring_id, note.text, actor=caller.name))
 
 
 @router.get("/{ring_id}/audit", responses=error_responses(401, 404, 422, 503))
-def ring_audit(ring_id: str, store: StoreDep) -> list[AuditRecord]:
+def ring_audit(ring_id: RingId, store: StoreDep) -> list[AuditRecord]:
     """Every change to the ring's verdict, oldest first: who, when, which field, old → new."""
     return [AuditRecord.model_validate(entry) for entry in store.audit(ring_id=ring_id)]

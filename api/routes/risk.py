@@ -21,15 +21,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from fastapi.exceptions import RequestValidationError
 
 from algorithms.risk import RiskModel, tie_weights
-from api.deps import RiskModelsDep, SettingsDep, StoreDep, require_reader, run_read
+from api.batching import IdentifierBatcher, RawIdentifier
+from api.deps import (
+    BatcherDep,
+    RiskModelsDep,
+    SettingsDep,
+    StoreDep,
+    require_reader,
+    run_read,
+)
 from api.schemas import (
     AccountRiskList,
-    AccountRiskRecord,
     CheckedIdentifier,
     RiskAccountsRequest,
     RiskCheck,
@@ -38,9 +44,10 @@ from api.schemas import (
     RiskRing,
     TiedAccount,
     error_responses,
+    json_response,
     view_path,
 )
-from graphfraud.errors import ConfigError, NotFound
+from graphfraud.errors import NotFound
 from graphfraud.model import (
     ACCOUNT_LINKS,
     DEFAULT_LINK,
@@ -52,7 +59,6 @@ from graphfraud.model import (
 )
 from graphfraud.settings import Settings
 from graphfraud.store import GraphStore
-from loaders.normalise import NormaliseOptions, normalise
 
 router = APIRouter(prefix="/api/risk", tags=["risk"], dependencies=[Depends(require_reader)])
 
@@ -71,51 +77,66 @@ IDENTIFIER_FIELDS: dict[str, tuple[str, str, str | None]] = {
 MAX_ACCOUNTS_PER_HOP = 500
 
 
-@router.post("/check", responses=error_responses(401, 404, 422, 503))
+@router.post("/check", response_model=RiskCheck, responses=error_responses(401, 404, 422, 503))
 async def check(
-    body: RiskCheckRequest, models: RiskModelsDep, store: StoreDep, settings: SettingsDep
-) -> RiskCheck:
+    body: RiskCheckRequest,
+    models: RiskModelsDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    batcher: BatcherDep,
+) -> Response:
     """Risk of a prospective or existing account from its raw identifiers and/or its id.
 
     Answers with the risk (0-1, see the schema), the identifiers as normalised and how many
     accounts use each, the hubs left out, the rings and known-bad accounts within two hops,
     and the reasons. 404 before any detection run has stored risk.
     """
-    return await run_read(store, lambda s: check_risk(s, models.of(s), body, settings))
+    wanted = [(name, kind, payment_format) for name, (kind, payment_format, _) in
+              IDENTIFIER_FIELDS.items() if getattr(body, name) is not None]  # fmt: skip
+    paying = any(kind == EntityKind.PAYMENT_INSTRUMENT for _, kind, _ in wanted)
+    key = await run_read(store, lambda s: s.fingerprint_key()) if paying else ""
+    given = await _normalised(body, key, settings, batcher)
+    answer = await run_read(store, lambda s: check_risk(s, models.of(s), body, given, settings))
+    return json_response(answer)
 
 
-@router.post("/accounts", responses=error_responses(401, 404, 422, 503))
-async def accounts(
-    body: RiskAccountsRequest, models: RiskModelsDep, store: StoreDep
-) -> AccountRiskList:
+@router.post(
+    "/accounts", response_model=AccountRiskList, responses=error_responses(401, 404, 422, 503)
+)
+async def accounts(body: RiskAccountsRequest, models: RiskModelsDep, store: StoreDep) -> Response:
     """Risk of up to 1,000 accounts by id, in the order given, with each one's nearest
     known-bad account and the rings it is in. Accounts the latest run did not see come back
     with ``found: false``."""
-    return await run_read(store, lambda s: score_accounts(s, models.of(s), body.accounts))
+    answer = await run_read(store, lambda s: score_accounts(s, models.of(s), body.accounts))
+    return json_response(answer)
 
 
 def score_accounts(store: GraphStore, model: RiskModel, keys: list[str]) -> AccountRiskList:
     """What :func:`accounts` answers."""
     at = model.positions(keys)
-    rings = _active_rings(store, [k for k, p in zip(keys, at, strict=True) if p >= 0])
-    records = []
-    for key, p in zip(keys, at.tolist(), strict=True):
-        if p < 0:
-            records.append(AccountRiskRecord(account=key, found=False))
-            continue
-        records.append(
-            AccountRiskRecord(
-                account=key,
-                found=True,
-                risk=float(model.risk[p]),
-                known_bad=bool(model.known_bad[p]),
-                nearest_known_bad=model.nearest[p],
-                hops=int(model.hops[p]) if model.hops[p] >= 0 else None,
-                via=model.via[p],
-                rings=[ring.ring_id for ring in rings.get(key, [])],
-            )
-        )
-    return AccountRiskList(run_id=model.run_id, accounts=records)
+    seen = (at >= 0).tolist()
+    rings = _active_rings(store, [k for k, found in zip(keys, seen, strict=True) if found])
+    p = np.maximum(at, 0)
+    # Whole columns to Python values at once: per-element NumPy scalars cost more.
+    risk, known_bad = model.risk[p].tolist(), model.known_bad[p].tolist()
+    nearest, hops, via = model.nearest[p].tolist(), model.hops[p].tolist(), model.via[p].tolist()
+    records = [
+        {
+            "account": key,
+            "found": True,
+            "risk": risk[i],
+            "known_bad": known_bad[i],
+            "nearest_known_bad": nearest[i],
+            "hops": hops[i] if hops[i] >= 0 else None,
+            "via": via[i],
+            "rings": [ring.ring_id for ring in rings.get(key, [])],
+        }
+        if seen[i]
+        else {"account": key, "found": False}
+        for i, key in enumerate(keys)
+    ]
+    # Validated in one call, not record by record: twice as fast for a thousand accounts.
+    return AccountRiskList.model_validate({"run_id": model.run_id, "accounts": records})
 
 
 @dataclass
@@ -135,11 +156,15 @@ Uses = dict[EntityRef, dict[str, str]]
 
 
 def check_risk(
-    store: GraphStore, model: RiskModel, body: RiskCheckRequest, settings: Settings
+    store: GraphStore,
+    model: RiskModel,
+    body: RiskCheckRequest,
+    given: list[tuple[str, EntityRef]],
+    settings: Settings,
 ) -> RiskCheck:
-    """What :func:`check` answers."""
+    """What :func:`check` answers, with the identifiers ``given`` normalised (request field,
+    entity)."""
     detection = settings.detection
-    given = _normalised(store, body, settings)
     if not given and body.account is None:
         raise RequestValidationError(
             [{"loc": ("body",), "msg": "give an account or an identifier", "type": "missing"}]
@@ -227,36 +252,34 @@ def check_risk(
     )
 
 
-def _normalised(
-    store: GraphStore, body: RiskCheckRequest, settings: Settings
+async def _normalised(
+    body: RiskCheckRequest, key: str, settings: Settings, batcher: IdentifierBatcher
 ) -> list[tuple[str, EntityRef]]:
-    """The identifiers given, normalised as the loader does; 422 naming each one refused."""
-    found, errors = [], []
-    key = None
+    """The identifiers given, normalised as the loader does (with those of concurrent checks);
+    422 naming each one refused."""
+    names, raws = [], []
     for name, (kind, payment_format, country) in IDENTIFIER_FIELDS.items():
         raw = getattr(body, name)
         if raw is None:
             continue
-        key = key or store.fingerprint_key()
-        region = getattr(body, country) if country else None
-        options = NormaliseOptions(
-            fingerprint_key=key,
-            region=region or settings.default_phone_region,
-            payment_format=payment_format,
-        )
-        try:
-            result = normalise(kind, pd.Series([raw], dtype=object), options)
-        except ConfigError as exc:  # a country no one knows
+        region = (getattr(body, country) if country else None) or settings.default_phone_region
+        names.append((name, kind, country))
+        raws.append(RawIdentifier(kind, raw, region, payment_format, key))
+    found, errors = [], []
+    for (name, kind, country), result in zip(names, await batcher.normalise(raws), strict=True):
+        if result.config_error is not None:  # a country no one knows
             errors.append(
-                {"loc": ("body", country or name), "msg": str(exc), "type": "value_error"}
+                {
+                    "loc": ("body", country or name),
+                    "msg": result.config_error,
+                    "type": "value_error",
+                }
             )
-            continue
-        value, error = result.values.iloc[0], result.errors.iloc[0]
-        if pd.isna(value):
-            reason = "missing" if pd.isna(error) else str(error)
+        elif result.key is None:
+            reason = result.error or "missing"
             errors.append({"loc": ("body", name), "msg": reason, "type": "value_error"})
         else:
-            found.append((name, EntityRef(kind, str(value))))
+            found.append((name, EntityRef(kind, result.key)))
     if errors:
         raise RequestValidationError(errors)
     return found

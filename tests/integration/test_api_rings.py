@@ -75,6 +75,16 @@ def test_ring_detail_has_members_evidence_and_explanation(top: dict[str, Any]) -
     assert contributions == pytest.approx(top["score"], abs=0.01)
 
 
+def test_ring_detail_lists_its_members_once_with_all_they_carry(top: dict[str, Any]) -> None:
+    assert "members" not in top["evidence"]
+    assert "members" not in top["explanation"]
+    assert len({m["account"] for m in top["members"]}) == top["size"]
+    assert {"role", "pagerank", "degree", "betweenness", "created_at", "known_bad"} <= set(
+        top["members"][0]
+    )
+    assert any(m["created_at"] for m in top["members"])
+
+
 def test_ring_graph_holds_every_member_and_their_shared_identifiers(
     api: ServedApi, top: dict[str, Any]
 ) -> None:
