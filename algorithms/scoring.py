@@ -236,6 +236,80 @@ def distinct_evidence(shared: pd.DataFrame, uses: pd.DataFrame, evidence: np.nda
     return np.where(keep, evidence, 0.0)
 
 
+def cross_surprise(projection: Projection, groups: np.ndarray) -> pd.DataFrame:
+    """Per pair of groups whose members share a (non-hub) thing: how much more surprising
+    their union's sharing is than the two groups' own, under the null model of
+    :func:`sharing_surprise`.
+
+    Each thing members of both use counts its evidence as the union shares it, less its
+    evidence within each group (things tying the same members in the union counted once, as
+    :func:`distinct_evidence` does). A device used by two members of each half of a ring
+    gains much: four of its users are together; a gift parcel sent from one household to
+    another gains little.
+
+    Parameters
+    ----------
+    projection
+        The projection the groups were found in.
+    groups
+        Group label per node (``-1``: in none).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``first``, ``second`` (group labels, ``first < second``), ``cross`` (the
+        union's gain in surprise) and ``tied`` (members of either using a thing of both), one
+        row per tied pair, ordered by ``first``, ``second``.
+    """
+    uses = _ring_uses(projection, groups)
+    uses = uses[~projection.identifiers["hub"].to_numpy()[uses["identifier"].to_numpy()]]
+    per = uses.groupby(["identifier", "ring"], sort=True).size().reset_index(name="members")
+    per = per[per.groupby("identifier")["ring"].transform("size").to_numpy() >= 2]
+    pairs = per.merge(per, on="identifier", suffixes=("_a", "_b"))
+    pairs = pairs[pairs["ring_a"] < pairs["ring_b"]].reset_index(drop=True)
+    columns = ["first", "second", "cross", "tied"]
+    if pairs.empty:
+        return pd.DataFrame({name: np.zeros(0, dtype=np.int64) for name in columns})
+    # The pair of groups as one label, so a thing tying the same members counts once per pair.
+    keys = pairs[["ring_a", "ring_b"]].drop_duplicates().reset_index(drop=True)
+    pairs = pairs.merge(keys.assign(pair=np.arange(len(keys))), on=["ring_a", "ring_b"])
+    accounts = projection.identifiers["accounts"].to_numpy()[pairs["identifier"].to_numpy()]
+
+    def evidence(members: np.ndarray) -> np.ndarray:
+        rows = pd.DataFrame(
+            {"identifier": pairs["identifier"], "members": members, "accounts": accounts}
+        )
+        return np.where(members >= 2, sharing_surprise(projection, rows), 0.0)
+
+    first, second = pairs["members_a"].to_numpy(), pairs["members_b"].to_numpy()
+    gain = evidence(first + second) - evidence(first) - evidence(second)
+    joined = pd.concat(
+        [
+            uses.merge(
+                pairs[[f"ring_{side}", "identifier", "pair"]],
+                left_on=["ring", "identifier"],
+                right_on=[f"ring_{side}", "identifier"],
+            )
+            for side in ("a", "b")
+        ],
+        ignore_index=True,
+    )
+    pair_uses = pd.DataFrame(
+        {"ring": joined["pair"], "node": joined["node"], "identifier": joined["identifier"]}
+    )
+    shared = pd.DataFrame({"ring": pairs["pair"], "identifier": pairs["identifier"]})
+    gain = distinct_evidence(shared, pair_uses, np.maximum(gain, 0.0))
+    tied = pair_uses.drop_duplicates(["ring", "node"]).groupby("ring").size()
+    return pd.DataFrame(
+        {
+            "first": keys["ring_a"].to_numpy(np.int64),
+            "second": keys["ring_b"].to_numpy(np.int64),
+            "cross": np.bincount(pairs["pair"].to_numpy(), gain, minlength=len(keys)),
+            "tied": tied.reindex(np.arange(len(keys)), fill_value=0).to_numpy(np.int64),
+        }
+    ).sort_values(["first", "second"], ignore_index=True)
+
+
 def household_reference(signals: pd.DataFrame, *, settings: DetectionSettings) -> float:
     """The sharing surprise households reach: its ``household_quantile`` over the candidate
     groups of at most ``household_size`` accounts (they are mostly households).
