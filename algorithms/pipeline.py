@@ -30,13 +30,7 @@ from algorithms.engines import Engine, check_engine, dense_labels
 from algorithms.evidence import RingTables, ring_evidence
 from algorithms.projection import Projection, project_accounts
 from algorithms.risk import account_risk
-from algorithms.scoring import (
-    cross_surprise,
-    household_reference,
-    ring_signals,
-    score_rings,
-    shared_identifiers,
-)
+from algorithms.scoring import household_reference, ring_signals, score_rings, shared_identifiers
 from algorithms.stable_ids import assign_ring_ids
 from algorithms.typology import classify_ring
 from graphfraud import __version__
@@ -505,10 +499,6 @@ def score_candidates(
         projection, candidates, signals, scores,
         measure=measure, reference=reference, settings=settings, seed=seed, engine=engine,
     )  # fmt: skip
-    candidates, signals, scores = _rejoin_parts(
-        projection, candidates, signals, scores,
-        measure=measure, reference=reference, settings=settings,
-    )  # fmt: skip
     kept = np.flatnonzero(scores["score"].to_numpy() >= settings.min_score)
     kept = kept[np.argsort(-scores["score"].to_numpy()[kept], kind="stable")]
     rank = np.full(len(signals) + 1, -1, dtype=np.int64)
@@ -653,85 +643,6 @@ def _split_until_rings(
             ignore_index=True,
         )
     return groups, signals, scores
-
-
-def _rejoin_parts(
-    projection: Projection,
-    groups: np.ndarray,
-    signals: pd.DataFrame,
-    scores: pd.DataFrame,
-    *,
-    measure: Callable[[np.ndarray], pd.DataFrame],
-    reference: float,
-    settings: DetectionSettings,
-) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
-    """Put back together groups whose ties to each other are as surprising as the ties that
-    hold the weaker of them together.
-
-    Splitting cuts a large ring along its sub-cliques (the members on each of its cards); the
-    halves share devices or mailboxes across the cut. Two groups are joined when their union's
-    sharing gains at least the smaller group's own surprise (:func:`cross_surprise`, the
-    null model the structure score uses), the union stays ring-sized (``max_ring_size``)
-    and scores no lower than the better of the two: a gift parcel between two households
-    gains far less than either household's own sharing, and no union can become a giant.
-    Strongest ties first, each group joining one other per round, until no pair qualifies.
-
-    Returns
-    -------
-    tuple
-        Group label per node (``-1``: none) and the groups' signals and scores.
-    """
-    while True:
-        tied = cross_surprise(projection, groups)
-        first, second = tied["first"].to_numpy(), tied["second"].to_numpy()
-        size = signals["size"].to_numpy()
-        inside = np.minimum(
-            signals["surprise"].to_numpy()[first], signals["surprise"].to_numpy()[second]
-        )
-        cross = tied["cross"].to_numpy()
-        fits = (size[first] + size[second] <= settings.max_ring_size) & (cross > 0)
-        eligible = np.flatnonzero(fits & (cross >= inside))
-        if len(eligible) == 0:
-            return groups, signals, scores
-        ratio = cross[eligible] / np.maximum(inside[eligible], 1e-9)
-        order = eligible[np.lexsort((second[eligible], first[eligible], -ratio))]
-        busy = np.zeros(len(signals), dtype=bool)
-        chosen = []
-        for pair in order.tolist():
-            if not (busy[first[pair]] or busy[second[pair]]):
-                busy[first[pair]] = busy[second[pair]] = True
-                chosen.append(pair)
-        union = np.full(len(signals), -1, dtype=np.int64)
-        union[first[chosen]] = union[second[chosen]] = np.arange(len(chosen))
-        grouped = groups >= 0
-        union_of = np.where(grouped, union[np.maximum(groups, 0)], -1)
-        union_signals = measure(union_of)
-        union_scores = score_rings(union_signals, reference=reference, settings=settings)
-        score = scores["score"].to_numpy()
-        better = union_scores["score"].to_numpy() >= np.maximum(
-            score[first[chosen]], score[second[chosen]]
-        )
-        if not better.any():
-            return groups, signals, scores
-        joined = np.zeros(len(signals), dtype=bool)
-        joined[first[chosen][better]] = joined[second[chosen][better]] = True
-        whole = np.flatnonzero(~joined)
-        renumber = np.full(len(signals), -1, dtype=np.int64)
-        renumber[whole] = np.arange(len(whole))
-        kept_union = np.full(len(chosen), -1, dtype=np.int64)
-        kept_union[better] = len(whole) + np.arange(int(better.sum()))
-        in_union = grouped & joined[np.maximum(groups, 0)]
-        groups = np.where(
-            in_union,
-            kept_union[np.maximum(union_of, 0)],
-            np.where(grouped, renumber[np.maximum(groups, 0)], -1),
-        )
-        signals = pd.concat(
-            [signals.iloc[whole], union_signals.iloc[np.flatnonzero(better)]], ignore_index=True
-        )
-        scores = pd.concat(
-            [scores.iloc[whole], union_scores.iloc[np.flatnonzero(better)]], ignore_index=True
-        )
 
 
 def _spanning_members(
