@@ -604,16 +604,16 @@ def _split_until_rings(
         if not (forced | tested).any():
             break
         resolution *= settings.resolution_growth
-        parts = _at_least(
-            split_communities(
-                projection.edges, groups, which=forced | tested, resolution=resolution,
-                seed=seed, engine=engine,
-            ),
-            settings.min_ring_size,
+        cut = split_communities(
+            projection.edges, groups, which=forced | tested, resolution=resolution,
+            seed=seed, engine=engine,
         )  # fmt: skip
+        parts = _at_least(cut, settings.min_ring_size)
         in_test = np.where(grouped & tested[np.maximum(groups, 0)], groups, -1)
+        # Ties across every part count, pairs and loners included: a ring cut into pairs is
+        # no less one ring than one cut into halves.
         spanning = _spanning_members(
-            projection, in_test, parts, n_groups=len(signals), settings=settings
+            projection, in_test, cut, n_groups=len(signals), settings=settings
         )
         chained = spanning < settings.span_share * size
         split = forced | (tested & chained)
