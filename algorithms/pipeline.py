@@ -581,9 +581,10 @@ def _split_until_rings(
       ``min_score``, is replaced by its parts: a ring hiding in a blob of households is found
       as the blob's densest part, never dropped with the blob;
     - a scoring group larger than a household is replaced by its parts only if few of its
-      members (under ``span_share``) are tied across the parts: households chained by a gift
-      address add up to a big surprise, but only the gift's giver spans them, while a ring's
-      members share cards, devices, proxies or money across any cut. A group found to be one
+      members (under ``span_share``) are tied across the parts (every part counts, pairs
+      and lone accounts too): households chained by a gift address add up to a big
+      surprise, but only the gift's giver spans them, while a ring's members share cards,
+      devices, proxies or money across any cut. A group found to be one
       is tested once: finer and finer cuts would cut anything in the end.
 
     Returns
