@@ -581,9 +581,10 @@ def _split_until_rings(
       ``min_score``, is replaced by its parts: a ring hiding in a blob of households is found
       as the blob's densest part, never dropped with the blob;
     - a scoring group larger than a household is replaced by its parts only if few of its
-      members (under ``span_share``) are tied across the parts: households chained by a gift
-      address add up to a big surprise, but only the gift's giver spans them, while a ring's
-      members share cards, devices, proxies or money across any cut. A group found to be one
+      members (under ``span_share``) are tied across the parts (every part counts, pairs
+      and lone accounts too): households chained by a gift address add up to a big
+      surprise, but only the gift's giver spans them, while a ring's members share cards,
+      devices, proxies or money across any cut. A group found to be one
       is tested once: finer and finer cuts would cut anything in the end.
 
     Returns
@@ -604,16 +605,16 @@ def _split_until_rings(
         if not (forced | tested).any():
             break
         resolution *= settings.resolution_growth
-        parts = _at_least(
-            split_communities(
-                projection.edges, groups, which=forced | tested, resolution=resolution,
-                seed=seed, engine=engine,
-            ),
-            settings.min_ring_size,
+        cut = split_communities(
+            projection.edges, groups, which=forced | tested, resolution=resolution,
+            seed=seed, engine=engine,
         )  # fmt: skip
+        parts = _at_least(cut, settings.min_ring_size)
         in_test = np.where(grouped & tested[np.maximum(groups, 0)], groups, -1)
+        # Ties across every part count, pairs and loners included: a ring cut into pairs is
+        # no less one ring than one cut into halves.
         spanning = _spanning_members(
-            projection, in_test, parts, n_groups=len(signals), settings=settings
+            projection, in_test, cut, n_groups=len(signals), settings=settings
         )
         chained = spanning < settings.span_share * size
         split = forced | (tested & chained)

@@ -9,7 +9,7 @@ import pytest
 from algorithms.pipeline import STAGES, DetectionResult, find_rings
 from graphfraud.model import RingEvidence
 from graphfraud.settings import DetectionSettings
-from tests.unit.planted_graphs import marketplace
+from tests.unit.planted_graphs import EPOCH, HOUR, marketplace
 
 SETTINGS = DetectionSettings()
 
@@ -123,6 +123,29 @@ def test_stored_ids_persist_when_membership_mostly_persists() -> None:
     result = find_rings(g.links(), g.accounts(), previous=previous)
     farm = next(r for r in result.rings if r.typology == "device_farm")
     assert farm.ring_id == "R-farm"
+
+
+def test_a_ring_sharing_things_pairwise_is_not_cut_into_pairs() -> None:
+    # A promotional ring of seven as the generator plants one (standard family, seed 1): each
+    # thing is shared by two to five members, so a finer split leaves pairs. Members tied
+    # across those pairs make it one ring, not households chained together.
+    g, _ = marketplace()
+    members = [g.account(f"Q{i}", created=EPOCH + 6 * i * HOUR) for i in range(7)]
+    shares = {
+        ("Address", "SHIPS_TO", "home"): [0, 2, 5, 6],
+        ("Device", "USES_DEVICE", "phone"): [2, 4],
+        ("Email", "HAS_EMAIL", "mailbox"): [0, 1, 3, 4, 5],
+        ("IP", "LOGS_IN_FROM", "proxy"): [0, 3, 4, 5, 6],
+        ("IP", "LOGS_IN_FROM", "second-proxy"): [1, 2],
+        ("Phone", "HAS_PHONE", "sim"): [0, 4],
+    }
+    for (kind, link, key), users in shares.items():
+        for i in users:
+            g.use(members[i], kind, link, f"Q-{key}", at=EPOCH + 2 * HOUR)
+    for member in members[1:]:
+        g.link(members[0], "REFERRED", member, at=EPOCH + 3 * HOUR)
+    result = find_rings(g.links(), g.accounts(), settings=SETTINGS, seed=1, engine="igraph")
+    assert frozenset(members) in _memberships(result)
 
 
 def test_rings_below_the_minimum_score_are_not_reported() -> None:
