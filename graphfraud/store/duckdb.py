@@ -303,6 +303,9 @@ class DuckDBStore(GraphStore):
     def _appearances(self, ring_id: str) -> pd.DataFrame:
         return self._frame(sql.APPEARANCES, ring_id=ring_id)
 
+    def _ring_changes(self, since: datetime | None, changes: list[str]) -> pd.DataFrame:
+        return self._frame(sql.RING_CHANGES, since=since, changes=changes)
+
     def _stats(self) -> StoreStats:
         entities = dict(self._db.execute(sql.ENTITY_COUNTS).fetchall())
         links = dict(self._db.execute(sql.LINK_COUNTS).fetchall())
