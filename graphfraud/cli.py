@@ -409,6 +409,7 @@ def serve_api(store: str | None, *, host: str, port: int) -> None:
     if made:
         console.print("read-only key:   ", bold(made["reader"]))
         console.print("investigator key:", bold(made["investigator"]), " (for this run only)")
+        console.print("ingest key:      ", bold(made["ingest"]), " (POST /api/events)")
         console.print("Rings:", bold(f"{base}/?key={made['reader']}"))
     else:
         console.print("Rings:", bold(f"{base}/?key=<your API key>"))

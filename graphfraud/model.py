@@ -649,22 +649,15 @@ class RingAppearance:
 
 
 @dataclass(frozen=True)
-class RingAlert:
+class RingAlert(RingAppearance):
     """A run found a ring new, back, grown or changed: what the alert feed lists.
 
     ``alert_id`` (``<run_id>:<ring_id>``) is unique, and a cursor: alerts of later runs
     come after it.
     """
 
-    alert_id: str
     ring_id: str
-    run_id: str
-    time: datetime
-    change: RingChange
-    size: int
-    score: float | None
-    joined: tuple[str, ...]
-    left: tuple[str, ...]
+    alert_id: str
 
 
 #: What a run did to a ring that is worth an alert: it is new, back, or has new members.

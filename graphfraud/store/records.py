@@ -356,9 +356,9 @@ def alerts_from_rows(frame: pd.DataFrame) -> list[RingAlert]:
         ring_id = str(row["ring_id"])
         found.append(
             RingAlert(
-                alert_id=f"{appearance.run_id}:{ring_id}",
-                ring_id=ring_id,
                 **dataclasses.asdict(appearance),
+                ring_id=ring_id,
+                alert_id=f"{appearance.run_id}:{ring_id}",
             )
         )
     return sorted(found, key=lambda alert: (alert.time, alert.alert_id), reverse=True)
