@@ -39,12 +39,14 @@ class Ingest:
     settings
         ``ingest_mapping`` (default: the built-in ``marketplace`` mapping), detection settings,
         and what a load takes.
+    spec
+        The mapping rows follow, instead of the ``ingest_mapping`` setting's.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, spec: MappingSpec | None = None) -> None:
         self._settings = settings
         self._lock = threading.Lock()
-        self._spec: MappingSpec | None = None
+        self._spec = spec
 
     @property
     def spec(self) -> MappingSpec:

@@ -24,6 +24,7 @@ from graphfraud.store import GraphStore
 from loaders.load import REJECT_COLUMNS, LoadReport, load_tables
 from loaders.mapping import MappingSpec
 from loaders.normalise import NormaliseOptions, normalise
+from loaders.readers import locate, read_table
 
 
 class RowsRejected(InputError):
@@ -115,6 +116,40 @@ def append_rows(
         reasons = "; ".join(f"{reason} ({n:,})" for reason, n in list(report.reasons.items())[:5])
         raise RowsRejected(f"every row sent was rejected, nothing was written: {reasons}", rejects)
     return Appended(report, rejects, _accounts(store, part, tables))
+
+
+def read_appended(data: Path, spec: MappingSpec) -> dict[str, pd.DataFrame]:
+    """The tables of ``spec`` that the folder ``data`` holds, as text, by table name.
+
+    An append may bring some tables only (new logins, say); at least one must be there.
+
+    Raises
+    ------
+    InputError
+        No table of the mapping is in ``data``, a column it reads is missing, or a line or a
+        cell cannot be read (file and row named): an append is small enough to fix first.
+    """
+    if not data.is_dir():
+        raise InputError(f"data folder {data} does not exist")
+    frames = {}
+    for source in spec.sources:
+        try:
+            path = locate(data, source.table, source.file)
+        except InputError:
+            continue  # a table this append does not bring
+        table = read_table(path, source.columns, table=source.table)
+        for row, reason, _ in table.broken:
+            raise InputError(f"cannot append a broken line: {reason}", file=str(path), row=row)
+        for cells in table.bad:
+            row = int(table.rows[cells.positions[0]])
+            raise InputError(
+                f"cannot append: {cells.reason}", file=str(path), row=row, column=cells.column
+            )
+        frames[source.table] = table.data.to_pandas()
+    if not frames:
+        tables = ", ".join(source.table for source in spec.sources)
+        raise InputError(f"no table to append in {data}: the mapping reads {tables}")
+    return frames
 
 
 def _rejects(path: Path) -> pd.DataFrame:
