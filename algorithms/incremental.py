@@ -1,16 +1,16 @@
 """Incremental re-detection: after new rows arrive, detect again only where they landed.
 
-New links change the rings of the part of the graph they touch and nothing else: every group
-detection can make lies inside one connected component of the candidate links
-(:func:`algorithms.projection.candidate_links`), so the components that hold an account the
-new rows touched are the only ones whose rings can change. Those components are detected
-again on the projection restricted to them (:func:`algorithms.projection.restrict`), with the
-pipeline's own per-candidate functions (:func:`~algorithms.pipeline.candidate_groups`,
-:func:`~algorithms.pipeline.score_candidates`, :func:`~algorithms.pipeline.explain_rings`);
-every other stored ring is kept as it is. The rings found keep their stored ids where their
-membership mostly persists (:func:`~algorithms.pipeline.named_rings`), and the whole set is
-written as one run, so the store's ring history records which rings are new, grew, merged
-(one grows, the other retires) or shrank, and verdicts are untouched.
+New links change the rings of the part of the graph they touch: detection starts from the
+connected components of the projection's strong edges (those reaching ``min_edge_weight``),
+so the strong components that hold an account the new rows touched, with every stored ring
+that has a member there, are detected again on the projection restricted to them
+(:func:`algorithms.projection.restrict`), with the pipeline's own per-candidate functions
+(:func:`~algorithms.pipeline.candidate_groups`, :func:`~algorithms.pipeline.score_candidates`,
+:func:`~algorithms.pipeline.explain_rings`); every other stored ring is kept as it is. The
+rings found keep their stored ids where their membership mostly persists
+(:func:`~algorithms.pipeline.named_rings`), and the whole set is written as one run, so the
+store's ring history records which rings are new, grew, merged (one grows, the other
+retires) or shrank, and verdicts are untouched.
 
 The method follows Spade (Jiang et al., "Spade: A Real-Time Fraud Detection Framework on
 Evolving Graphs", VLDB 2023): keep the dense groups of an evolving graph and, on each batch
@@ -18,8 +18,13 @@ of edge updates, re-examine only the part of the graph the updates reach instead
 the whole graph again. Where this differs:
 
 - Spade maintains a peeling order for one density metric edge by edge; here the unit touched
-  is a whole candidate component, re-run through the same Leiden splits and scoring as a full
-  run, so an incremental result is what a full run would find in that component.
+  is a whole strong component, re-run through the same Leiden splits and scoring as a full
+  run. A full run may also attach to a group accounts tied to it only through weak edges (a
+  thing most of whose users are in the group, :func:`algorithms.communities.attach_dominated`)
+  or merge groups across strong components; those that the new rows cause are found by the
+  next full run. The unit is not the candidate-link component
+  (:func:`algorithms.projection.candidate_links`), which would make the result exactly a full
+  run's: on the generated marketplace that is one component of most accounts.
 - The projection (hub decisions, identifier rarity, per-kind sharing) is rebuilt from the
   store's links on every batch, so a hub stays a hub unless the new rows change its decision,
   and a thing that becomes a hub stops joining accounts at once. That read is the
@@ -48,6 +53,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from algorithms.components import strong_edges
 from algorithms.pipeline import (
     account_facts,
     candidate_groups,
@@ -58,7 +64,7 @@ from algorithms.pipeline import (
     span,
     stored_memberships,
 )
-from algorithms.projection import Projection, candidate_links, project_accounts, restrict
+from algorithms.projection import Projection, project_accounts, restrict
 from graphfraud import __version__
 from graphfraud.model import DetectionRun, EntityKind, Ring
 from graphfraud.settings import DetectionSettings
@@ -209,11 +215,11 @@ def _touched_part(
 ) -> tuple[np.ndarray, list[str]]:
     """The nodes to detect again (sorted) and the stored rings they replace.
 
-    The candidate-link components of the touched accounts, grown by the components of every
+    The strong-edge components of the touched accounts, grown by the components of every
     stored ring with a member in them: a ring that a hub decision cut in two is replaced
     whole, not kept beside its own parts.
     """
-    pairs = candidate_links(projection, settings=settings)
+    pairs = strong_edges(projection.edges, min_weight=settings.min_edge_weight)
     accounts = projection.accounts
     n = len(accounts)
     graph = sparse.coo_array(

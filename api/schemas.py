@@ -933,7 +933,11 @@ class IncrementalOutcome(BaseModel):
     accounts: int = Field(description="Accounts in the components detected again.")
     rings: list[str] = Field(description="Ids of the rings found there (new or kept ids).")
     rings_kept: int = Field(description="Rings elsewhere, kept as they were.")
-    seconds: float
+    seconds: float = Field(description="Loading the rows and detecting again, in all.")
+    timings: dict[str, float] = Field(
+        description="Seconds per step of the re-detection: reading, projection, components, "
+        "detection, writing."
+    )
 
 
 class EventsAccepted(BaseModel):

@@ -140,6 +140,7 @@ def _accepted(done: Ingested) -> EventsAccepted:
             rings=[ring.ring_id for ring in found.rings_found],
             rings_kept=found.rings_kept,
             seconds=done.seconds,
+            timings=found.timings,
         )
     return EventsAccepted(
         accepted=report.loaded,

@@ -77,7 +77,7 @@ def test_rings_elsewhere_are_kept_with_their_verdicts(
     assert store.ring(others[0].ring_id).status == "confirmed"
 
 
-def test_the_result_matches_a_full_run_on_the_grown_graph(
+def test_on_planted_rings_the_result_matches_a_full_run_on_the_grown_graph(
     store: GraphStore, detected: DetectionResult
 ) -> None:
     _join_the_farm(store, "NEW1")
