@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from collections import namedtuple
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
@@ -18,7 +19,16 @@ from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from graphfraud.model import (
     ENTITY_COLUMNS,
@@ -954,6 +964,36 @@ class EventsAccepted(BaseModel):
         description="The re-detection of what the rows touched; null before any detection "
         "run (run one first: POST /api/jobs/detection)."
     )
+
+
+#: An alert id (``<run_id>:<ring_id>``), as ``?since=`` takes it.
+ALERT_ID = re.compile(r"[^:\s]+:[^:\s]+")
+_TIME = TypeAdapter(IsoTime)
+
+
+def _time_or_alert(value: Any) -> datetime | str:
+    """An ISO 8601 time, or else an alert id; neither is a ValueError saying so."""
+    try:
+        return _TIME.validate_python(value)
+    except ValidationError:
+        if isinstance(value, str) and len(value) <= 200 and ALERT_ID.fullmatch(value):
+            return value
+    raise ValueError("must be an ISO 8601 time (2026-03-01T00:00:00Z) or an alert id")
+
+
+#: ``?since=`` of the alert feed: a time, or an alert id (alerts after its run).
+TimeOrAlert = Annotated[
+    datetime | str,
+    PlainValidator(_time_or_alert),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "pattern": f"^{ALERT_ID.pattern}$", "maxLength": 200},
+            ]
+        }
+    ),
+]
 
 
 class AlertRecord(RingAppearanceRecord):

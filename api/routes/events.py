@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import pandas as pd
 from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -23,9 +24,10 @@ from api.schemas import (
     FieldError,
     IncrementalOutcome,
     RejectRecord,
+    TimeOrAlert,
     error_responses,
 )
-from graphfraud.errors import InputError
+from graphfraud.errors import NotFound
 from graphfraud.model import RingAlert
 from graphfraud.store import GraphStore
 from loaders.append import RowsRejected
@@ -68,10 +70,13 @@ async def post_events(
     ingest = _ingest(request)
     rows = sum(len(table) for table in batch.tables.values())
     if rows > MAX_EVENT_ROWS:
-        raise InputError(
-            f"{rows:,} rows sent; one request takes at most {MAX_EVENT_ROWS:,} "
-            "(send several, or use graphfraud load)"
+        _refuse(
+            ("body", "tables"),
+            f"{rows:,} rows sent; one request takes at most {MAX_EVENT_ROWS:,} (send several, or "
+            "use graphfraud load)",
         )
+    if rows == 0:
+        _refuse(("body", "tables"), "no rows sent")
     tables = _frames(batch, ingest.spec)
     try:
         done = await run_in_threadpool(ingest.append, store, tables)
@@ -86,21 +91,28 @@ def _frames(batch: EventBatch, spec: MappingSpec) -> dict[str, pd.DataFrame]:
     frames = {}
     for table, rows in batch.tables.items():
         if table not in sources:
-            raise InputError(
+            _refuse(
+                ("body", "tables", table),
                 f"table {table!r} is not in mapping {spec.name!r}; its tables are: "
-                f"{', '.join(sources)}"
+                f"{', '.join(sources)}",
             )
         columns = sources[table].columns
         for number, row in enumerate(rows, start=1):
             extra = sorted(set(row) - set(columns))
             if extra:
-                raise InputError(
-                    f"tables.{table}[{number}]: column {extra[0]!r} is not one the mapping "
-                    f"reads; {table} has: {', '.join(columns)}"
+                _refuse(
+                    ("body", "tables", table, number, extra[0]),
+                    f"column {extra[0]!r} is not one the mapping reads; {table} has: "
+                    f"{', '.join(columns)}",
                 )
         frame = pd.DataFrame.from_records(rows, columns=columns)
         frames[table] = frame.astype(object).where(frame.notna(), None)
     return frames
+
+
+def _refuse(location: tuple[str | int, ...], message: str) -> NoReturn:
+    """A 422 naming where in the body the problem is."""
+    raise RequestValidationError([{"loc": location, "msg": message, "type": "value_error"}])
 
 
 def _reject_records(rejects: pd.DataFrame) -> list[RejectRecord]:
@@ -119,7 +131,7 @@ def _reject_records(rejects: pd.DataFrame) -> list[RejectRecord]:
 def _rejected(exc: RowsRejected) -> JSONResponse:
     errors = [
         FieldError(
-            field=f"tables.{reject.table}[{reject.row}]"
+            field=f"tables.{reject.table}.{reject.row}"
             + (f".{reject.column}" if reject.column else ""),
             location="body",
             message=f"{reject.reason} ({'row' if reject.dropped == 'row' else 'field'} rejected)",
@@ -156,15 +168,14 @@ def _accepted(done: Ingested) -> EventsAccepted:
 
 @router.get(
     "/api/alerts",
-    responses=error_responses(400, 401, 403, 422, 503),
+    responses=error_responses(401, 403, 404, 422, 503),
     dependencies=[Depends(require_reader)],
 )
 async def list_alerts(
     store: StoreDep,
     since: Annotated[
-        str | None,
+        TimeOrAlert | None,
         Query(
-            max_length=200,
             description="Only alerts after this: an ISO 8601 time (with its offset; without "
             "one, UTC) or an alert id from an earlier answer.",
             examples=["2026-01-16T14:00:00+00:00"],
@@ -190,14 +201,12 @@ async def list_alerts(
     )
 
 
-def _since(store: GraphStore, since: str | None) -> datetime | str | None:
-    """The time ``since`` names: when the run of the alert id it is finished, else itself (a
-    time, which the store checks)."""
-    if since is None:
-        return None
-    run_id, colon, _ = since.partition(":")
-    if colon:
-        for run in store.runs():
-            if run.run_id == run_id:
-                return run.finished_at
-    return since
+def _since(store: GraphStore, since: datetime | str | None) -> datetime | None:
+    """The time ``since`` names: itself, or when the run of the alert id it is finished."""
+    if since is None or isinstance(since, datetime):
+        return since
+    run_id = since.partition(":")[0]
+    for run in store.runs():
+        if run.run_id == run_id:
+            return run.finished_at
+    raise NotFound(f"no alert has the id {since!r}: give an alert_id from /api/alerts or a time")

@@ -116,8 +116,15 @@ def test_alerts_since_an_alert_id_or_a_time_are_only_later_ones(api: ServedApi) 
 def test_alerts_since_something_not_a_time_is_refused(api: ServedApi) -> None:
     with api.client(READ_KEY) as client:
         answer = client.get("/api/alerts", params={"since": "yesterday-ish"})
-    assert answer.status_code == 400
-    assert "yesterday-ish" in answer.json()["detail"]
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "since"
+
+
+def test_alerts_since_an_unknown_alert_id_is_a_404(api: ServedApi) -> None:
+    with api.client(READ_KEY) as client:
+        answer = client.get("/api/alerts", params={"since": "nosuchrun:R-1"})
+    assert answer.status_code == 404
+    assert "nosuchrun:R-1" in answer.json()["detail"]
 
 
 def test_a_bad_field_is_rejected_and_the_rest_loaded(ingest: httpx.Client) -> None:
@@ -145,22 +152,32 @@ def test_rows_that_are_all_bad_are_a_422_naming_row_and_field(ingest: httpx.Clie
     body = answer.json()
     assert "nothing was written" in body["detail"]
     assert [(e["field"], e["location"]) for e in body["errors"]] == [
-        ("tables.logins[1].account_id", "body")
+        ("tables.logins.1.account_id", "body")
     ]
     assert "missing account id" in body["errors"][0]["message"]
 
 
 def test_a_table_the_mapping_lacks_is_refused_naming_its_tables(ingest: httpx.Client) -> None:
     answer = ingest.post("/api/events", json={"tables": {"widgets": [{"id": "1"}]}})
-    assert answer.status_code == 400
-    assert "logins" in answer.json()["detail"]
+    assert answer.status_code == 422
+    (error,) = answer.json()["errors"]
+    assert error["field"] == "tables.widgets"
+    assert "logins" in error["message"]
 
 
 def test_a_column_the_mapping_does_not_read_is_refused(ingest: httpx.Client) -> None:
     rows = {"tables": {"logins": [{"account_id": "A0000001", "device": "abc"}]}}
     answer = ingest.post("/api/events", json=rows)
-    assert answer.status_code == 400
-    assert "'device'" in answer.json()["detail"]
+    assert answer.status_code == 422
+    (error,) = answer.json()["errors"]
+    assert error["field"] == "tables.logins.1.device"
+    assert "device_fingerprint" in error["message"]
+
+
+def test_no_rows_is_refused(ingest: httpx.Client) -> None:
+    answer = ingest.post("/api/events", json={"tables": {}})
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "tables"
 
 
 def test_the_openapi_document_shows_a_real_example(api: ServedApi) -> None:
