@@ -218,19 +218,6 @@ def detect_rings(
     previous = stored_memberships(store)
     reading = time.perf_counter() - started
 
-    def describe(frame: pd.DataFrame) -> list[str | None]:
-        found = pd.concat(
-            [
-                store.entities(kind=str(kind), keys=group["key"].tolist())
-                for kind, group in frame.groupby("kind", sort=False)
-            ]
-            or [pd.DataFrame(columns=["kind", "key", "display"])],
-            ignore_index=True,
-        )
-        lookup = found.set_index(["kind", "key"])["display"]
-        values = lookup.reindex(pd.MultiIndex.from_frame(frame[["kind", "key"]])).to_numpy()
-        return [None if pd.isna(v) else str(v) for v in values]
-
     result = (finder or find_rings)(
         store.links,  # read inside, so the frame is freed once projected
         accounts,
@@ -238,7 +225,7 @@ def detect_rings(
         seed=seed,
         engine=engine,
         previous=previous,
-        describe=describe,
+        describe=describer(store),
         progress=progress,
         keep_candidates=keep_candidates,
     )
@@ -262,6 +249,25 @@ def detect_rings(
         result.timings["writing"] = time.perf_counter() - began
     tell("done", len(STAGES), len(STAGES))
     return result
+
+
+def describer(store: GraphStore) -> Describe:
+    """A :data:`Describe` that looks display text up in ``store``."""
+
+    def describe(frame: pd.DataFrame) -> list[str | None]:
+        found = pd.concat(
+            [
+                store.entities(kind=str(kind), keys=group["key"].tolist())
+                for kind, group in frame.groupby("kind", sort=False)
+            ]
+            or [pd.DataFrame(columns=["kind", "key", "display"])],
+            ignore_index=True,
+        )
+        lookup = found.set_index(["kind", "key"])["display"]
+        values = lookup.reindex(pd.MultiIndex.from_frame(frame[["kind", "key"]])).to_numpy()
+        return [None if pd.isna(v) else str(v) for v in values]
+
+    return describe
 
 
 def stored_memberships(store: GraphStore) -> dict[str, list[str]]:

@@ -29,6 +29,7 @@ from api.routes import (
     accounts,
     audit,
     documents,
+    events,
     health,
     identifiers,
     jobs,
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
         (ConfigError, 503),
     ):
         app.add_exception_handler(error, _answer_with(status))
-    routers = (rings, accounts, risk, identifiers, jobs, runs, settings_info, audit, health)
+    routers = (rings, accounts, risk, identifiers, jobs, runs, settings_info, audit, health, events)
     for module in (*routers, pages, documents):
         app.include_router(module.router)
     app.include_router(pages.assets)
@@ -120,19 +121,21 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
 
 
 def with_session_keys(settings: Settings) -> tuple[Settings, dict[str, str]]:
-    """``settings`` with a fresh read-only and investigator key if it configures no key at all.
+    """``settings`` with a fresh read-only, investigator and ingest key if it configures no key
+    at all.
 
     Returns the settings to serve with and the keys made (role → key; empty when the settings
     had keys). The keys last as long as the process: set ``GRAPHFRAUD_API_READ_KEYS`` and
     ``GRAPHFRAUD_API_INVESTIGATOR_KEYS`` for keys that survive a restart.
     """
-    if settings.api_read_keys or settings.api_investigator_keys:
+    if settings.api_read_keys or settings.api_investigator_keys or settings.api_ingest_keys:
         return settings, {}
     made = {role.value: secrets.token_urlsafe(18) for role in Role}
     keyed = settings.model_copy(
         update={
             "api_read_keys": named_keys({made[Role.READER]: "session reader"}),
             "api_investigator_keys": named_keys({made[Role.INVESTIGATOR]: "session investigator"}),
+            "api_ingest_keys": named_keys({made[Role.INGEST]: "session ingest"}),
         }
     )
     return keyed, made

@@ -307,6 +307,8 @@ class Role(StrEnum):
 
     READER = "reader"
     INVESTIGATOR = "investigator"
+    #: May send new rows (``POST /api/events``), nothing else.
+    INGEST = "ingest"
 
 
 header_key = APIKeyHeader(
@@ -342,6 +344,7 @@ def caller_of(key: str | None, settings: Settings) -> Caller:
     for role, keys in (
         (Role.INVESTIGATOR, settings.api_investigator_keys),
         (Role.READER, settings.api_read_keys),
+        (Role.INGEST, settings.api_ingest_keys),
     ):
         name = _holder(key, keys)
         if name is not None:
@@ -367,8 +370,8 @@ def _holder(key: str, allowed: list[ApiKey]) -> str | None:
 async def require_reader(
     settings: SettingsDep, key: Annotated[str | None, Security(header_key)]
 ) -> Caller:
-    """Any valid key: read access."""
-    return caller_of(key, settings)
+    """Any valid key but an ingest key: read access."""
+    return _reading(caller_of(key, settings))
 
 
 async def require_page_reader(
@@ -376,8 +379,20 @@ async def require_page_reader(
     key: Annotated[str | None, Security(header_key)],
     key_in_query: Annotated[str | None, Security(query_key)],
 ) -> Caller:
-    """Any valid key, in the header or in ``?key=`` (HTML pages a browser opens)."""
-    return caller_of(key or key_in_query, settings)
+    """Any valid key but an ingest key, in the header or in ``?key=`` (HTML pages a browser
+    opens)."""
+    return _reading(caller_of(key or key_in_query, settings))
+
+
+def _reading(caller: Caller) -> Caller:
+    """The caller, if their key may read; 403 for an ingest key."""
+    if caller.role is Role.INGEST:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "this API key may only send new rows (POST /api/events); reading needs a read or "
+            "investigator key",
+        )
+    return caller
 
 
 async def require_investigator(caller: Annotated[Caller, Depends(require_reader)]) -> Caller:
@@ -392,3 +407,19 @@ async def require_investigator(caller: Annotated[Caller, Depends(require_reader)
 
 
 InvestigatorDep = Annotated[Caller, Depends(require_investigator)]
+
+
+async def require_ingest(
+    settings: SettingsDep, key: Annotated[str | None, Security(header_key)]
+) -> Caller:
+    """An ingest or investigator key: may send new rows; 403 for read keys."""
+    caller = caller_of(key, settings)
+    if caller.role is Role.READER:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "this API key is read-only: sending rows needs an ingest or investigator key",
+        )
+    return caller
+
+
+IngestDep = Annotated[Caller, Depends(require_ingest)]

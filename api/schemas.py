@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from collections import namedtuple
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
@@ -18,7 +19,16 @@ from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
 from starlette.responses import Response
 
 from graphfraud.model import (
@@ -893,3 +903,136 @@ def _number(value: Any) -> float | None:
     if value is None or pd.isna(value) or not math.isfinite(float(value)):
         return None
     return float(value)
+
+
+# -- new rows and alerts ---------------------------------------------------------------------
+
+#: Most rows one ``POST /api/events`` takes: larger batches belong in ``graphfraud load``.
+MAX_EVENT_ROWS = 10_000
+
+#: A sign-up, a login, an order and a transfer in the built-in marketplace mapping's tables,
+#: as the generator writes them.
+EVENTS_EXAMPLE: dict[str, Any] = {
+    "tables": {
+        "accounts": [
+            {"account_id": "A1000001", "created_at": "2026-01-16T14:02:11Z",
+             "account_type": "buyer", "email": "jose.gomez431@yahoo.com",
+             "phone": "(919) 525-4828", "country": "US", "signup_ip": "71.231.200.68",
+             "known_bad": ""}
+        ],
+        "logins": [
+            {"account_id": "A1000001", "ts": "2026-01-16T14:05:40Z",
+             "device_fingerprint": "66748de442d2b011", "ip": "71.231.200.68"}
+        ],
+        "orders": [
+            {"order_id": "O100000001", "buyer_id": "A1000001", "seller_id": "A0916002",
+             "creator_id": "", "ts": "2026-01-16T14:48:23Z", "amount": 74.75,
+             "ship_address": "5211 holly st. milwaukee 53211-6096", "ship_country": "US",
+             "card_number": "5105 1082 9745 6208"}
+        ],
+        "transfers": [
+            {"from_account": "A1000001", "to_account": "A0157176",
+             "ts": "2026-01-16T15:34:28Z", "amount": 19.43}
+        ],
+    }
+}  # fmt: skip
+
+Cell = str | float | int | None
+
+
+class EventBatch(BaseModel):
+    """New rows, by table of the server's mapping (the built-in ``marketplace`` mapping
+    unless ``GRAPHFRAUD_INGEST_MAPPING`` names another), one object per row, keyed by the
+    mapped column names. A column the mapping reads that a row leaves out is empty."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EVENTS_EXAMPLE]})
+
+    tables: dict[str, list[dict[str, Cell]]] = Field(
+        description=f"Rows per table name; at most {MAX_EVENT_ROWS:,} rows in all."
+    )
+
+
+class RejectRecord(BaseModel):
+    """A rejected row or field, as a load's rejects file lists it."""
+
+    table: str
+    row: int = Field(description="The row's position in its table's list, from 1.")
+    column: str = Field(description="The column rejected ('' for the whole row).")
+    dropped: str = Field(description="'row' (not loaded) or 'field' (the rest loaded).")
+    reason: str
+
+
+class IncrementalOutcome(BaseModel):
+    """What the incremental re-detection after an append did."""
+
+    run_id: str = Field(description="The run recorded in the store (GET /api/runs).")
+    accounts: int = Field(description="Accounts in the components detected again.")
+    rings: list[str] = Field(description="Ids of the rings found there (new or kept ids).")
+    rings_kept: int = Field(description="Rings elsewhere, kept as they were.")
+    seconds: float = Field(description="Loading the rows and detecting again, in all.")
+    timings: dict[str, float] = Field(
+        description="Seconds per step of the re-detection: reading, projection, components, "
+        "detection, writing."
+    )
+
+
+class EventsAccepted(BaseModel):
+    """What was done with the rows sent."""
+
+    accepted: int = Field(description="Rows loaded (some perhaps without a rejected field).")
+    rejected: int = Field(description="Rows not loaded at all.")
+    with_rejected_fields: int = Field(description="Rows loaded without one or more fields.")
+    entities: int
+    links: int
+    events: int
+    rejects: list[RejectRecord]
+    detection: IncrementalOutcome | None = Field(
+        description="The re-detection of what the rows touched; null before any detection "
+        "run (run one first: POST /api/jobs/detection)."
+    )
+
+
+#: An alert id (``<run_id>:<ring_id>``), as ``?since=`` takes it.
+ALERT_ID = re.compile(r"[^:\s]+:[^:\s]+")
+_TIME = TypeAdapter(IsoTime)
+
+
+def _time_or_alert(value: Any) -> datetime | str:
+    """An ISO 8601 time, or else an alert id; neither is a ValueError saying so."""
+    try:
+        return _TIME.validate_python(value)
+    except ValidationError:
+        if isinstance(value, str) and len(value) <= 200 and ALERT_ID.fullmatch(value):
+            return value
+    raise ValueError("must be an ISO 8601 time (2026-03-01T00:00:00Z) or an alert id")
+
+
+#: ``?since=`` of the alert feed: a time, or an alert id (alerts after its run).
+TimeOrAlert = Annotated[
+    datetime | str,
+    PlainValidator(_time_or_alert),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "pattern": f"^{ALERT_ID.pattern}$", "maxLength": 200},
+            ]
+        }
+    ),
+]
+
+
+class AlertRecord(RingAppearanceRecord):
+    """A ring a run found new, back, grown or changed."""
+
+    alert_id: str = Field(description="Unique; pass it as ?since= to get only later alerts.")
+    ring_id: str
+
+
+class AlertList(BaseModel):
+    """One page of alerts, newest first, and how many there are in all."""
+
+    total: int
+    offset: int
+    limit: int
+    alerts: list[AlertRecord]

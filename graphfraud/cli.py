@@ -214,6 +214,31 @@ def load(
             "GRAPHFRAUD_NEO4J_HOME), with an empty database; the server restarts once.",
         ),
     ] = False,
+    append: Annotated[
+        bool,
+        typer.Option(
+            "--append",
+            help="Add new rows (some of the mapping's tables) to a loaded store and re-detect "
+            "the rings they touch. When a running server holds the store, the rows go to its "
+            "POST /api/events (--server, --key).",
+        ),
+    ] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="With --append: the server holding the store, e.g. http://127.0.0.1:8000; "
+            "default: the server_url setting (GRAPHFRAUD_SERVER_URL).",
+            show_default=False,
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="With --append and a server: an ingest or investigator API key; default: "
+            "the server_key setting (GRAPHFRAUD_SERVER_KEY).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Load tables into the entity graph through a mapping spec.
 
@@ -221,6 +246,9 @@ def load(
     """
     from graphfraud.store import store_for_writing
 
+    if append:
+        _append(data, mapping, store, server=server, key=key)
+        return
     started = time.perf_counter()
     bulk_home = _neo4j_home(None) if bulk else None
     with store_for_writing(store, bulk_home=bulk_home) as opened:
@@ -256,6 +284,82 @@ def _load(
         return load_tables(
             store, spec, data, rejects_path=rejects, settings=settings, progress=progress
         )
+
+
+def _append(
+    data: Path, mapping: Path | None, store: str | None, *, server: str | None, key: str | None
+) -> None:
+    """Append the tables in ``data``: into the store itself, or through the server holding it."""
+    from api.ingest import Ingest
+    from graphfraud.errors import StoreLocked
+    from graphfraud.settings import get_settings
+    from loaders.append import read_appended
+    from loaders.mapping import MappingSpec, folder_mapping
+
+    settings = get_settings()
+    server = server or settings.server_url
+    if key is None and settings.server_key is not None:
+        key = settings.server_key.get_secret_value()
+    spec = MappingSpec.from_file(mapping) if mapping else folder_mapping(data)
+    tables = read_appended(data, spec)
+    try:
+        opened = open_configured_store(store)
+    except StoreLocked as exc:
+        if server is None:
+            raise StoreLocked(
+                f"{exc}. To append while it serves, name the server and a key: graphfraud load "
+                f"{data} --append --server http://HOST:PORT --key KEY (an ingest or "
+                "investigator key; or set GRAPHFRAUD_SERVER_URL and GRAPHFRAUD_SERVER_KEY)"
+            ) from None
+        _send(server, key, tables)
+        return
+    with opened:
+        done = Ingest(settings, spec=spec).append(opened, tables)
+    report, found = done.appended.report, done.detection
+    console.print(
+        f"Appended to {opened.url} in {done.seconds:.1f} s: {report.loaded:,} rows loaded, "
+        f"{report.rejected:,} rejected, {report.with_rejected_fields:,} without a bad field"
+    )
+    for reject in done.appended.rejects.to_dict("records"):
+        console.print(
+            f"  {reject['table']} row {reject['row']} {reject['column']}: {reject['reason']}",
+            markup=False,
+        )
+    if found is None or found.run is None:
+        console.print("No rings stored yet: run graphfraud detect to find them.")
+        return
+    console.print(
+        f"Re-detected {found.accounts:,} accounts: {len(found.rings_found):,} rings there, "
+        f"{found.rings_kept:,} kept elsewhere (run {found.run.run_id})"
+    )
+
+
+def _send(server: str, key: str | None, tables: dict[str, pd.DataFrame]) -> None:
+    """Send the tables to the server at ``server`` and print what it did."""
+    from api.client import send_rows
+
+    if not key:
+        raise ConfigError(
+            f"--key is needed to send rows to {server}: an ingest or investigator API key "
+            "(or set GRAPHFRAUD_SERVER_KEY)"
+        )
+    for answer in send_rows(server, key, tables):
+        detection = answer.detection
+        console.print(
+            f"Sent to {server}: {answer.accepted:,} rows loaded, {answer.rejected:,} rejected, "
+            f"{answer.with_rejected_fields:,} without a bad field"
+            + (
+                ""
+                if detection is None
+                else f"; re-detected {detection.accounts:,} accounts in "
+                f"{detection.seconds:.1f} s (run {detection.run_id})"
+            )
+        )
+        for reject in answer.rejects:
+            console.print(
+                f"  {reject.table} row {reject.row} {reject.column}: {reject.reason}",
+                markup=False,
+            )
 
 
 def _print_load(report: LoadReport, url: str, *, seconds: float) -> None:
@@ -409,6 +513,7 @@ def serve_api(store: str | None, *, host: str, port: int) -> None:
     if made:
         console.print("read-only key:   ", bold(made["reader"]))
         console.print("investigator key:", bold(made["investigator"]), " (for this run only)")
+        console.print("ingest key:      ", bold(made["ingest"]), " (POST /api/events)")
         console.print("Rings:", bold(f"{base}/?key={made['reader']}"))
     else:
         console.print("Rings:", bold(f"{base}/?key=<your API key>"))

@@ -43,5 +43,9 @@ class StoreUnavailable(StoreError):
     """The store cannot be reached (server down, wrong credentials, missing driver)."""
 
 
+class StoreLocked(StoreUnavailable):
+    """Another process holds the embedded store (a running ``graphfraud serve``)."""
+
+
 class NotFound(GraphFraudError):
     """A ring, account or identifier that was asked for does not exist."""

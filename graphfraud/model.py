@@ -649,6 +649,27 @@ class RingAppearance:
 
 
 @dataclass(frozen=True)
+class RingAlert(RingAppearance):
+    """A run found a ring new, back, grown or changed: what the alert feed lists.
+
+    ``alert_id`` (``<run_id>:<ring_id>``) is unique, and a cursor: alerts of later runs
+    come after it.
+    """
+
+    ring_id: str
+    alert_id: str
+
+
+#: What a run did to a ring that is worth an alert: it is new, back, or has new members.
+ALERT_CHANGES: tuple[RingChange, ...] = (
+    RingChange.NEW,
+    RingChange.RETURNED,
+    RingChange.GROWN,
+    RingChange.CHANGED,
+)
+
+
+@dataclass(frozen=True)
 class RingHistory:
     """A ring through the detection runs, oldest first."""
 

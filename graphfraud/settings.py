@@ -276,11 +276,21 @@ class Settings(BaseSettings):
     #: API keys of investigators, who may also change verdicts and start detection; named
     #: as the read keys are.
     api_investigator_keys: list[ApiKey] = Field(default_factory=list)
+    #: API keys of systems that send new rows (``POST /api/events``) and nothing else; named
+    #: as the read keys are. Investigator keys may send rows too.
+    api_ingest_keys: list[ApiKey] = Field(default_factory=list)
+    #: The mapping rows sent to ``POST /api/events`` follow (a YAML or TOML file); default:
+    #: the built-in ``marketplace`` mapping, the generator's tables.
+    ingest_mapping: Path | None = None
+    #: The server ``graphfraud load --append`` sends rows to when the server holds the store
+    #: (``http://127.0.0.1:8000``), and the key it sends (an ingest or investigator key).
+    server_url: str | None = None
+    server_key: SecretStr | None = None
     #: Serve ring detail and linkage from memory when the API owns its store (the embedded
     #: engine). Costs memory in proportion to the graph: about 0.35 GiB per 100k accounts.
     api_read_model: bool = True
 
-    @field_validator("api_read_keys", "api_investigator_keys", mode="before")
+    @field_validator("api_read_keys", "api_investigator_keys", "api_ingest_keys", mode="before")
     @classmethod
     def _named(cls, value: Any) -> Any:
         return named_keys(value) if isinstance(value, dict | list | tuple) else value

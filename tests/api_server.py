@@ -32,6 +32,7 @@ from loaders.mapping import builtin_mapping
 
 READ_KEY = "read-key-for-tests"
 INVESTIGATOR_KEY = "investigator-key-for-tests"
+INGEST_KEY = "ingest-key-for-tests"
 #: The names the keys carry (what the audit trail records).
 READER, INVESTIGATOR = "Rita Reader", "Ivan Investigator"
 ACCOUNTS = 2_000
@@ -71,10 +72,12 @@ def free_port() -> int:
 
 
 def api_settings(base: Settings | None = None) -> Settings:
-    """``base`` (default: the defaults) with one read-only and one investigator key."""
+    """``base`` (default: the defaults) with one read-only, one investigator and one ingest
+    key."""
     keys = {
         "api_read_keys": named_keys({READ_KEY: READER}),
         "api_investigator_keys": named_keys({INVESTIGATOR_KEY: INVESTIGATOR}),
+        "api_ingest_keys": named_keys({INGEST_KEY: "Ingest Pipeline"}),
     }
     return (base or Settings()).model_copy(update=keys)
 

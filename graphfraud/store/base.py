@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, final
@@ -46,6 +46,7 @@ import pyarrow.compute as pc
 
 from graphfraud.errors import ConfigError, InputError, NotFound
 from graphfraud.model import (
+    ALERT_CHANGES,
     ENTITY_COLUMNS,
     EVENT_COLUMNS,
     HUB_COLUMNS,
@@ -61,6 +62,8 @@ from graphfraud.model import (
     Note,
     Page,
     Ring,
+    RingAlert,
+    RingChange,
     RingFilter,
     RingHistory,
     RingPage,
@@ -571,6 +574,26 @@ class GraphStore(ABC):
             appearances=records.appearances_from_rows(self._appearances(ring_id)),
         )
 
+    @final
+    def ring_alerts(
+        self,
+        *,
+        since: datetime | str | None = None,
+        changes: Sequence[RingChange] = ALERT_CHANGES,
+    ) -> list[RingAlert]:
+        """What runs did to rings that is worth an alert, newest first.
+
+        Parameters
+        ----------
+        since
+            Only runs that finished after this time (tz-aware, or naive UTC); ``None``: all.
+        changes
+            Which changes count (default :data:`~graphfraud.model.ALERT_CHANGES`).
+        """
+        start = _naive_time(since, "since")
+        wanted = [RingChange(change).value for change in changes]
+        return records.alerts_from_rows(self._ring_changes(start, wanted))
+
     # -- risk and hubs of the latest detection run ------------------------------------------
 
     @final
@@ -762,6 +785,11 @@ class GraphStore(ABC):
     @abstractmethod
     def _runs(self) -> pd.DataFrame:
         """``records.RUN_SCHEMA`` columns of every run."""
+
+    @abstractmethod
+    def _ring_changes(self, since: datetime | None, changes: list[str]) -> pd.DataFrame:
+        """``records.APPEARANCE_SCHEMA`` columns and the run's ``time`` of every appearance
+        with one of ``changes``, of runs that finished after ``since`` (naive UTC) if given."""
 
     @abstractmethod
     def _appearances(self, ring_id: str) -> pd.DataFrame:

@@ -460,6 +460,10 @@ class CachedStore(GraphStore):
         with self._lock:
             return self.inner._appearances(ring_id)
 
+    def _ring_changes(self, since: datetime | None, changes: list[str]) -> pd.DataFrame:
+        with self._lock:
+            return self.inner._ring_changes(since, changes)
+
     def _stats(self) -> StoreStats:
         with self._lock:
             return self.inner._stats()

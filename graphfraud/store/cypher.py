@@ -385,6 +385,13 @@ RETURN collect([a.run_id, a.ring_id, a.change, a.size, a.score, a.joined, a.left
                 {_micros("r.finished_at")}]) AS rows
 """
 
+RING_CHANGES = f"""
+MATCH (a:RingRun) WHERE a.change IN $changes
+MATCH (r:Run {{run_id: a.run_id}}) WHERE $since IS NULL OR r.finished_at > $since
+RETURN collect([a.run_id, a.ring_id, a.change, a.size, a.score, a.joined, a.left,
+                {_micros("r.finished_at")}]) AS rows
+"""
+
 # -- risk and hubs of the latest detection run ----------------------------------------------
 
 RISK_INDEX = "CREATE INDEX account_risk IF NOT EXISTS FOR (r:AccountRisk) ON (r.account)"

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from graphfraud.errors import StoreError, StoreUnavailable
+from graphfraud.errors import StoreError, StoreLocked, StoreUnavailable
 from graphfraud.model import EntityRef, StoreStats, VerdictChange
 from graphfraud.store import records, sql
 from graphfraud.store.base import Decide, GraphStore, Progress
@@ -48,6 +48,16 @@ class DuckDBStore(GraphStore):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = duckdb.connect(path)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                # Not DuckDB's words: they name the lock, not what to do about it.
+                raise StoreLocked(
+                    f"DuckDB store {path!r} is held by another process (a running graphfraud "
+                    "serve holds its store): stop it, or go through it — graphfraud load "
+                    "--append sends rows to a server with --server URL --key KEY, and the API "
+                    "runs detection (POST /api/jobs)"
+                ) from exc
+            raise StoreUnavailable(f"cannot open DuckDB store {path!r}: {exc}") from exc
         except duckdb.Error as exc:
             raise StoreUnavailable(f"cannot open DuckDB store {path!r}: {exc}") from exc
         self._indexes_stale = False
@@ -302,6 +312,9 @@ class DuckDBStore(GraphStore):
 
     def _appearances(self, ring_id: str) -> pd.DataFrame:
         return self._frame(sql.APPEARANCES, ring_id=ring_id)
+
+    def _ring_changes(self, since: datetime | None, changes: list[str]) -> pd.DataFrame:
+        return self._frame(sql.RING_CHANGES, since=since, changes=changes)
 
     def _stats(self) -> StoreStats:
         entities = dict(self._db.execute(sql.ENTITY_COUNTS).fetchall())

@@ -507,6 +507,13 @@ class Neo4jStore(GraphStore):
         columns = (*records.APPEARANCE_SCHEMA.names, "time")
         return self._frame(cypher.APPEARANCES, columns, "reading ring history", ring_id=ring_id)
 
+    def _ring_changes(self, since: datetime | None, changes: list[str]) -> pd.DataFrame:
+        columns = (*records.APPEARANCE_SCHEMA.names, "time")
+        return self._frame(
+            cypher.RING_CHANGES, columns, "reading ring alerts",
+            since=records.aware_utc(since), changes=changes,
+        )  # fmt: skip
+
     def _stats(self) -> StoreStats:
         entities: dict[str, int] = {}
         for label in self._entity_kinds():

@@ -28,6 +28,7 @@ from graphfraud.model import (
     DetectionRun,
     Note,
     Ring,
+    RingAlert,
     RingAppearance,
     RingChange,
     RingEvidence,
@@ -331,19 +332,36 @@ def runs_from_rows(frame: pd.DataFrame) -> list[DetectionRun]:
 
 def appearances_from_rows(frame: pd.DataFrame) -> list[RingAppearance]:
     """A ring's appearances from ``APPEARANCE_SCHEMA`` rows with ``time``, oldest first."""
-    found = [
-        RingAppearance(
-            run_id=str(row["run_id"]),
-            time=_required_time(row["time"]),
-            change=RingChange(str(row["change"])),
-            size=int(row["size"]),
-            score=None if pd.isna(row["score"]) else float(row["score"]),
-            joined=tuple(str(a) for a in _listed(row["joined"])),
-            left=tuple(str(a) for a in _listed(row["left"])),
-        )
-        for row in frame.to_dict("records")
-    ]
+    found = [_appearance(row) for row in frame.to_dict("records")]
     return sorted(found, key=lambda appearance: (appearance.time, appearance.run_id))
+
+
+def _appearance(row: Mapping[Any, Any]) -> RingAppearance:
+    return RingAppearance(
+        run_id=str(row["run_id"]),
+        time=_required_time(row["time"]),
+        change=RingChange(str(row["change"])),
+        size=int(row["size"]),
+        score=None if pd.isna(row["score"]) else float(row["score"]),
+        joined=tuple(str(a) for a in _listed(row["joined"])),
+        left=tuple(str(a) for a in _listed(row["left"])),
+    )
+
+
+def alerts_from_rows(frame: pd.DataFrame) -> list[RingAlert]:
+    """Alerts from ``APPEARANCE_SCHEMA`` rows with ``time``, newest first (ties: by id)."""
+    found = []
+    for row in frame.to_dict("records"):
+        appearance = _appearance(row)
+        ring_id = str(row["ring_id"])
+        found.append(
+            RingAlert(
+                **dataclasses.asdict(appearance),
+                ring_id=ring_id,
+                alert_id=f"{appearance.run_id}:{ring_id}",
+            )
+        )
+    return sorted(found, key=lambda alert: (alert.time, alert.alert_id), reverse=True)
 
 
 # -- verdicts, notes, audit --------------------------------------------------------------------

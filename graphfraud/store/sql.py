@@ -373,6 +373,12 @@ FROM ring_runs a JOIN runs r USING (run_id)
 WHERE a.ring_id = $ring_id
 """
 
+RING_CHANGES = """
+SELECT a.run_id, a.ring_id, a.change, a.size, a.score, a.joined, a."left", r.finished_at AS time
+FROM ring_runs a JOIN runs r USING (run_id)
+WHERE a.change = ANY($changes) AND ($since IS NULL OR r.finished_at > $since)
+"""
+
 # A verdict change, in one transaction: read the verdict, then write it with the notes
 # (``incoming_notes``) and audit entries (``incoming_audit``) the change makes.
 VERDICT = "SELECT status, assignee, revision FROM verdicts WHERE ring_id = $ring_id"

@@ -13,6 +13,7 @@ import pytest
 
 from graphfraud.errors import ConfigError, InputError
 from graphfraud.model import EVENT_COLUMNS, EntityRef
+from graphfraud.settings import Settings
 from graphfraud.store import GraphStore, open_store
 from graphfraud.store.base import aggregate_entities, conform_events, conform_links
 from tests.contract.conftest import Reopen
@@ -287,3 +288,47 @@ def test_the_key_cannot_change_under_stored_fingerprints(store: GraphStore) -> N
     with pytest.raises(ConfigError, match="already holds 1 payment instruments"):
         store.set_fingerprint_key("b" * 64)
     store.set_fingerprint_key(store.fingerprint_key())
+
+
+# -- appends: a few rows of some tables, as a running service receives them ------------------
+
+
+def _orders(*rows: tuple[str, str, str, str]) -> pd.DataFrame:
+    columns = ["order_id", "buyer_id", "seller_id", "card_number"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.assign(creator_id="", ts="2026-01-16T14:48:23Z", amount="74.75",
+                        ship_address="", ship_country="US")  # fmt: skip
+
+
+def test_appended_rows_are_loaded_as_a_load_loads_them(store: GraphStore) -> None:
+    from loaders.append import append_rows
+    from loaders.mapping import builtin_mapping
+
+    orders = _orders(("O1", " A1 ", "A2", "4111 1111 1111 1111"), ("O2", "A3", "A2", "12"))
+    done = append_rows(store, builtin_mapping(), {"orders": orders}, settings=Settings())
+
+    assert (done.report.loaded, done.report.with_rejected_fields) == (2, 1)
+    assert done.rejects[["table", "row", "column", "dropped"]].values.tolist() == [
+        ["orders", "2", "card_number", "field"]
+    ]
+    assert done.accounts == ["A1", "A2", "A3"]
+    assert [e["event_id"] for e in store.events().to_dict("records")] == ["orders/O1", "orders/O2"]
+    cards = store.entities(kind="PaymentInstrument")
+    assert len(cards) == 1
+    assert "4111 1111 1111 1111" not in cards["key"].tolist()
+
+
+def test_appended_rows_that_all_fail_write_nothing(store: GraphStore) -> None:
+    from loaders.append import RowsRejected, append_rows
+    from loaders.mapping import builtin_mapping
+
+    with pytest.raises(RowsRejected) as caught:
+        append_rows(
+            store, builtin_mapping(), {"orders": _orders(("O1", "", "A2", ""))},
+            settings=Settings(),
+        )  # fmt: skip
+
+    assert caught.value.rejects[["row", "column", "dropped"]].values.tolist() == [
+        ["1", "buyer_id", "row"]
+    ]
+    assert store.stats().entity_total == 0

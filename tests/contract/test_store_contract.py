@@ -681,3 +681,31 @@ def test_risk_with_a_missing_column_is_rejected(loaded: GraphStore) -> None:
 def test_degrees_count_the_links_touching_each_entity(loaded: GraphStore) -> None:
     nowhere = EntityRef("Device", "nowhere")
     assert loaded.degrees([DEVICE, CARD, A2, nowhere]) == [2, 2, 2, 0]
+
+
+# -- alerts: what runs did to rings that is worth telling -----------------------------------
+
+
+def test_alerts_list_new_and_grown_rings_newest_first(loaded: GraphStore) -> None:
+    first = loaded.write_rings([ring("R1", ["A1", "A2"]), ring("R2", ["A3", "A4"])])
+    second = loaded.write_rings([ring("R1", ["A1", "A2", "A3"]), ring("R2", ["A4"])])
+    third = loaded.write_rings([ring("R1", ["A1", "A2", "A3"])])
+    alerts = loaded.ring_alerts()
+    listed = [(a.run_id, a.ring_id, a.change, a.joined) for a in alerts]
+    assert listed == [
+        (second.run_id, "R1", RingChange.GROWN, ("A3",)),
+        (first.run_id, "R2", RingChange.NEW, ("A3", "A4")),
+        (first.run_id, "R1", RingChange.NEW, ("A1", "A2")),
+    ]
+    assert alerts[0].alert_id == f"{second.run_id}:R1"
+    assert alerts[0].time == second.finished_at
+    assert third.retired == 1  # retiring R2 is no alert
+
+
+def test_alerts_since_a_time_are_those_of_later_runs(loaded: GraphStore) -> None:
+    first = loaded.write_rings([ring("R1", ["A1", "A2"])])
+    second = loaded.write_rings([ring("R1", ["A1", "A2"]), ring("R2", ["A3", "A4"])])
+    assert first.finished_at is not None
+    later = loaded.ring_alerts(since=first.finished_at)
+    assert [(a.run_id, a.ring_id) for a in later] == [(second.run_id, "R2")]
+    assert loaded.ring_alerts(since=second.finished_at) == []
