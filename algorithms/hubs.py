@@ -134,7 +134,7 @@ def decide_hubs(
 
     kind_of_group = np.empty(n_groups, dtype=object)
     kind_of_group[group] = things["kind"].astype(str).to_numpy()
-    fence = _fences(kind_of_group, users, settings)
+    fence = kind_fences(kind_of_group, users, settings)
     candidate = users > fence
 
     cohesion = np.full(n_groups, np.nan)
@@ -157,7 +157,7 @@ def decide_hubs(
     )
 
 
-def _fences(kinds: np.ndarray, users: np.ndarray, settings: DetectionSettings) -> np.ndarray:
+def kind_fences(kinds: np.ndarray, users: np.ndarray, settings: DetectionSettings) -> np.ndarray:
     """Per group, the far-out fence of its kind on log(users), at least ``hub_min_accounts``.
 
     Quartiles are taken over every thing of the kind, personal ones included: where sharing
@@ -215,7 +215,6 @@ def _cohesion(
     rank = np.arange(len(member)) - np.repeat(starts, np.diff(np.r_[starts, len(member)]))
     sampled = rank < settings.cohesion_sample
     members = pd.DataFrame({"g": member_group[sampled], "node": member[sampled]})
-    size = np.minimum(users, settings.cohesion_sample)
     # Other shared things of those users (spellings of the same thing are not "other").
     thing = uses["thing"].to_numpy(np.int64)
     telling = shared & (kinds != EntityKind.ACCOUNT)
@@ -224,23 +223,72 @@ def _cohesion(
         .loc[telling[thing]]
         .drop_duplicates()
     )
-    triples = members.merge(other, on="node")
-    triples = triples[triples["g"].to_numpy() != triples["j"].to_numpy()]
-    overlap = triples.groupby(["g", "j"], sort=False).size().rename("o").reset_index()
-    g, j, o = (overlap[c].to_numpy(np.int64) for c in ("g", "j", "o"))
     # Degrees per kind: distinct things of each kind every account uses, and uses per kind.
-    kind_code, _ = pd.factorize(group_kinds)
-    n_kinds = int(kind_code.max(initial=-1)) + 1
+    kind_code, kind_names = pd.factorize(group_kinds)
+    n_kinds = len(kind_names)
     use_kind = kind_code[pairs // n]
     degree = np.bincount((pairs % n) * n_kinds + use_kind, minlength=n * n_kinds)
     degree = degree.reshape(n, n_kinds)
-    total = np.bincount(use_kind, minlength=n_kinds).astype("float64")
+    total = pd.Series(np.bincount(use_kind, minlength=n_kinds), index=kind_names)
     sample_degree = (
-        pd.DataFrame(degree[members["node"].to_numpy()]).groupby(members["g"].to_numpy()).sum()
+        pd.DataFrame(degree[members["node"].to_numpy()], columns=kind_names)
+        .groupby(members["g"].to_numpy())
+        .sum()
     )
-    rows = sample_degree.index.get_indexer(g)
+    groups = pd.DataFrame({"users": users, "kind": group_kinds})
+    tied = tied_share(members, other, groups=groups, sample_degree=sample_degree, total=total,
+                      settings=settings)  # fmt: skip
+    return tied.reindex(tested, fill_value=0).to_numpy() / np.minimum(
+        users[tested], settings.cohesion_sample
+    )
+
+
+def tied_share(
+    members: pd.DataFrame,
+    other: pd.DataFrame,
+    *,
+    groups: pd.DataFrame,
+    sample_degree: pd.DataFrame,
+    total: pd.Series,
+    settings: DetectionSettings,
+) -> pd.Series:
+    """How many of each tested group's sampled users are tied to another by something else.
+
+    The core of the cohesion test (:func:`decide_hubs`), on the small pieces it needs, so an
+    engine that holds the uses elsewhere (Spark) gathers just these and decides alike.
+
+    Parameters
+    ----------
+    members
+        Sampled users of the tested groups: ``g`` (group) and ``node``.
+    other
+        The shared things (not accounts) those users use: ``node`` and ``j`` (group).
+    groups
+        Indexed by group (every ``g`` and ``j``): ``users`` and ``kind``.
+    sample_degree
+        Indexed by tested group, one column per kind: the sampled users' summed degrees.
+    total
+        Uses per kind in the whole graph.
+    settings
+        ``cohesion_enrichment`` and ``cohesion_alpha``.
+
+    Returns
+    -------
+    pandas.Series
+        Tied users per tested group that has any (indexed by group).
+    """
+    triples = members.merge(other, on="node")
+    triples = triples[triples["g"].to_numpy() != triples["j"].to_numpy()]
+    overlap = triples.groupby(["g", "j"], sort=False).size().rename("o").reset_index()
+    o = overlap["o"].to_numpy(np.int64)
+    j = groups.loc[overlap["j"].to_numpy()]
+    kind = j["kind"].to_numpy()
+    column = sample_degree.columns.get_indexer(kind)
+    rows = sample_degree.index.get_indexer(overlap["g"].to_numpy())
     expected = (
-        users[j] * sample_degree.to_numpy()[rows, kind_code[j]] / np.maximum(total[kind_code[j]], 1)
+        j["users"].to_numpy()
+        * sample_degree.to_numpy()[rows, column]
+        / np.maximum(total.reindex(kind, fill_value=0).to_numpy("float64"), 1)
     )
     surprising = (
         (o >= 2)
@@ -248,5 +296,4 @@ def _cohesion(
         & (poisson.sf(o - 1, expected) <= settings.cohesion_alpha)
     )
     tied = triples.merge(overlap.loc[surprising, ["g", "j"]], on=["g", "j"])
-    cohesive = tied.drop_duplicates(["g", "node"]).groupby("g").size()
-    return cohesive.reindex(tested, fill_value=0).to_numpy() / size[tested]
+    return tied.drop_duplicates(["g", "node"]).groupby("g").size()

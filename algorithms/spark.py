@@ -1,29 +1,25 @@
 """Ring detection on Apache Spark: the same rings as :func:`algorithms.pipeline.find_rings`, with
 the per-candidate work spread over a cluster.
 
-Links are read from Parquet (a folder, or a table the session knows). Candidate components
-are found on Spark, with GraphFrames' connected components where its jar is on the session
-(``io.graphframes:graphframes-spark4_2.13``), else with the same label propagation written in
-DataFrames. Every component is then detected on its own, in parallel (``mapInPandas``), by the
-single-machine code's own functions on the projection restricted to it
-(:func:`algorithms.projection.restrict`): candidates, Leiden splits, scoring, centrality,
-evidence and typology. Two passes: the first measures the candidates so the households'
-sharing surprise (:func:`algorithms.scoring.household_reference`) is judged on the whole
-graph, as the single-machine engine judges it; the second scores against it.
-
-Not yet on Spark: the projection itself (hubs, rarity, account pairs) runs on the driver with
-:func:`algorithms.projection.project_accounts`, so the driver must hold the links.
+Links are read from Parquet (a folder, or a table the session knows). The hub-aware
+projection and its candidate components are computed in DataFrames
+(:mod:`algorithms.spark_projection`), with GraphFrames' connected components where its jar
+is on the session (``io.graphframes:graphframes-spark4_2.13``). Every component is then
+detected on its own, in parallel (``applyInPandas`` grouped by component), by the
+single-machine code's own functions on its projection: candidates, Leiden splits, scoring,
+centrality, evidence and typology. Two passes: the first measures the candidates so the
+households' sharing surprise (:func:`algorithms.scoring.household_reference`) is judged on the
+whole graph, as the single-machine engine judges it; the second scores against it. The driver
+gathers what is small (hub decisions, rings) and the edges, for the risk propagation.
 
 Install with ``pip install 'graphfraud[spark]'``; pyspark is imported here only.
 """
 
 from __future__ import annotations
 
-import itertools
 import pickle
-import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -40,27 +36,37 @@ from algorithms.pipeline import (
     explain_rings,
     named_rings,
     score_candidates,
-    span,
 )
-from algorithms.projection import Projection, candidate_links, project_accounts, restrict
+from algorithms.projection import Projection
 from algorithms.risk import account_risk
 from algorithms.scoring import household_reference, ring_signals
 from graphfraud.errors import ConfigError
 from graphfraud.model import Ring, RingEvidence
 from graphfraud.settings import DetectionSettings, get_settings
+from graphfraud.store.records import aware_utc
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+    from algorithms.spark_projection import SparkProjection
 
 #: The GraphFrames build for the pyspark this extra installs (Spark 4.0, Scala 2.13).
 GRAPHFRAMES_PACKAGE = "io.graphframes:graphframes-spark4_2.13:0.10.1"
 #: How components are found: GraphFrames, label propagation in DataFrames, or the first
 #: that the session can run.
 Components = Literal["auto", "graphframes", "dataframes"]
+#: Heap of a session started here. In local mode the executors run inside the driver's JVM, so
+#: this is all the engine's memory; Spark's default of 1 GiB ran out at 100k accounts. The
+#: driver itself gathers the account keys and edges (for risk) and the hub decisions.
+DRIVER_MEMORY = "4g"
 
 
 def spark_session(
-    *, master: str | None = None, shuffle_partitions: int | None = None, graphframes: bool = True
+    *,
+    master: str | None = None,
+    shuffle_partitions: int | None = None,
+    graphframes: bool = True,
+    driver_memory: str | None = DRIVER_MEMORY,
 ) -> SparkSession:
     """The active Spark session, or a new one (asking for the GraphFrames jar).
 
@@ -74,6 +80,9 @@ def spark_session(
     graphframes
         Whether a new session fetches :data:`GRAPHFRAMES_PACKAGE` (from Maven Central, once);
         where it cannot be had, the session starts without it.
+    driver_memory
+        ``spark.driver.memory`` for a new session started here (not under ``spark-submit``,
+        whose ``--driver-memory`` has already sized the JVM); ``None``: Spark's default.
     """
     try:
         from pyspark.sql import SparkSession
@@ -88,11 +97,14 @@ def spark_session(
         "spark.app.name": "graphfraud",
         # Frames cross between the JVM and pandas as Arrow, not row by row.
         "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.ui.showConsoleProgress": "false",
     }
     if master:
         options["spark.master"] = master
     if shuffle_partitions:
         options["spark.sql.shuffle.partitions"] = str(shuffle_partitions)
+    if driver_memory:
+        options["spark.driver.memory"] = driver_memory
     if graphframes:
         try:
             return _built({**options, "spark.jars.packages": GRAPHFRAMES_PACKAGE})
@@ -168,93 +180,61 @@ class SparkFinder:
             clock = now
             tell(name, STAGES.index(name) + 1, len(STAGES))
 
-        frame = read_links(self.spark, self.links).toPandas()
-        stage("reading")
-        data_from, data_to = span(frame)
-        accounts = accounts.drop_duplicates("key")
-        projection = project_accounts(
-            frame, accounts=pd.Index(accounts["key"].astype(str)), settings=settings,
-            engine="igraph",
-        )  # fmt: skip
-        del frame
-        created_at, labelled = account_facts(projection, accounts)
-        stage("projection")
+        from algorithms.spark_projection import project_links
 
-        parts = self._parts(projection, created_at, labelled, settings)
-        stage("components")
-        first = self._map(parts, _first_signals, "component long, size long, surprise double",
+        whole = project_links(
+            self.spark, read_links(self.spark, self.links), accounts, settings=settings,
+            components=self.components,
+        )  # fmt: skip
+        stage("projection")
+        first = self._map(whole, _first_signals, "component long, size long, surprise double",
                           settings=settings, seed=seed)  # fmt: skip
         reference = household_reference(first, settings=settings)
         stage("communities")
         found = self._map(
-            parts, _component_rings, "component long, score double, evidence binary",
+            whole, _component_rings, "component long, score double, evidence binary",
             settings=settings, seed=seed, reference=reference,
         )  # fmt: skip
         stage("scoring")
+        whole.parts.unpersist()
         found = found.sort_values(["score", "component"], ascending=[False, True], kind="stable")
         evidence: list[RingEvidence] = [pickle.loads(blob) for blob in found["evidence"]]
         rings = named_rings(evidence, previous, settings=settings)
         if self.rings_out is not None:
             write_rings_parquet(rings, self.rings_out)
         stage("ids")
-        # Risk is propagated over the whole projection, which the driver holds anyway.
-        risk = account_risk(projection, labelled, settings=settings)
+        summary = whole.summary
+        labelled = account_facts(summary, accounts.drop_duplicates("key"))[1]
+        # Risk is propagated over the whole graph's edges, which the driver gathers for it.
+        risk = account_risk(summary, labelled, settings=settings)
         stage("risk")
         return DetectionResult(
             rings=rings,
             risk=risk,
             timings=timings,
-            hubs=projection.hubs,
-            accounts=len(projection.accounts),
-            edges=len(projection.edges),
+            hubs=summary.hubs,
+            accounts=len(summary.accounts),
+            edges=whole.edges,
             candidates=len(first),
-            data_from=data_from,
-            data_to=data_to,
+            data_from=aware_utc(whole.span[0]),
+            data_to=aware_utc(whole.span[1]),
         )
 
-    def _parts(
-        self,
-        projection: Projection,
-        created_at: np.ndarray,
-        labelled: np.ndarray,
-        settings: DetectionSettings,
-    ) -> DataFrame:
-        """One row per component big enough for a ring: its id and its pickled projection."""
-        pairs = candidate_links(projection, settings=settings)
-        labels = self._component_labels(len(projection.accounts), pairs)
-        order = np.argsort(labels, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, np.diff(labels[order]) != 0, True])
-        rows = []
-        for start, end in itertools.pairwise(bounds):
-            nodes = np.sort(order[start:end])
-            if len(nodes) < settings.min_ring_size:
-                continue
-            part = (restrict(projection, nodes), created_at[nodes], labelled[nodes])
-            rows.append((int(labels[nodes[0]]), pickle.dumps(part)))
-        return self.spark.createDataFrame(rows, "component long, part binary")
+    def _map(self, whole: SparkProjection, step: Any, schema: str, **options: Any) -> pd.DataFrame:
+        """Run ``step(component, projection, created_at, labelled, **options)`` on every
+        component, in parallel (grouped by component id); its rows collected."""
+        from algorithms.spark_projection import component_projection
 
-    def _component_labels(self, n_nodes: int, pairs: pd.DataFrame) -> np.ndarray:
-        """Connected component (its smallest node id) of every node, found on Spark."""
-        vertices = self.spark.createDataFrame(
-            pd.DataFrame({"id": np.arange(n_nodes, dtype=np.int64)})
-        )
-        edges = self.spark.createDataFrame(
-            pd.DataFrame({"src": pairs["a"].to_numpy(np.int64), "dst": pairs["b"].to_numpy()})
-        )
-        labelled = _components(self.spark, vertices, edges, how=self.components).toPandas()
-        labels = np.empty(n_nodes, dtype=np.int64)
-        labels[labelled["id"].to_numpy(np.int64)] = labelled["component"].to_numpy(np.int64)
-        return labels
+        kinds, links, summary = whole.kinds, whole.links, whole.summary
 
-    def _map(self, parts: DataFrame, step: Any, schema: str, **options: Any) -> pd.DataFrame:
-        """Run ``step(part, **options)`` on every component, in parallel; rows collected."""
+        def run(rows: pd.DataFrame) -> pd.DataFrame:
+            projection, created_at, labelled = component_projection(
+                rows, kinds=kinds, links=links, whole=summary
+            )
+            return step(int(rows["component"].iloc[0]), projection, created_at, labelled,
+                        **options)  # fmt: skip
 
-        def run(batches: Iterable[pd.DataFrame]) -> Iterable[pd.DataFrame]:
-            for batch in batches:
-                for component, blob in zip(batch["component"], batch["part"], strict=True):
-                    yield step(int(component), *pickle.loads(blob), **options)
-
-        return parts.mapInPandas(run, schema).toPandas()
+        return whole.parts.groupBy("component").applyInPandas(run, schema).toPandas()
 
 
 def _first_signals(
@@ -306,68 +286,6 @@ def _component_rings(
             "evidence": [pickle.dumps(e) for e in evidence],
         }
     )
-
-
-def _components(
-    spark: SparkSession, vertices: DataFrame, edges: DataFrame, *, how: Components
-) -> DataFrame:
-    """``id`` and ``component`` (the smallest id in it) per vertex."""
-    from pyspark.sql import functions as f
-
-    if how in ("auto", "graphframes") and _has_graphframes(spark):
-        from graphframes import GraphFrame  # type: ignore[import-untyped]
-
-        if spark.sparkContext.getCheckpointDir() is None:
-            # GraphFrames' components checkpoint between rounds.
-            spark.sparkContext.setCheckpointDir(str(Path(tempfile.gettempdir()) / "graphfraud"))
-        found = GraphFrame(vertices, edges).connectedComponents()
-        # GraphFrames names a component by its smallest vertex id too.
-        return found.select("id", f.col("component").cast("long"))
-    if how == "graphframes":
-        raise ConfigError(
-            f"GraphFrames is not on this Spark session: start it with --packages "
-            f"{GRAPHFRAMES_PACKAGE}, or use the DataFrame components"
-        )
-    return _propagate_labels(vertices, edges)
-
-
-def _has_graphframes(spark: SparkSession) -> bool:
-    """Whether GraphFrames' Python package and its jar are both there."""
-    try:
-        import graphframes  # noqa: F401
-    except ImportError:
-        return False
-    jvm = spark.sparkContext._jvm
-    try:
-        jvm.java.lang.Class.forName("org.graphframes.GraphFrame")  # type: ignore[union-attr]
-    except Exception:  # Py4J's error for a class not found
-        return False
-    return True
-
-
-def _propagate_labels(vertices: DataFrame, edges: DataFrame) -> DataFrame:
-    """Connected components by minimum-label propagation: every vertex takes the smallest
-    label among itself and its neighbours until none changes (as many rounds as the widest
-    component's diameter; candidate components are small once hubs are out)."""
-    from pyspark.sql import functions as f
-
-    both = edges.select("src", "dst").union(
-        edges.select(f.col("dst").alias("src"), f.col("src").alias("dst"))
-    )
-    labels = vertices.select("id", f.col("id").alias("component"))
-    while True:
-        offered = both.join(labels, both["src"] == labels["id"]).select(
-            f.col("dst").alias("id"), f.col("component")
-        )
-        updated = (
-            labels.union(offered).groupBy("id").agg(f.min("component").alias("component"))
-        ).localCheckpoint()
-        changed = updated.join(labels.withColumnRenamed("component", "old"), "id").filter(
-            f.col("component") < f.col("old")
-        )
-        if changed.isEmpty():
-            return updated
-        labels = updated
 
 
 def export_links(links: pd.DataFrame, path: Path) -> Path:

@@ -5,8 +5,10 @@ reused; :func:`detection.prepared`), its links are written as Parquet partitione
 detection runs in a fresh process per run so each run's peak memory is its own:
 
 - the single-machine engine (``find_rings``) at the sizes up to ``--single-max``;
-- the Spark engine in local mode (``--master``, default ``local[2]``), whose peak is the
-  Python driver's plus the JVM's (Spark's executors live in that JVM in local mode).
+- the Spark engine in local mode (``--master``, default ``local[2]``).
+
+Peak memory is the highest resident set size of the run's whole process tree (the Python
+driver, Spark's JVM with its executors, and the Python workers), sampled every 0.2 s.
 
 It prints one row per size and run, and the growth rate: how time and memory grow with size
 (the exponent ``k`` of ``time ~ size**k`` between successive sizes).
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import math
 import multiprocessing
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -46,33 +49,57 @@ def links_parquet(database: Path) -> Path:
 
 def single(database: Path) -> dict[str, Any]:
     """The single-machine engine (meant for a fresh process)."""
-    started = time.perf_counter()
-    with open_store(f"duckdb:///{database}") as store:
-        accounts = store.entities(kind="Account")
-        result = find_rings(store.links, accounts)
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rings": len(result.rings), "peak_gib": peak_gib()}
+    with TreePeak() as peak:
+        started = time.perf_counter()
+        with open_store(f"duckdb:///{database}") as store:
+            accounts = store.entities(kind="Account")
+            result = find_rings(store.links, accounts)
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rings": len(result.rings), "peak_gib": peak.gib}
 
 
 def spark(database: Path, master: str) -> dict[str, Any]:
     """The Spark engine in local mode (meant for a fresh process)."""
-    started = time.perf_counter()
-    session = spark_session(master=master, shuffle_partitions=8)
-    with open_store(f"duckdb:///{database}") as store:
-        accounts = store.entities(kind="Account")
-    result = SparkFinder(session, str(links_parquet(database)))(None, accounts)
-    seconds = time.perf_counter() - started
-    jvm = sum(_peak_of(child) for child in psutil.Process().children(recursive=True))
+    links = str(links_parquet(database))
+    with TreePeak() as peak:
+        started = time.perf_counter()
+        session = spark_session(master=master, shuffle_partitions=8)
+        with open_store(f"duckdb:///{database}") as store:
+            accounts = store.entities(kind="Account")
+        result = SparkFinder(session, links)(None, accounts)
+        seconds = time.perf_counter() - started
     session.stop()
-    return {"seconds": seconds, "rings": len(result.rings), "peak_gib": peak_gib() + jvm}
+    return {"seconds": seconds, "rings": len(result.rings), "peak_gib": peak.gib}
 
 
-def _peak_of(process: psutil.Process) -> float:
-    """A child process's highest resident set size, in GiB."""
-    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 2**20
-    return 0.0
+class TreePeak:
+    """The highest summed resident set size of this process and all its descendants while
+    the ``with`` block runs, in GiB (a process's own VmHWM misses Spark's JVM and workers)."""
+
+    def __init__(self) -> None:
+        self.gib = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreePeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self.gib = max(self.gib, peak_gib())
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._done.wait(0.2):
+            total = 0
+            for process in [me, *me.children(recursive=True)]:
+                try:
+                    total += process.memory_info().rss
+                except psutil.NoSuchProcess:  # a worker that ended meanwhile
+                    continue
+            self.gib = max(self.gib, total / 2**30)
 
 
 def in_fresh_process(function: Any, *args: Any) -> dict[str, Any]:
