@@ -453,24 +453,31 @@ def _judge_hubs(
             ),
         }
     )
+    kinds = identifiers["kind"].cat
+    names = [str(name) for name in kinds.categories]
+    names += [] if EntityKind.ACCOUNT in names else [EntityKind.ACCOUNT.value]
+    kind = np.concatenate(
+        [
+            kinds.codes.to_numpy(np.int64),
+            np.full(n_accounts, names.index(EntityKind.ACCOUNT), dtype=np.int64),
+        ]
+    )
     things = pd.DataFrame(
         {
-            "kind": np.concatenate(
-                [
-                    identifiers["kind"].astype(str).to_numpy(),
-                    np.full(n_accounts, EntityKind.ACCOUNT.value, dtype=object),
-                ]
-            ),
+            "kind": pd.Categorical.from_codes(kind, categories=names),  # type: ignore[call-overload]
             "accounts": np.concatenate([identifiers["accounts"].to_numpy(np.int64), partners]),
         }
     )
+    # Only a shared thing can have spellings that matter; the rest are judged alone (no stem).
     shared = identifiers["accounts"].to_numpy() >= 2
-    stems = pd.Series(np.arange(n_ids + n_accounts).astype(str), dtype=object)
+    stems = pd.Series(np.full(n_ids + n_accounts, None, dtype=object))
     if shared.any():
         picked = identifiers.loc[shared]
         stems[np.flatnonzero(shared)] = spelling_stems(picked["kind"], picked["key"]).to_numpy()
-    # An account is no spelling of another: its own key is its stem.
-    stems[n_ids:] = "Account " + rows.accounts.to_numpy(dtype=object).astype(str)
+    if (kind[:n_ids][shared] == names.index(EntityKind.ACCOUNT)).any():
+        # An account is no spelling of another, but an identifier of kind Account (an account
+        # reached by some other link) is one of the account itself: its own key is its stem.
+        stems[n_ids:] = "Account " + rows.accounts.to_numpy(dtype=object).astype(str)
     test = decide_hubs(uses, things, stems=stems, n_accounts=n_accounts, settings=settings)
     columns = ["group_accounts", "fence", "cohesion", "hub"]
     for column in columns:
