@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphfraud.model import CODED_LINK_COLUMNS, CodedLinks, EntityKind
 from graphfraud.store import sql
@@ -27,7 +28,7 @@ def coded_links(
 ) -> tuple[pa.Table, pa.Table]:
     """Number the ``entities`` relation ``db`` sees, and read its ``links`` relation coded.
 
-    Run on a connection of its own (a cursor): it leaves a temporary table behind.
+    Run on a connection of its own (a cursor): it registers the numbered nodes for the join.
 
     Returns
     -------
@@ -35,11 +36,13 @@ def coded_links(
         Nodes (``kind``, ``key``) in code order, and the links with ``src`` and ``dst`` codes
         and the links' other columns.
     """
-    params = {"kinds": kinds, "since": since}
-    db.execute(sql.CODE_NODES)
     nodes = db.sql(sql.CODED_NODES).to_arrow_table()
-    links = db.sql(sql.CODED_LINKS, params=params).to_arrow_table()
-    db.execute("DROP TABLE coded_nodes")
+    codes = pa.array(np.arange(len(nodes), dtype=np.int64))
+    db.register("coded_nodes", nodes.append_column("code", codes))
+    try:
+        links = db.sql(sql.CODED_LINKS, params={"kinds": kinds, "since": since}).to_arrow_table()
+    finally:
+        db.unregister("coded_nodes")
     return nodes, links
 
 
@@ -88,14 +91,20 @@ def code_links(links: pd.DataFrame, *, accounts: Iterable[str] = ()) -> CodedLin
 
 def from_tables(nodes: pa.Table, links: pa.Table) -> CodedLinks:
     """:class:`CodedLinks` from what :func:`coded_links` read from a store's own tables."""
-    frame = links.select(list(CODED_LINK_COLUMNS)).to_pandas()
-    frame["kind"] = _sorted_categories(frame["kind"].astype("category"))
+    frame = _with_categories(links.select(list(CODED_LINK_COLUMNS)))
     return CodedLinks(nodes=_nodes(nodes), links=frame)
 
 
 def _nodes(nodes: pa.Table) -> pd.DataFrame:
-    frame = nodes.to_pandas()
-    frame["kind"] = _sorted_categories(frame["kind"].astype("category"))
+    return _with_categories(nodes)
+
+
+def _with_categories(table: pa.Table) -> pd.DataFrame:
+    """``table`` as a frame, its ``kind`` column categorical (dictionary-encoded by Arrow)."""
+    column = table.schema.get_field_index("kind")
+    encoded = table.set_column(column, "kind", pc.dictionary_encode(table.column("kind")))
+    frame = encoded.to_pandas()
+    frame["kind"] = _sorted_categories(frame["kind"])
     return frame
 
 

@@ -248,7 +248,7 @@ class DuckDBStore(GraphStore):
 
     def _coded_links(self, kinds: list[str] | None, since: pd.Timestamp | None) -> CodedLinks:
         cutoff = None if since is None else _naive(since)
-        # A cursor of its own: the numbering's temporary table is seen by no other reader.
+        # A cursor of its own: the numbered nodes it registers are seen by no other reader.
         db = self._indexed().cursor()
         try:
             return from_tables(*coded_links(db, kinds=kinds, since=cutoff))
