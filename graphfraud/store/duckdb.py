@@ -251,9 +251,16 @@ class DuckDBStore(GraphStore):
         # A cursor of its own: the numbered nodes it registers are seen by no other reader.
         db = self._indexed().cursor()
         try:
-            return from_tables(*coded_links(db, kinds=kinds, since=cutoff))
+            nodes, links = coded_links(db, kinds=kinds, since=cutoff)
         finally:
             db.close()
+        expected = int(self._scalar(sql.COUNT_PICKED_LINKS, kinds=kinds, since=cutoff))
+        if links.num_rows != expected:
+            raise StoreError(
+                f"{expected - links.num_rows:,} links have an end that is not among the "
+                "entities; load them again (every load writes both ends of its links)"
+            )
+        return from_tables(nodes, links)
 
     def _events(
         self,

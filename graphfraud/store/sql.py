@@ -456,6 +456,14 @@ WHERE ($kinds IS NULL OR list_contains($kinds, l.kind::VARCHAR))
   AND ($since IS NULL OR l.last_seen >= $since)
 """
 
+# How many links the coded read must return: a link whose end is not among the entities would
+# be lost by the join, and detection would silently miss it.
+COUNT_PICKED_LINKS = """
+SELECT count(*) FROM links
+WHERE ($kinds IS NULL OR list_contains($kinds, kind::VARCHAR))
+  AND ($since IS NULL OR last_seen >= $since)
+"""
+
 # A frame's entities: every end of its links, and the accounts it was given.
 FRAME_ENDS = """
 CREATE VIEW entities AS

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from pathlib import Path
 
+import pandas as pd
+import pytest
+
+from graphfraud.errors import StoreError
 from graphfraud.model import CodedLinks
-from graphfraud.store import GraphStore
+from graphfraud.store import GraphStore, open_store
+from graphfraud.store.duckdb import DuckDBStore
 from tests.contract.conftest import Opener
 from tests.contract.test_store_contract import accounts, link, small_graph
 
@@ -76,3 +81,17 @@ def test_codes_follow_the_data_not_the_load_order(opener: Opener) -> None:
             )
         )
     assert seen[0] == seen[1]
+
+
+def test_a_link_whose_end_is_no_entity_is_an_error_not_a_silent_loss(tmp_path: Path) -> None:
+    # Only a store written around the contract can hold one: the embedded engine's own tables.
+    with open_store(f"duckdb:///{tmp_path / 'graph.duckdb'}") as store:
+        store.upsert_entities(accounts())
+        store.upsert_links(small_graph())
+        assert isinstance(store, DuckDBStore)
+        store._db.execute(
+            "INSERT INTO links VALUES ('Account', 'A9', 'USES_DEVICE', 'Device', 'dev-x', "
+            "NULL, NULL, 1, NULL)"
+        )
+        with pytest.raises(StoreError, match="1 links have an end that is not among"):
+            store.coded_links()
