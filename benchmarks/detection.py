@@ -5,7 +5,8 @@ given with ``--store SIZE=PATH``, e.g. the shared 1M one), loads it into a DuckD
 runs ``detect_rings`` in a fresh process per run (so each run's peak memory is its own) with
 ``write=False``:
 
-- this tree with igraph at every size: every stage's time, the total, the peak memory, and the
+- this tree with igraph at every size: every stage's time, the total, the process's CPU
+  seconds (all threads: steadier than wall time on a shared machine), the peak memory, and the
   growth exponent ``log(t_big / t_small) / log(n_big / n_small)`` (1 is linear) between the
   smallest and the largest size and between neighbouring sizes;
 - the same with a baseline tree (``--baseline``, e.g. the main checkout), in the same run on
@@ -91,11 +92,13 @@ def measure(database: Path, engine: str) -> dict[str, Any]:
 
     if engine == "networkx":
         _forbid_igraph()
+    cpu = time.process_time()
     with open_store(f"duckdb:///{database}") as store:
         result = detect_rings(store, engine=engine, write=False)  # type: ignore[arg-type]
     return {
         "timings": result.timings,
         "seconds": result.seconds,
+        "cpu": time.process_time() - cpu,
         "rings": len(result.rings),
         "accounts": result.accounts,
         "edges": result.edges,
@@ -126,6 +129,7 @@ def floor(database: Path) -> dict[str, Any]:
 
     settings = get_settings().detection
     timings: dict[str, float] = {}
+    cpu = time.process_time()
     began = time.perf_counter()
     with open_store(f"duckdb:///{database}") as store:
         links = store.coded_links()
@@ -153,7 +157,7 @@ def floor(database: Path) -> dict[str, Any]:
         seed=0,
     )
     timings["communities"] = time.perf_counter() - began
-    return {"timings": timings, "seconds": sum(timings.values())}
+    return {"timings": timings, "seconds": sum(timings.values()), "cpu": time.process_time() - cpu}
 
 
 def in_fresh_process(task: str, database: Path, engine: str, tree: Path) -> dict[str, Any]:
@@ -206,22 +210,26 @@ def main() -> None:
     databases = [prepared(args.work.resolve(), n, args.seed, given.get(n)) for n in sizes]
 
     trees = {"this tree": here} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
-    runs: dict[str, list[dict[str, Any]]] = {}
-    for name, tree in trees.items():
-        runs[name] = [in_fresh_process("measure", db, "igraph", tree) for db in databases]
-    runs["floor"] = [in_fresh_process("floor", db, "igraph", here) for db in databases]
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in (*trees, "floor")}
+    # Size by size, each tree's run beside the others': a machine whose load changes over the
+    # run slows the runs compared with each other alike.
+    for db in databases:
+        for name, tree in trees.items():
+            runs[name].append(in_fresh_process("measure", db, "igraph", tree))
+        runs["floor"].append(in_fresh_process("floor", db, "igraph", here))
     slow = in_fresh_process("measure", databases[0], "networkx", here)
 
     print()
     print(f"{'stage':<12} " + " ".join(f"{name[:12]:>12} {n:>9,}" for name in runs for n in sizes))
-    for stage in (*STAGES, "total", "peak GiB"):
+    for stage in (*STAGES, "total", "cpu", "peak GiB"):
         cells = []
         for measured in runs.values():
             for run in measured:
                 if stage == "peak GiB":
                     cells.append(f"{run['peak_gib']:>20.2f}  " if "peak_gib" in run else " " * 22)
                     continue
-                value = run["seconds"] if stage == "total" else run["timings"].get(stage)
+                value = run[stage] if stage == "cpu" else run["timings"].get(stage)
+                value = run["seconds"] if stage == "total" else value
                 cells.append(f"{_seconds(value):>22}")
         print(f"{stage:<12} {' '.join(cells)}")
     print()
@@ -237,11 +245,15 @@ def main() -> None:
             f"{sizes[0]:,}->{sizes[-1]:,} (target {TARGET_EXPONENT}; {steps}){found}"
         )
     ours = runs["this tree"]
-    for n, run, base in zip(sizes, ours, runs["floor"], strict=True):
-        print(f"this tree / floor at {n:,}: {run['seconds'] / base['seconds']:.2f}x")
-    if "baseline" in runs:
-        for n, run, base in zip(sizes, ours, runs["baseline"], strict=True):
-            print(f"this tree / baseline at {n:,}: {run['seconds'] / base['seconds']:.2f}x")
+    cpu = [run["cpu"] for run in ours]
+    cpu_growth = growth(cpu[0], cpu[-1], sizes[0], sizes[-1])
+    print(f"this tree, CPU seconds: growth exponent {cpu_growth:.2f}")
+    for other in ("floor", "baseline") if "baseline" in runs else ("floor",):
+        for n, run, base in zip(sizes, ours, runs[other], strict=True):
+            print(
+                f"this tree / {other} at {n:,}: {run['seconds'] / base['seconds']:.2f}x wall, "
+                f"{run['cpu'] / base['cpu']:.2f}x CPU"
+            )
     big = ours[-1]
     exponent = growth(ours[0]["seconds"], big["seconds"], sizes[0], sizes[-1])
     print(
