@@ -213,10 +213,15 @@ def main() -> None:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in (*trees, "floor")}
     # Size by size, each tree's run beside the others': a machine whose load changes over the
     # run slows the runs compared with each other alike.
-    for db in databases:
+    for n, db in zip(sizes, databases, strict=True):
         for name, tree in trees.items():
             runs[name].append(in_fresh_process("measure", db, "igraph", tree))
         runs["floor"].append(in_fresh_process("floor", db, "igraph", here))
+        for name, measured in runs.items():  # as it goes: a long run stopped early says something
+            done = measured[-1]
+            stages = " ".join(f"{k} {v:.1f}" for k, v in done["timings"].items())
+            wall, cpu = done["seconds"], done["cpu"]
+            print(f"{n:>10,} {name}: {wall:.1f} s wall, {cpu:.1f} s CPU ({stages})", flush=True)
     slow = in_fresh_process("measure", databases[0], "networkx", here)
 
     print()
