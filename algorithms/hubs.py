@@ -91,8 +91,8 @@ def decide_hubs(
         (an account as what its direct counterparties "use") are tested, but do not make
         others cohere: buying from one small seller is no tie between two buyers.
     stems
-        Per thing, the text its spellings share (:func:`spelling_stems`); things with one
-        stem are judged as one.
+        Per thing, the text its spellings share (:func:`spelling_stems`), or None for a thing
+        judged alone; things with one stem are judged as one.
     n_accounts
         Accounts in the graph (the population of the null model).
     settings
@@ -122,28 +122,34 @@ def decide_hubs(
     [True, False]
     """
     shared = things["accounts"].to_numpy(np.int64) >= 2
-    # Sorted stems number groups the same way whatever order the things arrived in.
-    group, stem_values = pd.factorize(stems.to_numpy(), sort=True)
-    n_groups = len(stem_values)
+    group = _groups(stems)
+    n_groups = int(group.max(initial=-1)) + 1
 
+    n = max(n_accounts, 1)
     node = uses["node"].to_numpy(np.int64)
     thing = uses["thing"].to_numpy(np.int64)
     group_of_use = group[thing]
-    pairs = np.unique(group_of_use * np.int64(max(n_accounts, 1)) + node)
-    users = np.bincount(pairs // max(n_accounts, 1), minlength=n_groups)
+    spelled = np.bincount(group, minlength=n_groups)[group_of_use] > 1
+    pairs = _distinct(group_of_use * n + node, spelled)
+    users = np.bincount(pairs // n, minlength=n_groups)
 
-    kind_of_group = np.empty(n_groups, dtype=object)
-    kind_of_group[group] = things["kind"].astype(str).to_numpy()
+    kind, kind_names = pd.factorize(things["kind"])
+    kind_of_group = np.empty(n_groups, dtype=np.int64)
+    kind_of_group[group] = kind
     fence = kind_fences(kind_of_group, users, settings)
     candidate = users > fence
 
     cohesion = np.full(n_groups, np.nan)
     tested = np.flatnonzero(candidate)
     if len(tested):
+        names = [str(name) for name in kind_names]
+        account = names.index(EntityKind.ACCOUNT) if EntityKind.ACCOUNT in names else -1
+        # Things of kind Account do not make others cohere (see ``things`` above).
+        telling = shared[thing] & (kind[thing] != account)
+        other = _distinct((group_of_use * n + node)[telling], spelled[telling])
         cohesion[tested] = _cohesion(
-            pairs, users, group, kind_of_group, shared, things["kind"].astype(str).to_numpy(),
-            uses, tested, n_accounts, settings,
-        )  # fmt: skip
+            pairs, other, users, kind_of_group, tested, n_accounts, settings
+        )
     hub = candidate & (cohesion < settings.hub_cohesion)
     return pd.DataFrame(
         {
@@ -157,8 +163,30 @@ def decide_hubs(
     )
 
 
+def _groups(stems: pd.Series) -> np.ndarray:
+    """Group per thing: things with one stem share one, a thing without a stem (None) is alone.
+
+    Sorted stems number groups the same way whatever order the things arrived in; only the
+    things that may have spellings need a stem, so millions of personal things hash nothing.
+    """
+    values = stems.to_numpy(dtype=object)
+    named = pd.notna(values)
+    codes, uniques = pd.factorize(values[named], sort=True)
+    group = np.empty(len(values), dtype=np.int64)
+    group[named] = codes
+    group[~named] = len(uniques) + np.arange(np.count_nonzero(~named))
+    return group
+
+
+def _distinct(pairs: np.ndarray, spelled: np.ndarray) -> np.ndarray:
+    """``pairs`` (group, node codes) each once. Uses are distinct (node, thing) pairs, so only
+    those of a group of several spellings can repeat: only they are sorted."""
+    return np.concatenate([pairs[~spelled], np.unique(pairs[spelled])])
+
+
 def kind_fences(kinds: np.ndarray, users: np.ndarray, settings: DetectionSettings) -> np.ndarray:
-    """Per group, the far-out fence of its kind on log(users), at least ``hub_min_accounts``.
+    """Per group, the far-out fence of its kind (a code or a name) on log(users), at least
+    ``hub_min_accounts``.
 
     Quartiles are taken over every thing of the kind, personal ones included: where sharing
     is rare (phones, e-mails) the shared few are the outliers, not the reference.
@@ -177,18 +205,18 @@ def kind_fences(kinds: np.ndarray, users: np.ndarray, settings: DetectionSetting
 
 def _cohesion(
     pairs: np.ndarray,
+    other: np.ndarray,
     users: np.ndarray,
-    group: np.ndarray,
     group_kinds: np.ndarray,
-    shared: np.ndarray,
-    kinds: np.ndarray,
-    uses: pd.DataFrame,
     tested: np.ndarray,
     n_accounts: int,
     settings: DetectionSettings,
 ) -> np.ndarray:
     """Share of each tested group's users who co-use something else with another of its users
     more often than a degree-corrected Poisson null allows.
+
+    ``pairs`` are every (group, user) pair and ``other`` the pairs of the groups that can tie
+    users together (shared things, accounts aside), each coded ``group * n_accounts + node``.
 
     The null is the configuration model: a user of ``d`` things of a kind holds each of them
     with a chance proportional to ``d`` and to the thing's users, so the expected overlap of
@@ -207,7 +235,9 @@ def _cohesion(
     """
     n = max(n_accounts, 1)
     member_group, member = pairs // n, pairs % n
-    keep = np.isin(member_group, tested)
+    is_tested = np.zeros(len(users), dtype=bool)
+    is_tested[tested] = True
+    keep = is_tested[member_group]
     member_group, member = member_group[keep], member[keep]
     order = np.lexsort((scrambled(member), member_group))
     member_group, member = member_group[order], member[order]
@@ -216,27 +246,19 @@ def _cohesion(
     sampled = rank < settings.cohesion_sample
     members = pd.DataFrame({"g": member_group[sampled], "node": member[sampled]})
     # Other shared things of those users (spellings of the same thing are not "other").
-    thing = uses["thing"].to_numpy(np.int64)
-    telling = shared & (kinds != EntityKind.ACCOUNT)
-    other = (
-        pd.DataFrame({"node": uses["node"].to_numpy(np.int64), "j": group[thing]})
-        .loc[telling[thing]]
-        .drop_duplicates()
-    )
-    # Degrees per kind: distinct things of each kind every account uses, and uses per kind.
-    kind_code, kind_names = pd.factorize(group_kinds)
-    n_kinds = len(kind_names)
-    use_kind = kind_code[pairs // n]
+    others = pd.DataFrame({"node": other % n, "j": other // n})
+    # Degrees per kind (a code): distinct things of each kind every account uses, and uses
+    # per kind.
+    n_kinds = int(group_kinds.max(initial=-1)) + 1
+    use_kind = group_kinds[pairs // n]
     degree = np.bincount((pairs % n) * n_kinds + use_kind, minlength=n * n_kinds)
     degree = degree.reshape(n, n_kinds)
-    total = pd.Series(np.bincount(use_kind, minlength=n_kinds), index=kind_names)
+    total = pd.Series(np.bincount(use_kind, minlength=n_kinds))
     sample_degree = (
-        pd.DataFrame(degree[members["node"].to_numpy()], columns=kind_names)
-        .groupby(members["g"].to_numpy())
-        .sum()
+        pd.DataFrame(degree[members["node"].to_numpy()]).groupby(members["g"].to_numpy()).sum()
     )
     groups = pd.DataFrame({"users": users, "kind": group_kinds})
-    tied = tied_share(members, other, groups=groups, sample_degree=sample_degree, total=total,
+    tied = tied_share(members, others, groups=groups, sample_degree=sample_degree, total=total,
                       settings=settings)  # fmt: skip
     return tied.reindex(tested, fill_value=0).to_numpy() / np.minimum(
         users[tested], settings.cohesion_sample

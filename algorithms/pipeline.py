@@ -35,6 +35,7 @@ from algorithms.stable_ids import assign_ring_ids
 from algorithms.typology import classify_ring
 from graphfraud import __version__
 from graphfraud.model import (
+    CodedLinks,
     DetectionRun,
     EntityKind,
     Page,
@@ -219,7 +220,7 @@ def detect_rings(
     reading = time.perf_counter() - started
 
     result = (finder or find_rings)(
-        store.links,  # read inside, so the frame is freed once projected
+        store.coded_links,  # read inside, so the frame is freed once projected
         accounts,
         settings=settings,
         seed=seed,
@@ -283,7 +284,7 @@ def stored_memberships(store: GraphStore) -> dict[str, list[str]]:
 
 
 def find_rings(
-    links: pd.DataFrame | Callable[[], pd.DataFrame],
+    links: pd.DataFrame | CodedLinks | Callable[[], pd.DataFrame | CodedLinks],
     accounts: pd.DataFrame,
     *,
     settings: DetectionSettings | None = None,
@@ -299,8 +300,10 @@ def find_rings(
     Parameters
     ----------
     links
-        Links frame (``LINK_COLUMNS``), or a function returning one: it is then called here
-        (timed as "reading") and the frame is freed as soon as it is projected.
+        Links frame (``LINK_COLUMNS``) or coded links (``GraphStore.coded_links()``, which
+        number every account of the store ``accounts`` came from), or a function returning
+        either: it is then called here (timed as "reading") and the links are freed as soon
+        as they are projected.
     accounts
         Account entities (``ENTITY_COLUMNS``): ``created_at`` and ``label`` (non-null = a
         known-bad seed) are used.
@@ -334,11 +337,15 @@ def find_rings(
         tell("reading", 0, len(STAGES))
         links = links()
         stage("reading")
-    data_from, data_to = span(links)
+    coded = isinstance(links, CodedLinks)
+    data_from, data_to = span(links.links if isinstance(links, CodedLinks) else links)
     tell("projection", STAGES.index("projection"), len(STAGES))
     accounts = accounts.drop_duplicates("key")
     projection = project_accounts(
-        links, accounts=pd.Index(accounts["key"].astype(str)), settings=settings, engine=engine
+        links,
+        accounts=None if coded else pd.Index(accounts["key"].astype(str)),
+        settings=settings,
+        engine=engine,
     )
     del links  # the largest frame of the run; everything below works on the projection
     n_nodes = len(projection.accounts)

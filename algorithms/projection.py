@@ -25,8 +25,9 @@ import pandas as pd
 
 from algorithms.engines import Engine, strong_components
 from algorithms.hubs import decide_hubs, spelling_stems
-from graphfraud.model import ACCOUNT_LINKS, HUB_COLUMNS, EntityKind, LinkKind
+from graphfraud.model import ACCOUNT_LINKS, HUB_COLUMNS, CodedLinks, EntityKind, LinkKind
 from graphfraud.settings import DetectionSettings
+from graphfraud.store.coded import code_links
 
 #: Columns of :attr:`Projection.edges`.
 EDGE_COLUMNS: tuple[str, ...] = ("a", "b", "weight", "shared")
@@ -119,7 +120,7 @@ def rarity(users: np.ndarray, *, exponent: float = 0.5) -> np.ndarray:
 
 
 def project_accounts(
-    links: pd.DataFrame,
+    links: pd.DataFrame | CodedLinks,
     *,
     accounts: pd.Index | None,
     settings: DetectionSettings,
@@ -130,10 +131,14 @@ def project_accounts(
     Parameters
     ----------
     links
-        Links frame (``graphfraud.model.LINK_COLUMNS``) as ``GraphStore.links()`` returns it.
+        Links as ``GraphStore.coded_links()`` returns them (their ends numbered where they were
+        read, every account included), or a links frame (``graphfraud.model.LINK_COLUMNS``)
+        as ``GraphStore.links()`` returns it, coded here
+        (:func:`graphfraud.store.coded.code_links`).
     accounts
-        Account keys to include even without links; ``None``: the accounts in ``links``.
-        Either way accounts are numbered in key order.
+        For a links frame, account keys to include even without links; ``None``: the accounts
+        in ``links``. Must be ``None`` for coded links. Either way accounts are numbered in key
+        order.
     settings
         Link weights per kind, the hub test, rarity.
     engine
@@ -155,7 +160,14 @@ def project_accounts(
     >>> projection.edges[["a", "b", "weight"]].to_dict("records")
     [{'a': 0, 'b': 1, 'weight': 1.0}]
     """
-    rows = _LinkRows.of(links, accounts, settings)
+    if isinstance(links, CodedLinks):
+        if accounts is not None:
+            raise ValueError("coded links number every account already: pass accounts=None")
+        coded = links
+    else:
+        coded = code_links(links, accounts=() if accounts is None else accounts)
+    del links
+    rows = _LinkRows.of(coded, settings)
     usage, identifiers = _identifier_usage(rows)
     direct = pd.DataFrame(
         {
@@ -163,7 +175,7 @@ def project_accounts(
             "dst": rows.dst_account,
             "kind": rows.link_names[rows.link[rows.direct]],
             "count": rows.count[rows.direct],
-            "amount": pd.to_numeric(links["amount"]).to_numpy("float64")[rows.direct],
+            "amount": pd.to_numeric(coded.links["amount"]).to_numpy("float64")[rows.direct],
             "first_seen": rows.first_seen[rows.direct],
         }
     )
@@ -280,79 +292,75 @@ def restrict(projection: Projection, nodes: np.ndarray) -> Projection:
 
 @dataclass(frozen=True)
 class _LinkRows:
-    """Integer codes for every link row, computed once (string hashing is the costly part)."""
+    """Per link row, the node ids and identifier numbers the projection works with.
+
+    The store numbered the links' ends in (kind, key) order (:class:`CodedLinks`); accounts are
+    one run of those codes and become node ids by an offset, and identifiers are the other
+    ends of accounts' links, renumbered densely in the same order. No key string is hashed
+    here, and nothing below depends on the order rows arrived in.
+    """
 
     accounts: pd.Index
     link_names: np.ndarray
     link_weights: np.ndarray
     link: np.ndarray
     weight: np.ndarray
+    #: Rows of direct links (account to account), sorted by (src, dst, link): sums over them
+    #: come out the same whatever order the rows were read in.
     direct: np.ndarray
     through: np.ndarray
     src: np.ndarray
     dst_account: np.ndarray
     identifier: np.ndarray
+    #: Node code of each identifier use (a row of ``keys``).
     identifier_key: np.ndarray
-    keys: pd.Index
+    keys: pd.Series
     identifier_kind: np.ndarray
     kind_names: np.ndarray
     first_seen: np.ndarray
     count: np.ndarray
 
     @classmethod
-    def of(
-        cls, links: pd.DataFrame, accounts: pd.Index | None, settings: DetectionSettings
-    ) -> _LinkRows:
+    def of(cls, coded: CodedLinks, settings: DetectionSettings) -> _LinkRows:
+        links, nodes, accounts = coded.links, coded.nodes, coded.accounts
         link, link_names = _codes(links["kind"])
-        src_kind, src_kinds = _codes(links["src_kind"])
-        dst_kind, dst_kinds = _codes(links["dst_kind"])
-        from_account = (src_kinds == EntityKind.ACCOUNT)[src_kind]
-        to_account = (dst_kinds == EntityKind.ACCOUNT)[dst_kind]
+        node_kind, kind_names = _codes(nodes["kind"])
+        src_code = links["src"].to_numpy(np.int64)
+        dst_code = links["dst"].to_numpy(np.int64)
+        from_account = (src_code >= accounts.start) & (src_code < accounts.stop)
+        to_account = (dst_code >= accounts.start) & (dst_code < accounts.stop)
         direct = from_account & to_account & np.isin(link_names, list(ACCOUNT_LINKS))[link]
         through = from_account & ~direct
+        src = np.where(from_account, src_code - accounts.start, -1)
+        rows = np.flatnonzero(direct)
+        rows = rows[np.lexsort((link[rows], dst_code[rows], src_code[rows]))]
 
-        # Each key column is hashed once; only distinct keys are looked up among the accounts,
-        # which are numbered in key order. Sorted codes make identifier numbers follow
-        # (kind, key) too: nothing below depends on the order rows arrived in.
-        src_code, src_keys = pd.factorize(links["src_key"])
-        dst_code, dst_keys = pd.factorize(links["dst_key"], sort=True)
-        targets, target_of_row = np.unique(dst_code[direct], return_inverse=True)
-        index = _account_index(accounts, src_keys, dst_keys.take(targets))
-        src = index.get_indexer(src_keys)[src_code].astype(np.int64)
-        src[~from_account] = -1
-        dst_account = index.get_indexer(dst_keys.take(targets))[target_of_row].astype(np.int64)
-
-        key_code = dst_code[through].astype(np.int64)
-        identifier, _ = pd.factorize(
-            dst_kind[through].astype(np.int64) * len(dst_keys) + key_code, sort=True
-        )
+        # Node codes follow (kind, key): ranking the used ones numbers identifiers in that order.
+        key_code = dst_code[through]
+        used = np.zeros(len(nodes), dtype=bool)
+        used[key_code] = True
+        identifier = (np.cumsum(used) - 1)[key_code]
         weights = np.array(
             [settings.link_weights.get(str(n), 1.0) for n in link_names], dtype="float64"
         )
         return cls(
-            accounts=index,
+            accounts=pd.Index(nodes["key"].iloc[accounts].to_numpy(dtype=object), dtype=object),
             link_names=np.asarray(link_names, dtype=object),
             link_weights=weights,
             link=link,
             weight=weights[link] if len(weights) else np.zeros(len(links)),
-            direct=direct,
+            direct=rows,
             through=through,
             src=src,
-            dst_account=dst_account,
+            dst_account=dst_code[rows] - accounts.start,
             identifier=identifier.astype(np.int64),
             identifier_key=key_code,
-            keys=dst_keys,
-            identifier_kind=dst_kind[through],
-            kind_names=dst_kinds,
+            keys=nodes["key"],
+            identifier_kind=node_kind[key_code],
+            kind_names=kind_names,
             first_seen=pd.to_datetime(links["first_seen"]).to_numpy("datetime64[us]"),
             count=links["count"].to_numpy(np.int64),
         )
-
-
-def _account_index(accounts: pd.Index | None, *seen: pd.Index) -> pd.Index:
-    """Given accounts and accounts seen in links, each once, in key order."""
-    every = pd.Index(accounts if accounts is not None else [], dtype=object).append(list(seen))
-    return pd.Index(np.sort(every.unique().to_numpy(dtype=object).astype(str)), dtype=object)
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -396,8 +404,8 @@ def _identifier_usage(rows: _LinkRows) -> tuple[pd.DataFrame, pd.DataFrame]:
     kind = rows.identifier_kind[head]
     identifiers = pd.DataFrame(
         {
-            "kind": _categorical(kind, rows.kind_names),
-            "key": rows.keys.take(rows.identifier_key[head]),
+            "kind": _categorical(kind, rows.kind_names).remove_unused_categories(),
+            "key": rows.keys.array.take(rows.identifier_key[head]),
             "link": _categorical(link[head], rows.link_names),
             "accounts": users.astype(np.int64),
         }
@@ -445,24 +453,31 @@ def _judge_hubs(
             ),
         }
     )
+    kinds = identifiers["kind"].cat
+    names = [str(name) for name in kinds.categories]
+    names += [] if EntityKind.ACCOUNT in names else [EntityKind.ACCOUNT.value]
+    kind = np.concatenate(
+        [
+            kinds.codes.to_numpy(np.int64),
+            np.full(n_accounts, names.index(EntityKind.ACCOUNT), dtype=np.int64),
+        ]
+    )
     things = pd.DataFrame(
         {
-            "kind": np.concatenate(
-                [
-                    identifiers["kind"].astype(str).to_numpy(),
-                    np.full(n_accounts, EntityKind.ACCOUNT.value, dtype=object),
-                ]
-            ),
+            "kind": pd.Categorical.from_codes(kind, categories=names),  # type: ignore[call-overload]
             "accounts": np.concatenate([identifiers["accounts"].to_numpy(np.int64), partners]),
         }
     )
+    # Only a shared thing can have spellings that matter; the rest are judged alone (no stem).
     shared = identifiers["accounts"].to_numpy() >= 2
-    stems = pd.Series(np.arange(n_ids + n_accounts).astype(str), dtype=object)
+    stems = pd.Series(np.full(n_ids + n_accounts, None, dtype=object))
     if shared.any():
         picked = identifiers.loc[shared]
         stems[np.flatnonzero(shared)] = spelling_stems(picked["kind"], picked["key"]).to_numpy()
-    # An account is no spelling of another: its own key is its stem.
-    stems[n_ids:] = "Account " + rows.accounts.to_numpy(dtype=object).astype(str)
+    if (kind[:n_ids][shared] == names.index(EntityKind.ACCOUNT)).any():
+        # An account is no spelling of another, but an identifier of kind Account (an account
+        # reached by some other link) is one of the account itself: its own key is its stem.
+        stems[n_ids:] = "Account " + rows.accounts.to_numpy(dtype=object).astype(str)
     test = decide_hubs(uses, things, stems=stems, n_accounts=n_accounts, settings=settings)
     columns = ["group_accounts", "fence", "cohesion", "hub"]
     for column in columns:

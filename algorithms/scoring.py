@@ -183,18 +183,19 @@ def sharing_surprise(projection: Projection, shared: pd.DataFrame) -> np.ndarray
     shared
         As :func:`shared_identifiers` returns.
     """
-    identifiers = projection.identifiers
-    kind = identifiers["kind"].astype(str).to_numpy()
     ident = shared["identifier"].to_numpy(np.int64)
+    # The kinds of the shared rows only: there are millions of identifiers, and this runs for
+    # every split level's parts.
+    kind = projection.identifiers["kind"].take(ident).astype(str).to_numpy()
     members = shared["members"].to_numpy(np.int64)
     tail = np.ones(len(ident))
     population = projection.kind_users
-    for name in np.unique(kind[ident]).tolist():
+    for name in np.unique(kind).tolist():
         same = population[population["kind"].to_numpy() == name]
         users = same["accounts"].to_numpy(np.int64)  # ascending
         # Things used by at least m accounts: the count from the first size >= m on.
         beyond = np.r_[np.cumsum(same["things"].to_numpy(np.int64)[::-1])[::-1], 0]
-        rows = kind[ident] == name
+        rows = kind == name
         at_least = beyond[np.searchsorted(users, members[rows], side="left")]
         tail[rows] = np.maximum(at_least, 1) / max(int(beyond[0]), 1)
     return -np.log10(tail) * members / np.maximum(shared["accounts"].to_numpy(), 1)

@@ -87,6 +87,52 @@ LINK_COLUMNS: tuple[str, ...] = (
     "amount",
 )
 
+#: Columns of :attr:`CodedLinks.links`: a links frame whose ends are node codes.
+CODED_LINK_COLUMNS: tuple[str, ...] = (
+    "src",
+    "kind",
+    "dst",
+    "first_seen",
+    "last_seen",
+    "count",
+    "amount",
+)
+
+
+@dataclass(frozen=True)
+class CodedLinks:
+    """Links with integer codes for their ends, as the store numbers them: what detection reads.
+
+    Numbering is done where the links are read (in the database), so millions of key strings
+    are never hashed again in Python; the order is the data's, not the rows', so the same data
+    gives the same codes whatever order it was loaded in.
+
+    Attributes
+    ----------
+    nodes
+        ``kind`` (categorical, categories sorted) and ``key`` of every entity at a link's end
+        and every account (an engine may number its other entities too), in (kind, key)
+        order: a node's code is its position.
+    links
+        :data:`CODED_LINK_COLUMNS`: ``src`` and ``dst`` node codes, ``kind`` (categorical,
+        categories sorted), and the link's ``first_seen``, ``last_seen``, ``count``,
+        ``amount``.
+    """
+
+    nodes: pd.DataFrame
+    links: pd.DataFrame
+
+    @property
+    def accounts(self) -> slice:
+        """The codes of the accounts: (kind, key) order keeps them together."""
+        kinds = self.nodes["kind"].cat
+        names = [str(name) for name in kinds.categories]
+        if EntityKind.ACCOUNT not in names:
+            return slice(0, 0)
+        codes, account = kinds.codes.to_numpy(), names.index(EntityKind.ACCOUNT)
+        return slice(int(np.searchsorted(codes, account)), int(np.searchsorted(codes, account + 1)))
+
+
 #: Columns of an events frame: one row per event a source recorded (an order, a transfer, a
 #: login), kept whole where links keep only counts and sums. ``event_id`` identifies it (a
 #: store holds one row per id); ``source`` is the table it came from and ``kind`` what it is

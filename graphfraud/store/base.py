@@ -55,6 +55,7 @@ from graphfraud.model import (
     RING_SORTS,
     RISK_COLUMNS,
     AuditEntry,
+    CodedLinks,
     Columns,
     DetectionRun,
     EntityKind,
@@ -75,6 +76,7 @@ from graphfraud.model import (
     empty_frame,
 )
 from graphfraud.store import records, sql, walk
+from graphfraud.store.coded import code_links
 from graphfraud.store.records import KEEP, RingWrite
 from graphfraud.store.walk import LINK_KEY
 
@@ -384,6 +386,16 @@ class GraphStore(ABC):
         """All links (``LINK_COLUMNS``), optionally of some kinds and last seen since a time."""
         cutoff = None if since is None else pd.Timestamp(since)
         return self._links(kinds, cutoff)
+
+    @final
+    def coded_links(self, *, kinds: list[str] | None = None, since: Any = None) -> CodedLinks:
+        """The links of :meth:`links`, their ends numbered (:class:`~graphfraud.model.CodedLinks`).
+
+        Every account is numbered, linked or not; the numbering follows (kind, key), so the same
+        data gives the same codes on every engine and in every load order.
+        """
+        cutoff = None if since is None else pd.Timestamp(since)
+        return self._coded_links(kinds, cutoff)
 
     @final
     def entities(self, *, kind: str | None = None, keys: list[str] | None = None) -> pd.DataFrame:
@@ -734,6 +746,12 @@ class GraphStore(ABC):
 
     @abstractmethod
     def _entities(self, kind: str | None, keys: list[str] | None) -> pd.DataFrame: ...
+
+    def _coded_links(self, kinds: list[str] | None, since: pd.Timestamp | None) -> CodedLinks:
+        """Number the links' ends; by default the links are read and coded in an in-memory
+        DuckDB (an engine that can number them where they are stored overrides this)."""
+        accounts = self._entities(EntityKind.ACCOUNT, None)["key"]
+        return code_links(self._links(kinds, since), accounts=accounts.astype(str))
 
     @abstractmethod
     def _links_touching(self, refs: list[EntityRef], *, outgoing: bool) -> Columns:

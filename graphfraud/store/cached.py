@@ -37,6 +37,7 @@ from graphfraud.model import (
     ENTITY_COLUMNS,
     LINK_COLUMNS,
     RING_INDEX_COLUMNS,
+    CodedLinks,
     Columns,
     EntityRef,
     Ring,
@@ -415,6 +416,10 @@ class CachedStore(GraphStore):
     def _links(self, kinds: list[str] | None, since: pd.Timestamp | None) -> pd.DataFrame:
         with self._lock:
             return self.inner._links(kinds, since)
+
+    def _coded_links(self, kinds: list[str] | None, since: pd.Timestamp | None) -> CodedLinks:
+        with self._lock:
+            return self.inner._coded_links(kinds, since)
 
     def _events(
         self,

@@ -19,9 +19,10 @@ import pandas as pd
 import pyarrow as pa
 
 from graphfraud.errors import StoreError, StoreLocked, StoreUnavailable
-from graphfraud.model import EntityRef, StoreStats, VerdictChange
+from graphfraud.model import CodedLinks, EntityRef, StoreStats, VerdictChange
 from graphfraud.store import records, sql
 from graphfraud.store.base import Decide, GraphStore, Progress
+from graphfraud.store.coded import coded_links, from_tables
 from graphfraud.store.records import RingWrite
 from graphfraud.store.walk import touching_mask
 
@@ -254,6 +255,22 @@ class DuckDBStore(GraphStore):
     def _links(self, kinds: list[str] | None, since: pd.Timestamp | None) -> pd.DataFrame:
         cutoff = None if since is None else _naive(since)
         return self._frame(sql.SELECT_LINKS, kinds=kinds, since=cutoff)
+
+    def _coded_links(self, kinds: list[str] | None, since: pd.Timestamp | None) -> CodedLinks:
+        cutoff = None if since is None else _naive(since)
+        # A cursor of its own: the numbered nodes it registers are seen by no other reader.
+        db = self._indexed().cursor()
+        try:
+            nodes, links = coded_links(db, kinds=kinds, since=cutoff)
+        finally:
+            db.close()
+        expected = int(self._scalar(sql.COUNT_PICKED_LINKS, kinds=kinds, since=cutoff))
+        if links.num_rows != expected:
+            raise StoreError(
+                f"{expected - links.num_rows:,} links have an end that is not among the "
+                "entities; load them again (every load writes both ends of its links)"
+            )
+        return from_tables(nodes, links)
 
     def _events(
         self,

@@ -439,3 +439,41 @@ SELECT * FROM account_risk WHERE $accounts IS NULL OR account = ANY($accounts)
 """
 
 SELECT_HUBS = "SELECT * FROM hubs"
+
+# Detection reads links with both ends numbered here, in the database (graphfraud.store.coded):
+# the entities numbered in (kind, key) order, so the codes follow the data and not the order its
+# rows were loaded in. ``links`` and ``entities`` are the store's tables (every link's ends are
+# among its entities), or relations a frame was turned into under those names. Casts: a
+# registered frame may hold categoricals, which DuckDB reads as enums. The numbered nodes are
+# registered back as ``coded_nodes`` (kind, key, code) for the links to be joined to: sorting
+# once for the fetch costs less than numbering with a window and fetching in code order.
+CODED_NODES = """
+SELECT kind::VARCHAR AS kind, key::VARCHAR AS key FROM entities ORDER BY kind, key
+"""
+
+# The links' other columns come along as they are (a registered frame brings its row position).
+CODED_LINKS = """
+SELECT s.code AS src, d.code AS dst,
+       l.* EXCLUDE (src_kind, src_key, dst_kind, dst_key)
+FROM links AS l
+JOIN coded_nodes AS s ON s.key = l.src_key::VARCHAR AND s.kind = l.src_kind::VARCHAR
+JOIN coded_nodes AS d ON d.key = l.dst_key::VARCHAR AND d.kind = l.dst_kind::VARCHAR
+WHERE ($kinds IS NULL OR list_contains($kinds, l.kind::VARCHAR))
+  AND ($since IS NULL OR l.last_seen >= $since)
+"""
+
+# How many links the coded read must return: a link whose end is not among the entities would
+# be lost by the join, and detection would silently miss it.
+COUNT_PICKED_LINKS = """
+SELECT count(*) FROM links
+WHERE ($kinds IS NULL OR list_contains($kinds, kind::VARCHAR))
+  AND ($since IS NULL OR last_seen >= $since)
+"""
+
+# A frame's entities: every end of its links, and the accounts it was given.
+FRAME_ENDS = """
+CREATE VIEW entities AS
+SELECT src_kind::VARCHAR AS kind, src_key::VARCHAR AS key FROM links
+UNION SELECT dst_kind::VARCHAR, dst_key::VARCHAR FROM links
+UNION SELECT kind, key FROM accounts
+"""

@@ -110,12 +110,16 @@ def test_the_projection_does_not_depend_on_the_order_of_rows() -> None:
     g = GraphBuilder()
     device_farm(g, "F", 6)
     cafe(g, "C", 40)
+    money_cycle(g, "M", 4)
     links = g.links()
     shuffled = links.sample(frac=1.0, random_state=3).reset_index(drop=True)
     first, second = project_accounts(links), project_accounts(shuffled)
     assert first.accounts.tolist() == second.accounts.tolist()
     pd.testing.assert_frame_equal(first.edges, second.edges)
     pd.testing.assert_frame_equal(first.identifiers, second.identifiers)
+    pd.testing.assert_frame_equal(first.usage, second.usage)
+    assert len(first.direct) > 0
+    pd.testing.assert_frame_equal(first.direct, second.direct)
 
 
 def test_direct_links_tie_accounts() -> None:
