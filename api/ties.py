@@ -16,14 +16,27 @@ at hop 2 in several ways, the first in (kind, key) order), so checks answer as b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+import pandas as pd
 
-from graphfraud.model import ACCOUNT_LINKS, EntityKind, EntityRef
+from graphfraud.model import ACCOUNT_LINKS, ENTITY_COLUMNS, LINK_COLUMNS, EntityKind, EntityRef
+from graphfraud.store import GraphStore
 from graphfraud.store.cached import LinkIndex
 
 #: Per identifier, the accounts using it and how (link kind).
 Uses = dict[EntityRef, dict[str, str]]
+
+
+class TieSource(Protocol):
+    """Where a risk check's walks read the links: the whole graph in memory, or the store."""
+
+    def around(self, refs: list[EntityRef]) -> TieGraph:
+        """A graph holding every link touching ``refs``, and every link touching the non-hub
+        things the accounts among them use: enough for :meth:`TieGraph.own`,
+        :meth:`TieGraph.users` and :meth:`TieGraph.second_hop` about them."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,10 @@ class TieGraph:
         hub[found[found >= 0]] = True
         direct = np.isin(links.link_kinds, list(ACCOUNT_LINKS))
         return cls(links, hub, direct, run_id)
+
+    def around(self, refs: list[EntityRef]) -> TieGraph:
+        """The whole graph: it holds every link (a :class:`TieSource`)."""
+        return self
 
     def holds(self, account: str) -> bool:
         """Whether ``account`` is in the graph."""
@@ -163,6 +180,36 @@ class TieGraph:
         ):  # a direct link (no identifier) shares the link itself
             via[name] = (by, [f"{EntityKind.ACCOUNT}:{name}" if at < 0 else str(ref)])
         return via, cut
+
+
+@dataclass(frozen=True)
+class StoreTies:
+    """A :class:`TieSource` over a store without the graph in memory (Neo4j, shared with other
+    writers): each call reads the links it needs, so a check sees the graph as it is now."""
+
+    store: GraphStore
+    hubs: dict[tuple[str, str], int]
+    run_id: str
+
+    def around(self, refs: list[EntityRef]) -> TieGraph:
+        first = self.store.surroundings(refs)
+        edges = first.edge_columns
+        accounts = {ref.key for ref in refs if ref.kind == EntityKind.ACCOUNT}
+        found: set[EntityRef] = set()
+        for src_kind, src, link, kind, key in zip(
+            edges["src_kind"].tolist(), edges["src_key"].tolist(), edges["kind"].tolist(),
+            edges["dst_kind"].tolist(), edges["dst_key"].tolist(), strict=True,
+        ):  # fmt: skip
+            if src_kind == EntityKind.ACCOUNT and src in accounts and link not in ACCOUNT_LINKS:
+                found.add(EntityRef(kind, key))
+        things = sorted(ref for ref in found - set(refs) if (ref.kind, ref.key) not in self.hubs)
+        parts = [first, self.store.surroundings(things)] if things else [first]
+        entities = pd.concat([pd.DataFrame(p.node_columns) for p in parts], ignore_index=True)
+        links = pd.concat([pd.DataFrame(p.edge_columns) for p in parts], ignore_index=True)
+        entities = entities.drop_duplicates(["kind", "key"], ignore_index=True)
+        links = links.drop_duplicates(list(LINK_COLUMNS[:5]), ignore_index=True)
+        graph = LinkIndex(entities[list(ENTITY_COLUMNS)], links[list(LINK_COLUMNS)])
+        return TieGraph.of(graph, self.hubs, run_id=self.run_id)
 
 
 def _first_per(groups: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

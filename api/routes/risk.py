@@ -46,7 +46,7 @@ from api.schemas import (
     json_response,
     view_path,
 )
-from api.ties import TieGraph
+from api.ties import TieSource
 from graphfraud.errors import NotFound
 from graphfraud.model import (
     DEFAULT_LINK,
@@ -154,19 +154,22 @@ class _Ties:
 def check_risk(
     store: GraphStore,
     model: RiskModel,
-    graph: TieGraph,
+    ties_from: TieSource,
     body: RiskCheckRequest,
     given: list[tuple[str, EntityRef]],
     settings: Settings,
 ) -> RiskCheck:
     """What :func:`check` answers, with the identifiers ``given`` normalised (request field,
-    entity), walking ``graph`` (the store's links, with ``model``'s hubs marked)."""
+    entity), walking the links of ``ties_from`` (with ``model``'s hubs marked)."""
     detection = settings.detection
     if not given and body.account is None:
         raise RequestValidationError(
             [{"loc": ("body",), "msg": "give an account or an identifier", "type": "missing"}]
         )
+    me = [] if body.account is None else [EntityRef(EntityKind.ACCOUNT, body.account)]
     # Hubs are never walked: a café's IP would bring a hundred thousand strangers.
+    wanted = [ref for _, ref in given if (ref.kind, ref.key) not in model.hubs]
+    graph = ties_from.around(wanted + me)
     account = body.account if body.account is not None and graph.holds(body.account) else None
     if body.account is not None and account is None and not given:
         raise NotFound(f"no account {body.account!r} in the graph, and no identifier to check")
@@ -189,7 +192,8 @@ def check_risk(
     hop1 = sorted(ties.shared, key=lambda a: (-ties.weight[a], a))
     truncated = len(hop1) > MAX_ACCOUNTS_PER_HOP
     hop1 = hop1[:MAX_ACCOUNTS_PER_HOP]
-    hop2, cut = graph.second_hop(hop1, exclude={*hop1, account}, most=MAX_ACCOUNTS_PER_HOP)
+    around = ties_from.around([EntityRef(EntityKind.ACCOUNT, a) for a in hop1])
+    hop2, cut = around.second_hop(hop1, exclude={*hop1, account}, most=MAX_ACCOUNTS_PER_HOP)
     at1 = model.positions(hop1)
     score = model.newcomer_score(at1, np.array([ties.weight[a] for a in hop1]), settings=detection)
     mine = int(model.positions([account])[0]) if account is not None else -1
