@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from algorithms.risk import RiskModel
 from api.batching import IdentifierBatcher
+from api.ties import StoreTies, TieGraph, TieSource
 from graphfraud.association import require_scores
 from graphfraud.errors import ConfigError
 from graphfraud.settings import ApiKey, Settings
@@ -205,11 +206,18 @@ async def run_read(store: GraphStore, work: Callable[[GraphStore], T]) -> T:
 
 
 class RiskModels:
-    """The risk model of the latest run, read from the store once per run (thread-safe)."""
+    """The risk model of the latest run, read from the store once per run, and where risk
+    checks read the links (thread-safe).
+
+    On the caching store, the links are its adjacency arrays, which its own writes keep
+    current; on any other store (Neo4j, shared with other writers), each check reads the links
+    it needs from the store.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._model: RiskModel | None = None
+        self._ties: TieGraph | None = None
 
     def of(self, store: GraphStore) -> RiskModel:
         """The model of the run whose risk ``store`` keeps; NotFound before any run."""
@@ -219,8 +227,33 @@ class RiskModels:
             return model
         with self._lock:
             if self._model is None or self._model.run_id != run:
-                self._model = RiskModel.of(run, store.risk(), store.hubs())
+                self._read(store, run)
+            assert self._model is not None
             return self._model
+
+    def refresh(self, store: GraphStore) -> None:
+        """Read the model again, and mark its hubs on the links anew: the one hook for whatever
+        changed the store's scores or links without a new detection run."""
+        with self._lock:
+            self._read(store, require_scores(store))
+
+    def ties(self, store: GraphStore) -> TieSource:
+        """Where risk checks on ``store`` read the links, with the latest run's hubs marked;
+        NotFound before any run."""
+        model = self.of(store)
+        links = store.link_index() if isinstance(store, CachedStore) else None
+        if links is None:
+            return StoreTies(store, model.hubs, model.run_id)
+        with self._lock:
+            found = self._ties
+            # The caching store replaces its arrays when a write changed the links.
+            if found is None or found.links is not links or found.run_id != model.run_id:
+                found = self._ties = TieGraph.of(links, model.hubs, run_id=model.run_id)
+            return found
+
+    def _read(self, store: GraphStore, run: str) -> None:
+        self._model = RiskModel.of(run, store.risk(), store.hubs())
+        self._ties = None
 
     def hubs(self, store: GraphStore) -> dict[tuple[str, str], int]:
         """The latest run's hubs (``(kind, key)`` → users); none before any run."""

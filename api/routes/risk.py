@@ -17,7 +17,6 @@ association (:mod:`algorithms.risk`) and the graph as it is now:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,11 +46,10 @@ from api.schemas import (
     json_response,
     view_path,
 )
+from api.ties import TieSource
 from graphfraud.errors import NotFound
 from graphfraud.model import (
-    ACCOUNT_LINKS,
     DEFAULT_LINK,
-    Columns,
     EntityKind,
     EntityRef,
     Ring,
@@ -96,7 +94,9 @@ async def check(
     paying = any(kind == EntityKind.PAYMENT_INSTRUMENT for _, kind, _ in wanted)
     key = await run_read(store, lambda s: s.fingerprint_key()) if paying else ""
     given = await _normalised(body, key, settings, batcher)
-    answer = await run_read(store, lambda s: check_risk(s, models.of(s), body, given, settings))
+    answer = await run_read(
+        store, lambda s: check_risk(s, models.of(s), models.ties(s), body, given, settings)
+    )
     return json_response(answer)
 
 
@@ -151,49 +151,40 @@ class _Ties:
         self.weight[account] = self.weight.get(account, 0.0) + weight
 
 
-#: A use of an identifier: (account, link kind).
-Uses = dict[EntityRef, dict[str, str]]
-
-
 def check_risk(
     store: GraphStore,
     model: RiskModel,
+    ties_from: TieSource,
     body: RiskCheckRequest,
     given: list[tuple[str, EntityRef]],
     settings: Settings,
 ) -> RiskCheck:
     """What :func:`check` answers, with the identifiers ``given`` normalised (request field,
-    entity)."""
+    entity), walking the links of ``ties_from`` (with ``model``'s hubs marked)."""
     detection = settings.detection
     if not given and body.account is None:
         raise RequestValidationError(
             [{"loc": ("body",), "msg": "give an account or an identifier", "type": "missing"}]
         )
-    me = None if body.account is None else EntityRef(EntityKind.ACCOUNT, body.account)
+    me = [] if body.account is None else [EntityRef(EntityKind.ACCOUNT, body.account)]
     # Hubs are never walked: a café's IP would bring a hundred thousand strangers.
     wanted = [ref for _, ref in given if (ref.kind, ref.key) not in model.hubs]
-    first = store.surroundings(wanted + ([me] if me else []))
-    account = body.account if me is not None and _holds(first.node_columns, me) else None
+    graph = ties_from.around(wanted + me)
+    account = body.account if body.account is not None and graph.holds(body.account) else None
     if body.account is not None and account is None and not given:
         raise NotFound(f"no account {body.account!r} in the graph, and no identifier to check")
 
     # The checked identifiers, and an existing account's own; its direct counterparts tie.
     own: dict[EntityRef, str] = {ref: DEFAULT_LINK.get(ref.kind, "") for _, ref in given}
     ties = _Ties()
-    graphs = [first.edge_columns]
     if account is not None:
-        things, direct = _links_of(first.edge_columns, [account])
-        for (_, ref), kind in things.items():
+        things, direct = graph.own(account)
+        for ref, kind in things.items():
             own.setdefault(ref, kind)
-        for (_, other), kind in direct.items():
+        for other, kind in direct.items():
             ties.add(other, f"{EntityKind.ACCOUNT}:{other}", detection.link_weights.get(kind, 1.0))
-        asked = {ref for _, ref in given}
-        extra = [
-            ref for _, ref in things if ref not in asked and (ref.kind, ref.key) not in model.hubs
-        ]
-        graphs.append(store.surroundings(extra).edge_columns if extra else first.edge_columns)
     hubs = {ref for ref in own if (ref.kind, ref.key) in model.hubs}
-    users = _users(graphs, set(own))
+    users = graph.users([ref for ref in own if ref not in hubs])
     for ref, link in own.items():
         if ref not in hubs:
             _tie(ties, ref, link, users.get(ref, {}), account, settings)
@@ -201,7 +192,8 @@ def check_risk(
     hop1 = sorted(ties.shared, key=lambda a: (-ties.weight[a], a))
     truncated = len(hop1) > MAX_ACCOUNTS_PER_HOP
     hop1 = hop1[:MAX_ACCOUNTS_PER_HOP]
-    hop2, cut = _second_hop(store, model, hop1, exclude={*hop1, account})
+    around = ties_from.around([EntityRef(EntityKind.ACCOUNT, a) for a in hop1])
+    hop2, cut = around.second_hop(hop1, exclude={*hop1, account}, most=MAX_ACCOUNTS_PER_HOP)
     at1 = model.positions(hop1)
     score = model.newcomer_score(at1, np.array([ties.weight[a] for a in hop1]), settings=detection)
     mine = int(model.positions([account])[0]) if account is not None else -1
@@ -285,49 +277,6 @@ async def _normalised(
     return found
 
 
-def _holds(nodes: Columns, ref: EntityRef) -> bool:
-    """Whether a subgraph's nodes include ``ref``."""
-    return bool(((nodes["kind"] == ref.kind) & (nodes["key"] == ref.key)).any())
-
-
-def _links_of(
-    edges: Columns, accounts: Iterable[str]
-) -> tuple[dict[tuple[str, EntityRef], str], dict[tuple[str, str], str]]:
-    """The things these accounts use ((account, thing) → link kind) and their direct links
-    ((account, other account) → link kind, either direction)."""
-    wanted = set(accounts)
-    things: dict[tuple[str, EntityRef], str] = {}
-    direct: dict[tuple[str, str], str] = {}
-    for src_kind, src, kind, dst_kind, dst in zip(
-        edges["src_kind"].tolist(), edges["src_key"].tolist(), edges["kind"].tolist(),
-        edges["dst_kind"].tolist(), edges["dst_key"].tolist(), strict=True,
-    ):  # fmt: skip
-        if src_kind != EntityKind.ACCOUNT:
-            continue
-        if kind in ACCOUNT_LINKS:
-            if src in wanted and dst != src:
-                direct[(src, dst)] = kind
-            if dst in wanted and dst != src:
-                direct[(dst, src)] = kind
-        elif src in wanted:
-            things[(src, EntityRef(dst_kind, dst))] = kind
-    return things, direct
-
-
-def _users(graphs: Sequence[Columns], refs: set[EntityRef]) -> Uses:
-    """Per identifier in ``refs``, the accounts using it and how (link kind)."""
-    found: Uses = {}
-    for edges in graphs:
-        for src_kind, src, kind, dst_kind, dst in zip(
-            edges["src_kind"].tolist(), edges["src_key"].tolist(), edges["kind"].tolist(),
-            edges["dst_kind"].tolist(), edges["dst_key"].tolist(), strict=True,
-        ):  # fmt: skip
-            ref = EntityRef(dst_kind, dst)
-            if src_kind == EntityKind.ACCOUNT and ref in refs:
-                found.setdefault(ref, {})[src] = kind
-    return found
-
-
 def _tie(
     ties: _Ties,
     ref: EntityRef,
@@ -349,32 +298,6 @@ def _tie(
     )
     for (other, _), weight in zip(others, weights.tolist(), strict=True):
         ties.add(other, str(ref), weight)
-
-
-def _second_hop(
-    store: GraphStore, model: RiskModel, hop1: list[str], *, exclude: set[str | None]
-) -> tuple[dict[str, tuple[str, list[str]]], bool]:
-    """Accounts sharing a non-hub identifier (or a direct link) with a hop-1 account: each
-    with the hop-1 account on the way and what they share; and whether the search was cut."""
-    if not hop1:
-        return {}, False
-    around = store.surroundings([EntityRef(EntityKind.ACCOUNT, a) for a in hop1]).edge_columns
-    things, direct = _links_of(around, hop1)
-    refs = {ref for (_, ref) in things if (ref.kind, ref.key) not in model.hubs}
-    via: dict[str, tuple[str, list[str]]] = {}
-    for one, other in sorted(direct):
-        if other not in exclude:
-            via.setdefault(other, (one, [f"{EntityKind.ACCOUNT}:{other}"]))
-    users = _users([store.surroundings(sorted(refs)).edge_columns], refs) if refs else {}
-    holder: dict[EntityRef, str] = {}
-    for one, ref in sorted(things):
-        holder.setdefault(ref, one)
-    for ref in sorted(users):
-        for other in sorted(users[ref]):
-            if other not in exclude:
-                via.setdefault(other, (holder[ref], [str(ref)]))
-    cut = len(via) > MAX_ACCOUNTS_PER_HOP
-    return dict(sorted(via.items())[:MAX_ACCOUNTS_PER_HOP]), cut
 
 
 def _known_bad_within(

@@ -185,6 +185,50 @@ class LinkIndex:
         found = self._start[known + 1] - self._start[known]
         return np.where(nodes >= 0, found, 0).tolist()
 
+    # -- integer-level reads: callers that walk many links work on node and link ids -------
+
+    @property
+    def link_kinds(self) -> np.ndarray:
+        """Link kind names, indexed by the codes :meth:`links_at` returns."""
+        return self._link_kinds
+
+    def node_ids(self, refs: list[EntityRef]) -> np.ndarray:
+        """Node ids of ``refs`` (-1 for one that is not an entity); ids follow (kind, key)
+        order, so sorting ids sorts the entities."""
+        return self._ids(
+            np.asarray([ref.kind for ref in refs], dtype=object),
+            np.asarray([ref.key for ref in refs], dtype=object),
+        )
+
+    def links_at(
+        self, nodes: np.ndarray, *, outgoing: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(source, kind code, target)`` of the links touching ``nodes`` (ids; with their
+        source among them, when ``outgoing``), each once."""
+        nodes = np.asarray(nodes, dtype=np.int64)
+        if outgoing:
+            links = _runs(self._out_start[nodes], self._out_start[nodes + 1])
+        else:
+            links = np.unique(self._incident[_runs(self._start[nodes], self._start[nodes + 1])])
+        return self._src[links], self._link_kind.codes[links], self._dst[links]
+
+    def of_kind(self, nodes: np.ndarray, kind: str) -> np.ndarray:
+        """Whether each node (id) is of ``kind``."""
+        offset, index = self._by_kind.get(kind, (0, _NO_KEYS))
+        return (nodes >= offset) & (nodes < offset + len(index))
+
+    def keys_of(self, nodes: np.ndarray) -> np.ndarray:
+        """The keys of nodes (ids)."""
+        return self._nodes["key"][nodes]
+
+    def refs_of(self, nodes: np.ndarray) -> list[EntityRef]:
+        """The entities of nodes (ids)."""
+        kinds, keys = self._kind_of(nodes).tolist(), self._nodes["key"][nodes].tolist()
+        return [EntityRef(kind, key) for kind, key in zip(kinds, keys, strict=True)]
+
+    def __len__(self) -> int:
+        return len(self._nodes["key"])
+
     def _ids(self, kinds: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """Node ids of (kind, key) pairs; -1 for those that are not entities."""
         if len(keys) <= FEW:
@@ -285,9 +329,9 @@ class CachedStore(GraphStore):
         index = self.inner._ring_index(None)
         return RingCache.of(index, self.inner._rings_by_id(index["ring_id"].tolist()))
 
-    def _link_index(self) -> LinkIndex | None:
+    def link_index(self) -> LinkIndex | None:
         """The adjacency arrays, rebuilt first if a write made them stale; None before a
-        build."""
+        build. Callers must not change them."""
         if self._links_stale:
             with self._lock:
                 if self._links_stale and self._graph is not None:
@@ -363,28 +407,28 @@ class CachedStore(GraphStore):
     # -- hooks: reads from memory when built ----------------------------------------------
 
     def _entities(self, kind: str | None, keys: list[str] | None) -> pd.DataFrame:
-        links = self._link_index()
+        links = self.link_index()
         if links is not None and keys is not None:
             return links.entities(kind, keys)
         with self._lock:
             return self.inner._entities(kind, keys)
 
     def _lookup(self, refs: list[EntityRef]) -> Columns:
-        links = self._link_index()
+        links = self.link_index()
         if links is not None:
             return links.lookup(refs)
         with self._lock:
             return self.inner._lookup(refs)
 
     def _links_touching(self, refs: list[EntityRef], *, outgoing: bool) -> Columns:
-        links = self._link_index()
+        links = self.link_index()
         if links is not None:
             return links.touching(refs, outgoing=outgoing)
         with self._lock:
             return self.inner._links_touching(refs, outgoing=outgoing)
 
     def _degrees(self, refs: list[EntityRef]) -> list[int]:
-        links = self._link_index()
+        links = self.link_index()
         if links is not None:
             return links.degrees(refs)
         with self._lock:

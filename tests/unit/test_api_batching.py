@@ -59,3 +59,30 @@ def test_concurrent_requests_are_normalised_in_one_call_per_kind(
     keys = asyncio.run(many())
     assert keys == [[f"user{i}@example.org", f"u{i}@x.org"] for i in range(5)]
     assert calls == [("Email", 10)]
+
+
+def test_recent_values_are_normalised_once_and_cards_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    normalised: list[str] = []
+
+    def counting(identifiers: list[RawIdentifier]) -> list[api.batching.NormalisedIdentifier]:
+        normalised.extend(one.raw for one in identifiers)
+        return normalise_identifiers(identifiers)
+
+    monkeypatch.setattr(api.batching, "normalise_identifiers", counting)
+    recent = api.batching.RecentIdentifiers(size=2)
+    card = RawIdentifier("PaymentInstrument", "4111 1111 1111 1111", "US", "card", "key")
+    first = recent.normalise([_email("Ann@Example.org"), card])
+    again = recent.normalise([_email("Ann@Example.org"), card])
+    assert again == first
+    assert normalised == ["Ann@Example.org", "4111 1111 1111 1111", "4111 1111 1111 1111"]
+
+
+def test_the_least_recently_used_value_is_dropped_first() -> None:
+    recent = api.batching.RecentIdentifiers(size=2)
+    recent.normalise([_email("a@example.org"), _email("b@example.org")])
+    recent.normalise([_email("a@example.org"), _email("c@example.org")])
+    assert _email("a@example.org") in recent
+    assert _email("b@example.org") not in recent
+    assert _email("c@example.org") in recent
