@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from graphfraud.model import EntityKind
 from loaders.normalise import NormaliseOptions, normalise
+from loaders.normalise.common import arrow
 
 #: Kinds whose normalisation depends on the region of the value (``NormaliseOptions.region``).
 REGIONAL_KINDS: frozenset[str] = frozenset({EntityKind.PHONE, EntityKind.ADDRESS, EntityKind.NAME})
@@ -261,14 +262,22 @@ class Encoder:
             payment_format=payment_format,
             vocabulary=self.options.vocabulary,
         )
-        done = normalise(kind, pd.Series(values.to_pandas(), dtype="object"), options)
+        # Arrow strings in and out: the normalisers work on Arrow strings, so values need not
+        # become Python objects on the way in, nor keys on the way out.
+        text = pd.Series(pd.arrays.ArrowStringArray(values.cast(pa.large_string())))
+        done = normalise(kind, text, options)
         return _Keys(
-            pa.array(done.values.astype(object), type=pa.large_string(), from_pandas=True),
-            None
-            if done.display is None
-            else pa.array(done.display.astype(object), type=pa.large_string(), from_pandas=True),
+            _large_strings(done.values),
+            None if done.display is None else _large_strings(done.display),
             done.errors.astype(object).where(done.errors.notna(), None).to_numpy(),
         )
+
+
+def _large_strings(values: pd.Series) -> pa.Array:
+    """A normaliser's text results as one Arrow array (nulls where missing)."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return arrow(values).cast(pa.large_string())
+    return pa.array(values.astype(object), type=pa.large_string(), from_pandas=True)
 
 
 def _chained(arrays: list[pa.Array]) -> pa.ChunkedArray:
