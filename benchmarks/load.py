@@ -166,6 +166,8 @@ def run_stage(stage: str, folder: Path, accounts: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    from loaders import builtin_mapping
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument(
@@ -199,8 +201,11 @@ def main() -> None:
             if args.data is None:
                 run_stage("generate", folder, accounts)
             else:
-                for table in args.data.glob("*.csv"):
-                    (folder / table.name).symlink_to(table.resolve())
+                # The mapping's tables only: a rejects file there is the load's output, and
+                # written through a link it would overwrite the given folder's.
+                for source in builtin_mapping().sources:
+                    name = f"{source.table}.csv"
+                    (folder / name).symlink_to((args.data / name).resolve())
             floor = run_stage("floor", folder, accounts)
             loaded = run_stage("load", folder, accounts)
         ratio = loaded["seconds"] / floor["seconds"]

@@ -40,24 +40,49 @@ def times(text: pa.ChunkedArray) -> tuple[np.ndarray, Problems]:
 
     ISO 8601, with or without a UTC offset (without one the time is UTC), a date alone meaning
     its midnight. Times written with a ``Z`` or an offset, as exports mostly write them, are read
-    by Arrow in one pass; anything else by pandas.
+    by Arrow in one pass; anything else (and the few near a time Arrow refuses) by pandas.
     """
-    trimmed = pc.utf8_trim_whitespace(text)
+    trimmed = pc.utf8_trim_whitespace(text).combine_chunks()
     present = _present(trimmed)
     quick = pc.match_substring_regex(trimmed, _ZONED).to_numpy(zero_copy_only=False)
     parsed = np.full(len(trimmed), np.datetime64("NaT"), dtype="datetime64[us]")
-    try:
-        stamps = pc.cast(pc.if_else(pa.array(quick), trimmed, _NULL), pa.timestamp("us", "UTC"))
-        parsed[quick] = stamps.to_numpy()[quick]
-        rest = present & ~quick
-    except pa.ArrowInvalid:  # shaped like a time but none (a 13th month): pandas says why
-        rest = present
+    arrow_read = _zoned(pc.if_else(pa.array(quick), trimmed, _NULL), parsed, 0)
+    rest = present & ~(quick & arrow_read)
     if rest.any():
         series = pd.Series(trimmed.filter(pa.array(rest)).to_numpy(zero_copy_only=False))
         read = pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
         parsed[rest] = read.dt.tz_convert(None).to_numpy().astype("datetime64[us]")
     bad = present & np.isnat(parsed)
     return parsed, [(np.flatnonzero(bad), TIME_PROBLEM)]
+
+
+#: Rows per piece below which a piece holding a time Arrow cannot read goes to pandas whole.
+_PIECE = 1024
+
+
+def _zoned(text: pa.Array, parsed: np.ndarray, start: int) -> np.ndarray:
+    """Read the zoned times of ``text`` (nulls elsewhere) into ``parsed`` from ``start`` on;
+    returns which rows Arrow read.
+
+    Arrow refuses a whole cast for one value shaped like a time but none (a 13th month): the
+    refused piece is halved until the value is cornered in a small piece, which alone is left
+    to pandas (which says why), rather than the whole column.
+    """
+    try:
+        stamps = pc.cast(text, pa.timestamp("us", "UTC")).to_numpy()
+    except pa.ArrowInvalid:
+        if len(text) <= _PIECE:
+            return np.zeros(len(text), dtype=bool)
+        half = len(text) // 2
+        return np.concatenate(
+            [
+                _zoned(text.slice(0, half), parsed, start),
+                _zoned(text.slice(half), parsed, start + half),
+            ]
+        )
+    read = ~np.isnat(stamps)
+    parsed[start : start + len(text)][read] = stamps[read]
+    return read
 
 
 def amounts(text: pa.ChunkedArray) -> tuple[np.ndarray, Problems]:

@@ -854,7 +854,9 @@ class _Load:
             ],
             schema=EVENT_SCHEMA,
         )
-        return latest_events(spelled)
+        # Ids mostly come unique (an order table's ids): then there is no later row to keep.
+        unique = pc.count_distinct(rows["event_id"]).as_py() == rows.num_rows
+        return spelled if unique else latest_events(spelled)
 
 
 def _named(names: pa.Array, codes: pa.Array | pa.ChunkedArray) -> pa.Array:

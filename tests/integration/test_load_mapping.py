@@ -290,6 +290,25 @@ def test_each_row_of_an_event_table_is_kept_with_its_id(store: GraphStore, tmp_p
     assert found.loc["orders/O2", "refs"] == ["Account:S1"]
 
 
+def test_an_event_id_given_twice_in_one_load_keeps_its_last_row(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    orders = frame(
+        "order,buyer,ts,amount",
+        "O1,A1,2026-01-01T10:00:00Z,12.5",
+        "O2,A2,2026-01-02T10:00:00Z,30",
+        "O1,A1,2026-01-03T10:00:00Z,14",
+    )
+    sources = [
+        {"table": "orders", "account": "buyer", "timestamp": "ts", "amount": "amount",
+         "event": {"kind": "order", "id": "order"}},
+    ]  # fmt: skip
+    report = load(store, tmp_path, sources, orders=orders)
+    found = store.events().set_index("event_id")
+    assert report.events == 2
+    assert found.loc["orders/O1", "amount"] == 14.0
+
+
 def test_events_without_an_id_are_the_same_events_when_loaded_again(
     store: GraphStore, tmp_path: Path
 ) -> None:

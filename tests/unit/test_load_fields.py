@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -96,3 +97,25 @@ def test_card_numbers_are_cut_to_their_last_four_digits() -> None:
 @given(st.text(alphabet="0123456789 -ab", max_size=60))
 def test_no_card_number_survives_a_mask(raw: str) -> None:
     assert CARD_NUMBER.search(mask_card_numbers(raw)) is None
+
+
+def test_one_impossible_time_leaves_the_rest_of_a_long_column_to_arrow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    good = [f"2026-03-04T10:{minute % 60:02d}:13Z" for minute in range(5000)]
+    given = [*good[:2500], "2025-02-30T10:00:00Z", *good[2500:], "2026-13-01T00:00:00+07:00"]
+    to_pandas: list[int] = []
+    read = pd.to_datetime
+
+    def counted(series: pd.Series, **options: object) -> pd.Series:
+        to_pandas.append(len(series))
+        return read(series, **options)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(fields.pd, "to_datetime", counted)
+    stamps, found = fields.times(text(*given))
+    # Only the small pieces around the two impossible times went to pandas.
+    assert sum(to_pandas) <= 2 * fields._PIECE
+    assert found[0][0].tolist() == [2500, 5001]
+    expected = read(pd.Series(good), utc=True).dt.tz_convert(None)
+    kept = np.delete(stamps, [2500, 5001])
+    assert (kept == expected.to_numpy().astype("datetime64[us]")).all()
