@@ -113,6 +113,11 @@ class Baseline:
     kind_users: pd.DataFrame
     reference: float
 
+    @property
+    def hubs(self) -> pd.Index:
+        """The identifiers called hubs (``"kind:key"``)."""
+        return self.things.index[self.things["hub"].to_numpy(bool)]
+
     def judge(
         self, identifiers: pd.DataFrame, accounts: pd.Index, *, hub_cohesion: float
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -284,7 +289,7 @@ def redetect_touched(
         return replace(local, kind_users=kept.kind_users)
 
     links, projection, nodes, hit = _neighbourhood(
-        store, touched, previous, project, settings=settings
+        store, touched, previous, project, hubs=kept.hubs, settings=settings
     )
     data_from, data_to = span(links)
     step("reading")
@@ -342,15 +347,17 @@ def _neighbourhood(
     previous: dict[str, list[str]],
     project: Callable[[pd.DataFrame], Projection],
     *,
+    hubs: pd.Index,
     settings: DetectionSettings,
 ) -> tuple[pd.DataFrame, Projection, np.ndarray, list[str]]:
     """Read the links around ``touched`` until their strong components are whole.
 
-    Each round reads every link of the accounts not read yet, then every link of the
-    non-hub things they use, projects what was read, and takes the strong-edge components
-    of the touched accounts, grown by the components of every stored ring with a member in
-    them (a ring a hub decision cut in two is replaced whole). It stops when every account
-    of those components was read: then their edges are what the whole graph gives them.
+    Each round reads every link of the accounts not read yet, then every link of the things
+    they use that are not ``hubs`` (``"kind:key"``), projects what was read, and takes the
+    strong-edge components of the touched accounts, grown by the components of every stored
+    ring with a member in them (a ring a hub decision cut in two is replaced whole). It stops
+    when every account of those components was read: then their edges are what the whole
+    graph gives them.
 
     Returns
     -------
@@ -374,10 +381,7 @@ def _neighbourhood(
                 [EntityRef(EntityKind.ACCOUNT.value, key) for key in fresh]
             )
             frames.append(around)
-            projection = project(pd.concat(frames, ignore_index=True))
-            ids = projection.identifiers
-            usable = ids.loc[~ids["hub"].to_numpy(), ["kind", "key"]].astype(str)
-            things = set(zip(usable["kind"], usable["key"], strict=True)) - read_things
+            things = _things_used(around, hubs) - read_things
             read_things.update(things)
             if things:
                 frames.append(store.links_touching([EntityRef(*thing) for thing in sorted(things)]))
@@ -391,6 +395,17 @@ def _neighbourhood(
         if grown <= read_accounts:
             return links, projection, nodes, hit
         wanted |= grown
+
+
+def _things_used(links: pd.DataFrame, hubs: pd.Index) -> set[tuple[str, str]]:
+    """The things (not accounts) accounts use in ``links``, bar the ``hubs``."""
+    used = (links["src_kind"].to_numpy() == EntityKind.ACCOUNT) & (
+        links["dst_kind"].to_numpy() != EntityKind.ACCOUNT
+    )
+    kinds = links["dst_kind"].to_numpy()[used].astype(str)
+    keys = links["dst_key"].to_numpy()[used].astype(str)
+    known = hubs.get_indexer(pd.Index(np.char.add(np.char.add(kinds, ":"), keys), dtype=object))
+    return set(zip(kinds[known < 0].tolist(), keys[known < 0].tolist(), strict=True))
 
 
 def _touched_part(

@@ -110,12 +110,14 @@ def _serving(path: Path, port: int) -> Iterator[str]:
             if process.poll() is not None:
                 raise RuntimeError(f"serve stopped: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
             try:
-                if _call(base, "GET", "/health")["read_model"] == "ready":
+                health = _call(base, "GET", "/health")
+                if health["read_model"] == "ready" and health["incremental"]:
                     break
             except OSError:
                 pass
             time.sleep(0.5)
-        print(f"server ready, read model built ({time.perf_counter() - began:.0f} s)")
+        seconds = time.perf_counter() - began
+        print(f"server ready, read model and incremental baseline built ({seconds:.0f} s)")
         yield base
     finally:
         process.terminate()
