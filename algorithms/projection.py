@@ -18,6 +18,7 @@ non-hub identifiers only, and pair weights are summed with ``bincount``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,8 @@ from graphfraud.store.coded import code_links
 EDGE_COLUMNS: tuple[str, ...] = ("a", "b", "weight", "shared")
 #: Columns of :attr:`Projection.identifiers`.
 IDENTIFIER_COLUMNS: tuple[str, ...] = (*HUB_COLUMNS, "rarity", "hub")
+#: A hub test given instead of judging on the links projected (see :func:`project_accounts`).
+HubJudge = Callable[[pd.DataFrame, pd.Index], tuple[pd.DataFrame, pd.DataFrame]]
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ def project_accounts(
     accounts: pd.Index | None,
     settings: DetectionSettings,
     engine: Engine,
+    judge: HubJudge | None = None,
 ) -> Projection:
     """Build the weighted account projection of a links frame.
 
@@ -143,6 +147,12 @@ def project_accounts(
         Link weights per kind, the hub test, rarity.
     engine
         Graph engine for the one graph step here (money cycles among direct links).
+    judge
+        When ``links`` are part of a graph, the hub calls made on the whole of it: given the
+        identifiers (``kind``, ``key``, ``link``, ``accounts``) and the account keys, it
+        returns the identifiers with ``group_accounts``, ``fence``, ``cohesion`` and ``hub``
+        added, and those four columns for the accounts (aligned with the keys). Default:
+        the hub test on ``links`` (:func:`algorithms.hubs.decide_hubs`).
 
     Returns
     -------
@@ -184,7 +194,10 @@ def project_accounts(
         {"node": rows.src[owns], "identifier": rows.identifier[owns[rows.through]]}
     )
     first, second = _counterparties(rows)
-    identifiers, account_test = _judge_hubs(rows, usage, identifiers, first, second, settings)
+    if judge is None:
+        identifiers, account_test = _judge_hubs(rows, usage, identifiers, first, second, settings)
+    else:
+        identifiers, account_test = judge(identifiers, rows.accounts)
     identifiers["rarity"] = rarity(
         identifiers["group_accounts"].to_numpy(), exponent=settings.rarity_exponent
     )

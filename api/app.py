@@ -24,6 +24,7 @@ from starlette.routing import Match
 from api.batching import IdentifierBatcher
 from api.csrf import CsrfGuard
 from api.deps import API_KEY_QUERY, Role, StorePool, reject_unknown_parameters
+from api.ingest import Ingest
 from api.jobs import DetectionJobs
 from api.routes import (
     accounts,
@@ -83,7 +84,8 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owned:
-            stores.cache()
+            # The global facts of incremental re-detection are made while nothing is appended.
+            stores.cache(then=app.state.ingest.prepare)
         yield
         detections.close()
         stores.close()
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None, store_url: str | None = None) -
     app.state.rendered = RenderedRings()
     app.state.batcher = IdentifierBatcher()
     app.state.jobs = detections
+    app.state.ingest = Ingest(settings)
     app.state.csrf = CsrfGuard()
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_ABOVE_BYTES)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -125,18 +125,19 @@ class StorePool:
         with self.borrow() as store:
             yield store
 
-    def cache(self) -> None:
+    def cache(self, *, then: Callable[[GraphStore], None] | None = None) -> None:
         """Keep a caching store over this pool's DuckDB file and build it on a daemon thread,
-        unless there is one already (an app's lifespan may start again before it stops)."""
+        unless there is one already (an app's lifespan may start again before it stops);
+        ``then`` runs on that thread with the built store (one connection, used in turn)."""
         with self._lock:
             if self.cached is not None or not self._per_request:
                 return
             self.cached = CachedStore(open_store(self.url, settings=self._settings))
             self._opened.append(self.cached)
-        threading.Thread(target=self._build, args=(self.cached,), daemon=True).start()
+        threading.Thread(target=self._build, args=(self.cached, then), daemon=True).start()
 
     @staticmethod
-    def _build(cached: CachedStore) -> None:
+    def _build(cached: CachedStore, then: Callable[[GraphStore], None] | None) -> None:
         began = time.perf_counter()
         try:
             cached.build()
@@ -144,6 +145,15 @@ class StorePool:
             log.exception("the in-memory cache could not be built; reading the store")
             return
         log.info("in-memory cache built in %.1f s", time.perf_counter() - began)
+        if then is None:
+            return
+        began = time.perf_counter()
+        try:
+            then(cached)
+        except Exception:  # a thread boundary: the first use does it again, and says why
+            log.exception("preparing after the cache was built failed")
+            return
+        log.info("prepared after the cache in %.1f s", time.perf_counter() - began)
 
     def close(self) -> None:
         """Close every handle opened."""
@@ -230,12 +240,6 @@ class RiskModels:
                 self._read(store, run)
             assert self._model is not None
             return self._model
-
-    def refresh(self, store: GraphStore) -> None:
-        """Read the model again, and mark its hubs on the links anew: the one hook for whatever
-        changed the store's scores or links without a new detection run."""
-        with self._lock:
-            self._read(store, require_scores(store))
 
     def ties(self, store: GraphStore) -> TieSource:
         """Where risk checks on ``store`` read the links, with the latest run's hubs marked;

@@ -833,6 +833,12 @@ class Health(BaseModel):
         "start, then 'ready'; 'off' on engines other processes write to, or when disabled; "
         "'failed' if it could not be built (the store is read instead)."
     )
+    incremental: bool = Field(
+        False,
+        description="Whether the graph's global facts from the last full detection are kept, "
+        "so an append re-detects by reading only the links around its rows (made after the "
+        "read model, or on the first append).",
+    )
     version: str
 
 

@@ -37,10 +37,7 @@ router = APIRouter(tags=["events"])
 
 
 def _ingest(request: Request) -> Ingest:
-    state = request.app.state
-    if not hasattr(state, "ingest"):
-        state.ingest = Ingest(state.settings)
-    ingest: Ingest = state.ingest
+    ingest: Ingest = request.app.state.ingest
     return ingest
 
 

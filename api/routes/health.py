@@ -25,6 +25,7 @@ async def health(request: Request, store: StoreDep) -> Response:
             engine=pool.engine,
             rings=await run_read(store, lambda s: s.count_rings()),
             read_model=ReadModelState.OFF if cached is None else ReadModelState(cached.state.value),
+            incremental=request.app.state.ingest.prepared,
             version=__version__,
         )
     )

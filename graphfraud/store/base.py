@@ -455,6 +455,12 @@ class GraphStore(ABC):
         )  # fmt: skip
 
     @final
+    def links_touching(self, refs: list[EntityRef]) -> pd.DataFrame:
+        """Every link with an end among ``refs`` (``LINK_COLUMNS``), each once, in no set
+        order: the links around a part of the graph, for detecting it again alone."""
+        return pd.DataFrame(walk.links_of(self._links_touching(list(refs), outgoing=False)))
+
+    @final
     def degrees(self, refs: list[EntityRef]) -> list[int]:
         """How many links touch each of ``refs`` (0 for one that is not an entity): for an
         identifier, the accounts using it (by each kind of link)."""

@@ -407,7 +407,7 @@ class CachedStore(GraphStore):
     # -- hooks: reads from memory when built ----------------------------------------------
 
     def _entities(self, kind: str | None, keys: list[str] | None) -> pd.DataFrame:
-        links = self.link_index()
+        links = None if self._links_stale else self.link_index()  # see _links_touching
         if links is not None and keys is not None:
             return links.entities(kind, keys)
         with self._lock:
@@ -421,7 +421,10 @@ class CachedStore(GraphStore):
             return self.inner._lookup(refs)
 
     def _links_touching(self, refs: list[EntityRef], *, outgoing: bool) -> Columns:
-        links = self.link_index()
+        # Right after a write the wrapped store's key indexes answer a few keys sooner than
+        # the whole adjacency is built again (an append's re-detection reads only around it);
+        # the next lookup or degree count builds it.
+        links = None if self._links_stale else self.link_index()
         if links is not None:
             return links.touching(refs, outgoing=outgoing)
         with self._lock:

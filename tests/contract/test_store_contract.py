@@ -244,6 +244,20 @@ def test_surroundings_of_a_set_are_the_links_touching_it(loaded: GraphStore) -> 
     assert not sub.truncated
 
 
+def test_links_touching_a_set_are_every_link_with_an_end_in_it(loaded: GraphStore) -> None:
+    links = loaded.links_touching([DEVICE, A3, EntityRef("Device", "no-such-device")])
+    ends = sorted(zip(links["src_key"], links["kind"], links["dst_key"], strict=True))
+    every = loaded.links()
+    expected = sorted(
+        (src, kind, dst)
+        for src, kind, dst in zip(every["src_key"], every["kind"], every["dst_key"], strict=True)
+        if "dev-1" in (src, dst) or "A3" in (src, dst)
+    )
+    assert ends == expected
+    assert ("A1", "USES_DEVICE", "dev-1") in ends
+    assert list(links.columns) == list(every.columns)
+
+
 def test_surroundings_limit_keeps_the_given_entities_first(loaded: GraphStore) -> None:
     sub = loaded.surroundings([A2, A4], limit=2)
     assert set(sub.nodes["key"]) == {"A2", "A4"}

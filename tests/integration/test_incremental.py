@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from algorithms.incremental import ENGINE, redetect_touched
+from algorithms.incremental import ENGINE, baseline, redetect_touched
 from algorithms.pipeline import DetectionResult, detect_rings
 from graphfraud.model import RingChange
 from graphfraud.settings import DetectionSettings
@@ -87,6 +87,25 @@ def test_on_planted_rings_the_result_matches_a_full_run_on_the_grown_graph(
     full = detect_rings(store, settings=SETTINGS, seed=1, write=False)
 
     assert incremental == {frozenset(ring.accounts) for ring in full.rings}
+
+
+def test_facts_kept_from_the_full_run_serve_append_after_append(
+    store: GraphStore, detected: DetectionResult
+) -> None:
+    kept = baseline(store, settings=SETTINGS)
+    assert kept is not None
+    assert kept.run_id == detected.run.run_id
+    for account in ("NEW1", "NEW2"):
+        _join_the_farm(store, account)
+        result = redetect_touched(store, [account], settings=SETTINGS, seed=1, kept=kept)
+        assert "reading" in result.timings
+        assert "baseline" not in result.timings
+    incremental = {frozenset(ring.accounts) for ring in store.rings().rings}
+
+    full = detect_rings(store, settings=SETTINGS, seed=1, write=False)
+
+    assert incremental == {frozenset(ring.accounts) for ring in full.rings}
+    assert any({"NEW1", "NEW2"} <= ring for ring in incremental)
 
 
 def test_an_account_outside_every_ring_changes_nothing(
