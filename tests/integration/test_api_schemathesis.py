@@ -36,9 +36,18 @@ RESPONSE_TIMEOUT = 120
 #: (rows sent to /api/events name its tables and columns, which a setting chooses): no schema
 #: can say that, so a schema-valid value they refuse is a 422 naming the field, which every
 #: other check still holds to. A report's period is valid only if it ends after it starts (a
-#: tie between two fields no schema states): the other way round is a 400 saying so.
+#: tie between two fields no schema states): the other way round is a 400 saying so. A job's
+#: settings are a mapping of setting names (dotted ones too) checked against the settings
+#: object (GET /api/settings/detection lists them): an unknown name is a 422 naming it.
 NORMALISED_INPUT = frozenset(
-    {"/api/risk/check", "/api/identifiers/accounts", "/api/events", "/api/reports", "/reports"}
+    {
+        "/api/risk/check",
+        "/api/identifiers/accounts",
+        "/api/events",
+        "/api/reports",
+        "/reports",
+        "/api/jobs",
+    }
 )
 
 STORE_FOLDER = Path(tempfile.mkdtemp(prefix="graphfraud-schemathesis-"))
